@@ -1,0 +1,96 @@
+//! Deterministic resource names derived from the stack name.
+//!
+//! Steps find what they own by these names (and the stack tag), so an interrupted apply
+//! finds its resources again instead of creating duplicates. Change a name here and every
+//! existing stack loses track of that resource: treat them as a stable interface.
+
+use crate::{LogSettings, Spec};
+
+/// The replication group id: the stack name.
+pub fn replication_group_id(spec: &Spec) -> String {
+    spec.stack.clone()
+}
+
+/// The `Name` tag of the stack's VPC.
+pub fn vpc(spec: &Spec) -> String {
+    spec.stack.clone()
+}
+
+/// The `Name` tag of the stack's subnet in `availability_zone`.
+pub fn subnet(spec: &Spec, availability_zone: &str) -> String {
+    format!("{}-{availability_zone}", spec.stack)
+}
+
+/// The cache subnet group.
+pub fn subnet_group(spec: &Spec) -> String {
+    format!("{}-subnets", spec.stack)
+}
+
+/// The security group admitting clients on the cache port.
+pub fn security_group(spec: &Spec) -> String {
+    format!("{}-cache", spec.stack)
+}
+
+/// The KMS alias of a key the stack creates.
+pub fn kms_alias(spec: &Spec) -> String {
+    format!("alias/{}", spec.stack)
+}
+
+/// The slow-log group.
+pub fn slow_log_group(spec: &Spec) -> String {
+    log_group(spec, &spec.logs.slow, "slow-log")
+}
+
+/// The engine-log group.
+pub fn engine_log_group(spec: &Spec) -> String {
+    log_group(spec, &spec.logs.engine, "engine-log")
+}
+
+fn log_group(spec: &Spec, settings: &LogSettings, kind: &str) -> String {
+    settings
+        .group_name
+        .clone()
+        .unwrap_or_else(|| format!("/aws/elasticache/{}/{kind}", spec.stack))
+}
+
+/// The secret holding the AUTH token.
+pub fn token_secret(spec: &Spec) -> String {
+    spec.auth
+        .token
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| format!("{}/auth-token", spec.stack))
+}
+
+/// The secret holding an RBAC user's password.
+pub fn user_secret(spec: &Spec, user: &str) -> String {
+    format!("{}/users/{user}", spec.stack)
+}
+
+/// The parameter group, when the stack needs one.
+pub fn parameter_group(spec: &Spec) -> String {
+    format!("{}-params", spec.stack)
+}
+
+/// The user group for RBAC and IAM users.
+pub fn user_group(spec: &Spec) -> String {
+    format!("{}-users", spec.stack)
+}
+
+/// The SSM parameter path, ending in `/`.
+pub fn ssm_prefix(spec: &Spec) -> String {
+    spec.outputs
+        .ssm_prefix
+        .clone()
+        .unwrap_or_else(|| format!("/{}/", spec.stack))
+}
+
+/// The policy that lets an application read the connection parameters and secrets.
+pub fn read_policy(spec: &Spec) -> String {
+    format!("{}-read-connection", spec.stack)
+}
+
+/// The policy that grants `elasticache:Connect` for IAM authentication.
+pub fn connect_policy(spec: &Spec) -> String {
+    format!("{}-connect", spec.stack)
+}

@@ -1,0 +1,758 @@
+//! Semantic validation: every rule from the ElastiCache facts that can be checked without
+//! calling AWS. Each rule adds an error and carries on, so the user sees all of them.
+//!
+//! Where a fact is marked unconfirmed, the stricter reading is taken.
+
+use std::collections::BTreeSet;
+
+use ipnet::Ipv4Net;
+
+use crate::locate::PathIndex;
+use crate::model::*;
+use crate::parse::at;
+use crate::{EngineVersion, SpecError};
+
+/// Retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+const RBAC_MIN: EngineVersion = EngineVersion::new(6, 0, 0);
+const SLOW_LOG_MIN: EngineVersion = EngineVersion::new(6, 0, 0);
+const ENGINE_LOG_MIN: EngineVersion = EngineVersion::new(6, 2, 0);
+const DATA_TIERING_MIN: EngineVersion = EngineVersion::new(6, 2, 0);
+const PREFERRED_TRANSIT_MIN: EngineVersion = EngineVersion::new(7, 0, 5);
+const REDIS_IAM_MIN: EngineVersion = EngineVersion::new(7, 0, 0);
+const VALKEY_MIN: EngineVersion = EngineVersion::new(7, 2, 0);
+const REDIS_MIN: EngineVersion = EngineVersion::new(4, 0, 10);
+
+pub(crate) fn validate(spec: &Spec, index: &PathIndex) -> Vec<SpecError> {
+    let mut check = Checker {
+        index,
+        errors: Vec::new(),
+    };
+    check.identity(spec);
+    check.engine(spec);
+    check.network(spec);
+    check.cluster(spec);
+    check.windows(&spec.cluster);
+    check.encryption(spec);
+    check.auth(spec);
+    check.logs(spec);
+    check.outputs(spec);
+    check.destroy(&spec.destroy);
+    check.tags(spec);
+    check.waivers(spec);
+    check.errors
+}
+
+struct Checker<'a> {
+    index: &'a PathIndex,
+    errors: Vec<SpecError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.errors.push(at(self.index, path, message));
+    }
+
+    fn require(&mut self, ok: bool, path: &str, message: impl Into<String>) {
+        if !ok {
+            self.error(path, message);
+        }
+    }
+
+    fn identity(&mut self, spec: &Spec) {
+        if let Err(problem) = replication_group_id_problem(&spec.stack) {
+            self.error("stack", problem);
+        }
+        self.require(
+            is_region(&spec.region),
+            "region",
+            format!("`{}` is not an AWS region name such as eu-west-1", spec.region),
+        );
+        self.require(
+            spec.node_type.starts_with("cache.") && spec.node_type.split('.').count() == 3,
+            "node_type",
+            format!(
+                "`{}` is not a node type such as cache.t4g.small or cache.r7g.large",
+                spec.node_type
+            ),
+        );
+        self.require(spec.port != 0, "port", "the port must be from 1 to 65535");
+    }
+
+    fn engine(&mut self, spec: &Spec) {
+        let version = spec.engine.version;
+        match spec.engine.name {
+            EngineName::Valkey => self.require(
+                version.at_least(VALKEY_MIN),
+                "engine.version",
+                format!("Valkey starts at 7.2 on ElastiCache; `{version}` does not exist"),
+            ),
+            EngineName::Redis => self.require(
+                version.at_least(REDIS_MIN) && version.major <= 7,
+                "engine.version",
+                format!("Redis OSS on ElastiCache runs 4.0.10 to 7.1; `{version}` is outside that"),
+            ),
+        }
+    }
+
+    fn network(&mut self, spec: &Spec) {
+        let network = &spec.network;
+        match (&network.create, &network.existing) {
+            (Some(_), Some(_)) => self.error(
+                "network",
+                "choose one of `create` (a new VPC) or `existing` (a VPC you have), not both",
+            ),
+            (None, None) => self.error(
+                "network",
+                "say where the cache lives: `create` (a new VPC) or `existing` (a VPC you have)",
+            ),
+            (Some(create), None) => self.create_network(spec, create),
+            (None, Some(existing)) => self.existing_network(existing),
+        }
+        self.allow(&network.allow);
+    }
+
+    fn create_network(&mut self, spec: &Spec, create: &CreateNetwork) {
+        let vpc = create.vpc_cidr.net();
+        self.require(
+            (16..=28).contains(&vpc.prefix_len()),
+            "network.create.vpc_cidr",
+            format!("a VPC's CIDR block is /16 to /28; `{vpc}` is not"),
+        );
+        self.host_bits("network.create.vpc_cidr", vpc);
+        self.require(
+            !create.subnets.is_empty(),
+            "network.create.subnets",
+            "list at least one subnet (two or more in distinct zones for Multi-AZ)",
+        );
+        let mut zones = BTreeSet::new();
+        for (i, subnet) in create.subnets.iter().enumerate() {
+            let path = format!("network.create.subnets[{i}]");
+            let net = subnet.cidr.net();
+            let zone = &subnet.availability_zone;
+            self.require(
+                is_zone_of(zone, &spec.region),
+                &format!("{path}.availability_zone"),
+                format!("`{zone}` is not an availability zone of {} (such as {}a)", spec.region, spec.region),
+            );
+            self.require(
+                zones.insert(zone.as_str()),
+                &format!("{path}.availability_zone"),
+                format!("{zone} is listed twice; give each subnet its own availability zone"),
+            );
+            self.require(
+                vpc.contains(&net),
+                &format!("{path}.cidr"),
+                format!("{net} is not inside the VPC's {vpc}"),
+            );
+            self.require(
+                (16..=28).contains(&net.prefix_len()),
+                &format!("{path}.cidr"),
+                format!("a subnet's CIDR block is /16 to /28; `{net}` is not"),
+            );
+            self.host_bits(&format!("{path}.cidr"), net);
+            for (j, earlier) in create.subnets[..i].iter().enumerate() {
+                let other = earlier.cidr.net();
+                if other.contains(&net) || net.contains(&other) {
+                    self.error(
+                        &format!("{path}.cidr"),
+                        format!("{net} overlaps subnets[{j}] ({other})"),
+                    );
+                }
+            }
+        }
+        if spec.cluster.multi_az() && create.subnets.len() < 2 {
+            self.error(
+                "network.create.subnets",
+                "Multi-AZ needs subnets in at least two availability zones",
+            );
+        }
+    }
+
+    fn host_bits(&mut self, path: &str, net: Ipv4Net) {
+        if net.addr() != net.network() {
+            self.error(
+                path,
+                format!("{net} has host bits set; did you mean {}/{}?", net.network(), net.prefix_len()),
+            );
+        }
+    }
+
+    fn existing_network(&mut self, existing: &ExistingNetwork) {
+        self.require(
+            is_aws_id(&existing.vpc_id, "vpc-"),
+            "network.existing.vpc_id",
+            format!("`{}` is not a VPC id such as vpc-0a1b2c3d", existing.vpc_id),
+        );
+        self.require(
+            !existing.subnet_ids.is_empty(),
+            "network.existing.subnet_ids",
+            "list at least one subnet id",
+        );
+        let mut seen = BTreeSet::new();
+        for (i, id) in existing.subnet_ids.iter().enumerate() {
+            let path = format!("network.existing.subnet_ids[{i}]");
+            self.require(
+                is_aws_id(id, "subnet-"),
+                &path,
+                format!("`{id}` is not a subnet id such as subnet-0a1b2c3d"),
+            );
+            self.require(seen.insert(id), &path, format!("{id} is listed twice"));
+        }
+    }
+
+    fn allow(&mut self, allow: &Allow) {
+        self.require(
+            !allow.cidrs.is_empty() || !allow.security_groups.is_empty(),
+            "network.allow",
+            "no client could connect: list `cidrs` or `security_groups` allowed on the cache port",
+        );
+        for (i, cidr) in allow.cidrs.iter().enumerate() {
+            self.host_bits(&format!("network.allow.cidrs[{i}]"), cidr.net());
+        }
+        for (i, group) in allow.security_groups.iter().enumerate() {
+            self.require(
+                is_aws_id(group, "sg-"),
+                &format!("network.allow.security_groups[{i}]"),
+                format!("`{group}` is not a security group id such as sg-0a1b2c3d"),
+            );
+        }
+    }
+
+    fn cluster(&mut self, spec: &Spec) {
+        let cluster = &spec.cluster;
+        match cluster.mode {
+            ClusterMode::Disabled => self.require(
+                cluster.shards == 1,
+                "cluster.shards",
+                "with cluster mode disabled there is exactly one shard; set `mode: enabled` to shard",
+            ),
+            ClusterMode::Enabled => {
+                self.require(
+                    (1..=90).contains(&cluster.shards),
+                    "cluster.shards",
+                    "cluster mode enabled allows 1 to 90 shards",
+                );
+                self.require(
+                    cluster.automatic_failover != Some(false),
+                    "cluster.automatic_failover",
+                    "cluster mode enabled requires automatic failover",
+                );
+            }
+        }
+        self.require(
+            cluster.replicas_per_shard <= 5,
+            "cluster.replicas_per_shard",
+            "each shard has 0 to 5 replicas",
+        );
+        if cluster.automatic_failover() && cluster.mode == ClusterMode::Disabled {
+            self.require(
+                cluster.replicas_per_shard >= 1,
+                "cluster.automatic_failover",
+                "automatic failover needs at least one replica (two nodes)",
+            );
+        }
+        if cluster.multi_az() {
+            self.require(
+                cluster.automatic_failover(),
+                "cluster.multi_az",
+                "Multi-AZ requires automatic failover",
+            );
+            self.require(
+                cluster.replicas_per_shard >= 1,
+                "cluster.multi_az",
+                "Multi-AZ needs at least one replica",
+            );
+        }
+        for name in cluster.parameters.keys() {
+            let path = format!("cluster.parameters.{name}");
+            self.require(
+                name != "cluster-enabled",
+                &path,
+                "`cluster-enabled` follows `cluster.mode`; remove it here",
+            );
+            self.require(
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                &path,
+                format!("`{name}` is not a parameter name"),
+            );
+        }
+        self.data_tiering(spec);
+        self.require(
+            cluster.snapshot.retention_days <= 35,
+            "cluster.snapshot.retention_days",
+            "automatic backups are kept 0 to 35 days (0 turns them off)",
+        );
+        if spec.node_type.starts_with("cache.t1.") && cluster.snapshot.retention_days > 0 {
+            self.error(
+                "cluster.snapshot.retention_days",
+                format!("{} cannot take backups; set retention_days: 0", spec.node_type),
+            );
+        }
+    }
+
+    fn data_tiering(&mut self, spec: &Spec) {
+        let tiered_node = spec.node_type.contains(".r6gd.");
+        if spec.cluster.data_tiering {
+            self.require(
+                tiered_node,
+                "cluster.data_tiering",
+                "data tiering is only for r6gd node types (such as cache.r6gd.xlarge)",
+            );
+            self.require(
+                spec.engine.version.at_least(DATA_TIERING_MIN),
+                "cluster.data_tiering",
+                "data tiering needs engine version 6.2 or later",
+            );
+        } else if tiered_node {
+            self.error(
+                "cluster.data_tiering",
+                format!("{} requires data tiering; set `data_tiering: true`", spec.node_type),
+            );
+        }
+    }
+
+    fn windows(&mut self, cluster: &Cluster) {
+        let snapshot = parse_daily_window(&cluster.snapshot.window);
+        let maintenance = parse_weekly_window(&cluster.maintenance_window);
+        match &snapshot {
+            Err(problem) => self.error("cluster.snapshot.window", problem.clone()),
+            Ok(window) => self.require(
+                window.minutes() >= 60,
+                "cluster.snapshot.window",
+                "the backup window must be at least 60 minutes",
+            ),
+        }
+        match &maintenance {
+            Err(problem) => self.error("cluster.maintenance_window", problem.clone()),
+            Ok(window) => self.require(
+                (60..=24 * 60).contains(&window.minutes()),
+                "cluster.maintenance_window",
+                "the maintenance window must be 60 minutes to 24 hours",
+            ),
+        }
+        if let (Ok(snapshot), Ok(maintenance)) = (snapshot, maintenance)
+            && cluster.snapshot.retention_days > 0
+            && snapshot.overlaps_weekly(&maintenance)
+        {
+            self.error(
+                "cluster.snapshot.window",
+                format!(
+                    "the backup window {} overlaps the maintenance window {}",
+                    cluster.snapshot.window, cluster.maintenance_window
+                ),
+            );
+        }
+    }
+
+    fn encryption(&mut self, spec: &Spec) {
+        let encryption = &spec.encryption;
+        if let Some(key) = &encryption.kms_key {
+            self.require(
+                encryption.at_rest,
+                "encryption.kms_key",
+                "a KMS key is only used with `at_rest: true`",
+            );
+            self.require(
+                is_kms_key_reference(key),
+                "encryption.kms_key",
+                format!("`{key}` is not a KMS key ARN, key id, alias/… or alias ARN"),
+            );
+        }
+        if encryption.transit_mode == TransitMode::Preferred {
+            self.require(
+                encryption.in_transit,
+                "encryption.transit_mode",
+                "a transit mode needs `in_transit: true`",
+            );
+            self.require(
+                spec.engine.version.at_least(PREFERRED_TRANSIT_MIN),
+                "encryption.transit_mode",
+                format!("`preferred` needs engine 7.0.5 or later; this spec has {}", spec.engine.version),
+            );
+        }
+    }
+
+    fn auth(&mut self, spec: &Spec) {
+        let auth = &spec.auth;
+        let version = spec.engine.version;
+        let mode = auth.mode;
+        if mode != AuthMode::None {
+            self.require(
+                spec.encryption.in_transit,
+                "auth.mode",
+                "authentication needs TLS: set `encryption.in_transit: true` or `auth.mode: none`",
+            );
+        }
+        if mode != AuthMode::Token && auth.token != TokenSettings::default() {
+            self.error("auth.token", "token settings apply only to `mode: token`");
+        }
+        if !matches!(mode, AuthMode::Rbac | AuthMode::Iam) && !auth.users.is_empty() {
+            self.error("auth.users", "users apply only to `mode: rbac` and `mode: iam`");
+        }
+        match mode {
+            AuthMode::None | AuthMode::Token => {}
+            AuthMode::Rbac => self.require(
+                version.at_least(RBAC_MIN),
+                "auth.mode",
+                format!("RBAC users need engine 6.0 or later; this spec has {version}"),
+            ),
+            AuthMode::Iam => {
+                let minimum = match spec.engine.name {
+                    EngineName::Redis => REDIS_IAM_MIN,
+                    EngineName::Valkey => VALKEY_MIN,
+                };
+                self.require(
+                    version.at_least(minimum),
+                    "auth.mode",
+                    format!(
+                        "IAM authentication needs Redis OSS 7.0 or Valkey 7.2 or later; this spec has {} {version}",
+                        spec.engine.name.as_str()
+                    ),
+                );
+            }
+        }
+        if mode == AuthMode::Token {
+            self.require(
+                (32..=128).contains(&auth.token.length),
+                "auth.token.length",
+                "a generated AUTH token is 32 to 128 characters",
+            );
+        }
+        if matches!(mode, AuthMode::Rbac | AuthMode::Iam) {
+            self.users(mode, &auth.users);
+        }
+    }
+
+    fn users(&mut self, mode: AuthMode, users: &[User]) {
+        self.require(!users.is_empty(), "auth.users", "list at least one user");
+        let mut names = BTreeSet::new();
+        for (i, user) in users.iter().enumerate() {
+            let path = format!("auth.users[{i}].name");
+            let name = &user.name;
+            self.require(
+                is_user_name(name),
+                &path,
+                format!("`{name}` is not a user name: 1-40 letters, digits and hyphens, starting with a letter"),
+            );
+            self.require(
+                name != "default",
+                &path,
+                "the stack manages the `default` user (it gets no access); give this user another name",
+            );
+            if mode == AuthMode::Iam {
+                self.require(
+                    name.chars().all(|c| !c.is_ascii_uppercase()),
+                    &path,
+                    "IAM users' names are their ids and must be lowercase",
+                );
+            }
+            self.require(
+                names.insert(name.to_ascii_lowercase()),
+                &path,
+                format!("user `{name}` is listed twice"),
+            );
+            self.require(
+                !user.access.trim().is_empty(),
+                &format!("auth.users[{i}].access"),
+                "give an access string such as \"on ~app:* +@read\"",
+            );
+        }
+    }
+
+    fn logs(&mut self, spec: &Spec) {
+        let version = spec.engine.version;
+        let kinds = [
+            ("logs.slow", &spec.logs.slow, SLOW_LOG_MIN, "6.0"),
+            ("logs.engine", &spec.logs.engine, ENGINE_LOG_MIN, "6.2"),
+        ];
+        for (path, settings, minimum, written) in kinds {
+            if settings.enabled == Some(true) && !version.at_least(minimum) {
+                self.error(
+                    &format!("{path}.enabled"),
+                    format!("this log needs engine {written} or later; this spec has {version}"),
+                );
+            }
+            self.require(
+                LOG_RETENTION_DAYS.contains(&settings.retention_days),
+                &format!("{path}.retention_days"),
+                format!(
+                    "CloudWatch Logs keeps events for one of {} days",
+                    LOG_RETENTION_DAYS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            if let Some(name) = &settings.group_name {
+                self.require(
+                    is_log_group_name(name),
+                    &format!("{path}.group_name"),
+                    "a log group name is 1-512 of: letters, digits, _ - / . #",
+                );
+            }
+        }
+        if crate::names::slow_log_group(spec) == crate::names::engine_log_group(spec) {
+            self.error(
+                "logs.engine.group_name",
+                "give each log type its own log group; ElastiCache cannot share one",
+            );
+        }
+    }
+
+    fn outputs(&mut self, spec: &Spec) {
+        if let Some(prefix) = &spec.outputs.ssm_prefix {
+            let ok = prefix.starts_with('/')
+                && prefix.ends_with('/')
+                && prefix.len() <= 900
+                && !prefix.starts_with("/aws")
+                && !prefix.starts_with("/ssm")
+                && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
+            self.require(
+                ok,
+                "outputs.ssm_prefix",
+                "an SSM path starts and ends with `/`, uses letters, digits, _ . - and does not start with /aws or /ssm",
+            );
+        }
+        for (i, role) in spec.outputs.attach_to_roles.iter().enumerate() {
+            let ok = (1..=64).contains(&role.len())
+                && role.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            self.require(
+                ok,
+                &format!("outputs.attach_to_roles[{i}]"),
+                format!("`{role}` is not an IAM role name (1-64 of letters, digits and +=,.@_-)"),
+            );
+        }
+        if !spec.outputs.attach_to_roles.is_empty() {
+            self.require(
+                spec.outputs.iam_policies,
+                "outputs.attach_to_roles",
+                "roles get the stack's policies only with `iam_policies: true`",
+            );
+        }
+    }
+
+    fn destroy(&mut self, destroy: &Destroy) {
+        self.require(
+            (7..=30).contains(&destroy.kms_key_deletion_window_days),
+            "destroy.kms_key_deletion_window_days",
+            "KMS waits 7 to 30 days before deleting a key",
+        );
+        self.require(
+            (7..=30).contains(&destroy.secret_recovery_window_days),
+            "destroy.secret_recovery_window_days",
+            "Secrets Manager keeps a deleted secret 7 to 30 days",
+        );
+    }
+
+    fn tags(&mut self, spec: &Spec) {
+        self.require(spec.tags.len() <= 40, "tags", "at most 40 tags (AWS allows 50, the stack adds its own)");
+        for (key, value) in &spec.tags {
+            let path = format!("tags.{key}");
+            self.require(
+                !key.is_empty() && key.chars().count() <= 128,
+                &path,
+                "a tag key is 1 to 128 characters",
+            );
+            self.require(value.chars().count() <= 256, &path, "a tag value is at most 256 characters");
+            self.require(
+                !key.to_ascii_lowercase().starts_with("aws:"),
+                &path,
+                "tag keys starting with aws: are reserved by AWS",
+            );
+            self.require(
+                key != crate::STACK_TAG,
+                &path,
+                "the stack sets this tag itself",
+            );
+        }
+    }
+
+    fn waivers(&mut self, spec: &Spec) {
+        for (i, waiver) in spec.waivers.iter().enumerate() {
+            self.require(
+                !waiver.rule.trim().is_empty(),
+                &format!("waivers[{i}].rule"),
+                "name the rule id being waived",
+            );
+            self.require(
+                !waiver.reason.trim().is_empty(),
+                &format!("waivers[{i}].reason"),
+                "say why the finding is accepted",
+            );
+        }
+    }
+}
+
+/// Why `id` cannot be a replication group id, if it cannot.
+pub fn replication_group_id_problem(id: &str) -> Result<(), String> {
+    let rule = "1-40 letters, digits and hyphens, starting with a letter, without `--` or a trailing hyphen";
+    let ok = (1..=40).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !id.contains("--")
+        && !id.ends_with('-');
+    if ok { Ok(()) } else { Err(format!("`{id}` is not a valid stack name: {rule}")) }
+}
+
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn is_zone_of(zone: &str, region: &str) -> bool {
+    zone.strip_prefix(region)
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+}
+
+fn is_aws_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_user_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.contains("--")
+        && !name.ends_with('-')
+}
+
+fn is_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
+}
+
+fn is_kms_key_reference(key: &str) -> bool {
+    let is_uuid = |id: &str| {
+        id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            || id.starts_with("mrk-") && id[4..].chars().all(|c| c.is_ascii_hexdigit())
+    };
+    if let Some(alias) = key.strip_prefix("alias/") {
+        return !alias.is_empty() && !alias.starts_with("aws/");
+    }
+    if key.starts_with("arn:") {
+        let parts: Vec<&str> = key.splitn(6, ':').collect();
+        return parts.len() == 6
+            && parts[2] == "kms"
+            && (parts[5].strip_prefix("key/").is_some_and(is_uuid) || parts[5].starts_with("alias/"));
+    }
+    is_uuid(key)
+}
+
+/// A daily window, minutes since midnight UTC.
+struct DailyWindow {
+    start: u32,
+    end: u32,
+}
+
+impl DailyWindow {
+    fn minutes(&self) -> u32 {
+        (self.end + 24 * 60 - self.start) % (24 * 60)
+    }
+
+    /// Whether the daily window meets the weekly one on any day of the week.
+    fn overlaps_weekly(&self, weekly: &WeeklyWindow) -> bool {
+        const WEEK: u32 = 7 * 24 * 60;
+        // Two spans on the week's circle meet when either starts inside the other.
+        let inside = |point: u32, start: u32, length: u32| (point + WEEK - start) % WEEK < length;
+        (0..7).any(|day| {
+            let start = day * 24 * 60 + self.start;
+            inside(start, weekly.start, weekly.minutes()) || inside(weekly.start, start, self.minutes())
+        })
+    }
+}
+
+/// A weekly window, minutes since Sunday midnight UTC.
+struct WeeklyWindow {
+    start: u32,
+    end: u32,
+}
+
+impl WeeklyWindow {
+    fn minutes(&self) -> u32 {
+        (self.end + 7 * 24 * 60 - self.start) % (7 * 24 * 60)
+    }
+}
+
+fn parse_time(text: &str) -> Option<u32> {
+    let (hours, minutes) = text.split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let (hours, minutes): (u32, u32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
+}
+
+fn parse_daily_window(text: &str) -> Result<DailyWindow, String> {
+    let bad = || format!("`{text}` is not a daily window such as 03:00-04:00 (UTC, hh24:mi-hh24:mi)");
+    let (start, end) = text.split_once('-').ok_or_else(bad)?;
+    Ok(DailyWindow {
+        start: parse_time(start).ok_or_else(bad)?,
+        end: parse_time(end).ok_or_else(bad)?,
+    })
+}
+
+fn parse_weekly_window(text: &str) -> Result<WeeklyWindow, String> {
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let bad = || format!("`{text}` is not a weekly window such as sun:05:00-sun:06:00 (UTC, ddd:hh24:mi-ddd:hh24:mi)");
+    let point = |part: &str| -> Option<u32> {
+        let (day, time) = part.split_once(':')?;
+        let day = DAYS.iter().position(|d| d.eq_ignore_ascii_case(day))? as u32;
+        Some(day * 24 * 60 + parse_time(time)?)
+    };
+    let (start, end) = text.split_once('-').ok_or_else(bad)?;
+    Ok(WeeklyWindow {
+        start: point(start).ok_or_else(bad)?,
+        end: point(end).ok_or_else(bad)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daily(text: &str) -> DailyWindow {
+        parse_daily_window(text).expect("valid daily window")
+    }
+
+    fn weekly(text: &str) -> WeeklyWindow {
+        parse_weekly_window(text).expect("valid weekly window")
+    }
+
+    #[test]
+    fn windows_overlap_on_any_day() {
+        assert!(daily("05:30-06:30").overlaps_weekly(&weekly("sun:05:00-sun:06:00")));
+        assert!(!daily("03:00-04:00").overlaps_weekly(&weekly("sun:05:00-sun:06:00")));
+        assert!(daily("23:30-00:30").overlaps_weekly(&weekly("sat:23:45-sun:01:00")));
+        assert!(daily("23:30-00:30").overlaps_weekly(&weekly("mon:00:00-mon:01:00")));
+        assert!(!daily("04:00-05:00").overlaps_weekly(&weekly("sun:05:00-sun:06:00")));
+    }
+
+    #[test]
+    fn windows_measure_across_midnight() {
+        assert_eq!(daily("23:30-00:30").minutes(), 60);
+        assert_eq!(weekly("sat:23:00-sun:01:00").minutes(), 120);
+    }
+
+    #[test]
+    fn replication_group_ids_follow_aws_rules() {
+        assert!(replication_group_id_problem("orders-cache").is_ok());
+        for bad in ["", "1abc", "a--b", "abc-", "a_b", &"a".repeat(41)] {
+            assert!(replication_group_id_problem(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kms_key_references() {
+        assert!(is_kms_key_reference("alias/orders"));
+        assert!(is_kms_key_reference("1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert!(is_kms_key_reference(
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ));
+        assert!(!is_kms_key_reference("alias/aws/elasticache"));
+        assert!(!is_kms_key_reference("my-key"));
+    }
+}
