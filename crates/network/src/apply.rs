@@ -1,0 +1,291 @@
+//! Carrying out a plan's operations, in order, filling in ids as AWS assigns them.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
+use plan::Known;
+
+use crate::diff::{NetworkOutputs, NetworkPlan, Op};
+use crate::model::*;
+use crate::{Network, NetworkError, aws_error};
+
+/// Ids known so far: observed ones, then those created by earlier operations.
+struct Context {
+    vpc_id: Option<String>,
+    subnets_by_zone: BTreeMap<String, String>,
+    security_group_id: Option<String>,
+}
+
+impl Network {
+    /// Performs `plan.ops` in order and returns the network's outputs. Safe to re-run:
+    /// an interrupted apply leaves tagged resources that the next observe finds.
+    pub async fn apply(
+        &self,
+        desired: &Desired,
+        observed: &Observed,
+        plan: &NetworkPlan,
+    ) -> Result<NetworkOutputs, NetworkError> {
+        let mut context = Context {
+            vpc_id: observed.vpc.as_ref().map(|v| v.id.clone()),
+            subnets_by_zone: observed
+                .subnets
+                .iter()
+                .map(|s| (s.availability_zone.clone(), s.id.clone()))
+                .collect(),
+            security_group_id: observed.security_group.as_ref().map(|g| g.id.clone()),
+        };
+        for op in &plan.ops {
+            self.perform(op, desired, &mut context).await?;
+        }
+        let vpc_id = context.vpc_id.clone().ok_or(NetworkError::Internal("no VPC after apply"))?;
+        let security_group_id = context
+            .security_group_id
+            .clone()
+            .ok_or(NetworkError::Internal("no security group after apply"))?;
+        Ok(NetworkOutputs {
+            vpc_id: Known::Value(vpc_id),
+            subnet_ids: Known::Value(subnet_ids(desired, &context)?),
+            subnet_group: desired.subnet_group.name.clone(),
+            security_group_id: Known::Value(security_group_id),
+        })
+    }
+
+    /// Performs a destroy plan's deletions. Each is attempted even when an earlier one
+    /// failed, so one stuck resource does not keep the rest alive; every failure is
+    /// reported.
+    pub async fn destroy(&self, desired: &Desired, plan: &NetworkPlan) -> Result<(), NetworkError> {
+        let mut context = Context {
+            vpc_id: None,
+            subnets_by_zone: BTreeMap::new(),
+            security_group_id: None,
+        };
+        let mut failures = Vec::new();
+        for op in &plan.ops {
+            if let Err(err) = self.perform(op, desired, &mut context).await {
+                failures.push(err);
+            }
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(NetworkError::Several(failures)),
+        }
+    }
+
+    async fn perform(&self, op: &Op, desired: &Desired, context: &mut Context) -> Result<(), NetworkError> {
+        tracing::debug!(?op, "network operation");
+        match op {
+            Op::CreateVpc { cidr, tags } => {
+                let output = self
+                    .ec2
+                    .create_vpc()
+                    .cidr_block(cidr.to_string())
+                    .tag_specifications(tag_spec(ResourceType::Vpc, tags))
+                    .send()
+                    .await
+                    .map_err(aws_error("CreateVpc"))?;
+                context.vpc_id = output.vpc().and_then(|v| v.vpc_id()).map(str::to_owned);
+            }
+            Op::EnableVpcDns { support, hostnames } => {
+                let vpc_id = context.vpc_id()?;
+                // AWS takes one attribute per call.
+                if *support {
+                    self.ec2
+                        .modify_vpc_attribute()
+                        .vpc_id(vpc_id)
+                        .enable_dns_support(on())
+                        .send()
+                        .await
+                        .map_err(aws_error("ModifyVpcAttribute"))?;
+                }
+                if *hostnames {
+                    self.ec2
+                        .modify_vpc_attribute()
+                        .vpc_id(vpc_id)
+                        .enable_dns_hostnames(on())
+                        .send()
+                        .await
+                        .map_err(aws_error("ModifyVpcAttribute"))?;
+                }
+            }
+            Op::Tag { resource_id, tags } => {
+                self.ec2
+                    .create_tags()
+                    .resources(resource_id)
+                    .set_tags(Some(ec2_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(aws_error("CreateTags"))?;
+            }
+            Op::CreateSubnet {
+                availability_zone,
+                cidr,
+                tags,
+            } => {
+                let output = self
+                    .ec2
+                    .create_subnet()
+                    .vpc_id(context.vpc_id()?)
+                    .availability_zone(availability_zone)
+                    .cidr_block(cidr.to_string())
+                    .tag_specifications(tag_spec(ResourceType::Subnet, tags))
+                    .send()
+                    .await
+                    .map_err(aws_error("CreateSubnet"))?;
+                let id = output.subnet().and_then(|s| s.subnet_id()).unwrap_or_default();
+                context.subnets_by_zone.insert(availability_zone.clone(), id.to_owned());
+            }
+            Op::CreateSubnetGroup { name, description, tags } => {
+                self.elasticache
+                    .create_cache_subnet_group()
+                    .cache_subnet_group_name(name)
+                    .cache_subnet_group_description(description)
+                    .set_subnet_ids(Some(subnet_ids(desired, context)?))
+                    .set_tags(Some(elasticache_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(aws_error("CreateCacheSubnetGroup"))?;
+            }
+            Op::ModifySubnetGroup { name, description } => {
+                self.elasticache
+                    .modify_cache_subnet_group()
+                    .cache_subnet_group_name(name)
+                    .cache_subnet_group_description(description)
+                    .set_subnet_ids(Some(subnet_ids(desired, context)?))
+                    .send()
+                    .await
+                    .map_err(aws_error("ModifyCacheSubnetGroup"))?;
+            }
+            Op::CreateSecurityGroup { name, description, tags } => {
+                let output = self
+                    .ec2
+                    .create_security_group()
+                    .group_name(name)
+                    .description(description)
+                    .vpc_id(context.vpc_id()?)
+                    .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
+                    .send()
+                    .await
+                    .map_err(aws_error("CreateSecurityGroup"))?;
+                context.security_group_id = output.group_id().map(str::to_owned);
+            }
+            Op::AuthorizeIngress { rules } => {
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(context.security_group_id()?)
+                    .set_ip_permissions(Some(rules.iter().map(permission).collect()))
+                    .send()
+                    .await
+                    .map_err(aws_error("AuthorizeSecurityGroupIngress"))?;
+            }
+            Op::RevokeIngress { rule_ids } => {
+                self.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(context.security_group_id()?)
+                    .set_security_group_rule_ids(Some(rule_ids.clone()))
+                    .send()
+                    .await
+                    .map_err(aws_error("RevokeSecurityGroupIngress"))?;
+            }
+            Op::DeleteSubnet { id } => {
+                self.ec2
+                    .delete_subnet()
+                    .subnet_id(id)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteSubnet"))?;
+            }
+            Op::DeleteSubnetGroup { name } => {
+                self.elasticache
+                    .delete_cache_subnet_group()
+                    .cache_subnet_group_name(name)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteCacheSubnetGroup"))?;
+            }
+            Op::DeleteSecurityGroup { id } => {
+                self.ec2
+                    .delete_security_group()
+                    .group_id(id)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteSecurityGroup"))?;
+            }
+            Op::DeleteVpc { id } => {
+                self.ec2
+                    .delete_vpc()
+                    .vpc_id(id)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteVpc"))?;
+            }
+            Op::Refuse { reason } => return Err(NetworkError::Refused(reason.clone())),
+        }
+        Ok(())
+    }
+}
+
+impl Context {
+    fn vpc_id(&self) -> Result<&str, NetworkError> {
+        self.vpc_id.as_deref().ok_or(NetworkError::Internal("the VPC id is not known yet"))
+    }
+
+    fn security_group_id(&self) -> Result<&str, NetworkError> {
+        self.security_group_id
+            .as_deref()
+            .ok_or(NetworkError::Internal("the security group id is not known yet"))
+    }
+}
+
+/// The subnet group's subnets: the desired ones, in spec order.
+fn subnet_ids(desired: &Desired, context: &Context) -> Result<Vec<String>, NetworkError> {
+    match &desired.vpc {
+        DesiredVpc::Existing { subnet_ids, .. } => Ok(subnet_ids.clone()),
+        DesiredVpc::Create { subnets, .. } => subnets
+            .iter()
+            .map(|s| {
+                context
+                    .subnets_by_zone
+                    .get(&s.availability_zone)
+                    .cloned()
+                    .ok_or(NetworkError::Internal("a subnet was not created"))
+            })
+            .collect(),
+    }
+}
+
+fn on() -> AttributeBooleanValue {
+    AttributeBooleanValue::builder().value(true).build()
+}
+
+fn permission(rule: &IngressRule) -> IpPermission {
+    let port = i32::from(rule.port);
+    let builder = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
+    match &rule.source {
+        Source::Cidr(cidr) => builder
+            .ip_ranges(IpRange::builder().cidr_ip(cidr.to_string()).description("elasticache-action").build())
+            .build(),
+        Source::Group(group) => builder
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(group).description("elasticache-action").build())
+            .build(),
+    }
+}
+
+fn ec2_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource_type)
+        .set_tags(Some(ec2_tags(tags)))
+        .build()
+}
+
+fn elasticache_tags(tags: &Tags) -> Vec<aws_sdk_elasticache::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}

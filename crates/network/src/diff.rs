@@ -1,0 +1,820 @@
+//! The pure half of the step: desired and observed in, changes and operations out.
+//!
+//! Nothing here calls AWS, so every rule (what is in place, what forces a replacement,
+//! what counts as drift) is unit-tested without an emulator.
+
+use std::collections::BTreeSet;
+
+use ipnet::Ipv4Net;
+use plan::{Change, Diff, Known, ResourceId, Value};
+
+use crate::NetworkError;
+use crate::model::*;
+
+/// One AWS write, in the order apply performs them. Ids AWS has not assigned yet are
+/// resolved at apply time from what earlier operations created.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Create the VPC, tagged at creation so an interrupted apply finds it again.
+    CreateVpc {
+        /// CIDR block.
+        cidr: Ipv4Net,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Turn on DNS resolution and hostnames in the stack's VPC.
+    EnableVpcDns {
+        /// Whether DNS support needs turning on.
+        support: bool,
+        /// Whether DNS hostnames need turning on.
+        hostnames: bool,
+    },
+    /// Add or overwrite tags on a resource that exists.
+    Tag {
+        /// The resource id.
+        resource_id: String,
+        /// The tags to set.
+        tags: Tags,
+    },
+    /// Create a private subnet in the stack's VPC.
+    CreateSubnet {
+        /// Availability zone.
+        availability_zone: String,
+        /// CIDR block.
+        cidr: Ipv4Net,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Create the cache subnet group over the stack's subnets.
+    CreateSubnetGroup {
+        /// Name.
+        name: String,
+        /// Description.
+        description: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Point the cache subnet group at the stack's subnets.
+    ModifySubnetGroup {
+        /// Name.
+        name: String,
+        /// Description.
+        description: String,
+    },
+    /// Create the security group in the stack's VPC.
+    CreateSecurityGroup {
+        /// Name.
+        name: String,
+        /// Description.
+        description: String,
+        /// Tags.
+        tags: Tags,
+    },
+    /// Admit these sources on the cache port.
+    AuthorizeIngress {
+        /// The rules to add.
+        rules: Vec<IngressRule>,
+    },
+    /// Remove ingress rules the spec does not ask for.
+    RevokeIngress {
+        /// The rule ids.
+        rule_ids: Vec<String>,
+    },
+    /// Delete a subnet (after the subnet group has moved off it).
+    DeleteSubnet {
+        /// The subnet id.
+        id: String,
+    },
+    /// Delete the cache subnet group.
+    DeleteSubnetGroup {
+        /// Name.
+        name: String,
+    },
+    /// Delete the security group.
+    DeleteSecurityGroup {
+        /// The group id.
+        id: String,
+    },
+    /// Delete the VPC.
+    DeleteVpc {
+        /// The VPC id.
+        id: String,
+    },
+    /// A replacement this tool does not automate; apply stops with this reason.
+    Refuse {
+        /// What to do instead.
+        reason: String,
+    },
+}
+
+/// The network step's plan: what a person sees, what apply does, what later steps get.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkPlan {
+    /// One change per resource, in apply order.
+    pub changes: Vec<Change>,
+    /// The AWS writes, in order.
+    pub ops: Vec<Op>,
+    /// The outputs as far as they are known before apply.
+    pub outputs: NetworkOutputs,
+}
+
+/// What later steps need from the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkOutputs {
+    /// The VPC id.
+    pub vpc_id: Known<String>,
+    /// The subnet ids.
+    pub subnet_ids: Known<Vec<String>>,
+    /// The cache subnet group name.
+    pub subnet_group: String,
+    /// The security group id.
+    pub security_group_id: Known<String>,
+}
+
+/// Kinds of resource this step shows in plans.
+pub mod kinds {
+    /// A VPC.
+    pub const VPC: &str = "vpc";
+    /// A subnet.
+    pub const SUBNET: &str = "subnet";
+    /// A cache subnet group.
+    pub const SUBNET_GROUP: &str = "cache_subnet_group";
+    /// A security group.
+    pub const SECURITY_GROUP: &str = "security_group";
+    /// A security group ingress rule.
+    pub const INGRESS_RULE: &str = "security_group_rule";
+}
+
+/// Plans the network: checks an existing VPC and subnets, and diffs everything the
+/// stack owns.
+pub fn diff(desired: &Desired, observed: &Observed) -> Result<NetworkPlan, NetworkError> {
+    let mut plan = NetworkPlan {
+        changes: Vec::new(),
+        ops: Vec::new(),
+        outputs: NetworkOutputs {
+            vpc_id: observed.vpc.as_ref().map(|v| v.id.clone()).into(),
+            subnet_ids: Known::AfterApply,
+            subnet_group: desired.subnet_group.name.clone(),
+            security_group_id: observed.security_group.as_ref().map(|g| g.id.clone()).into(),
+        },
+    };
+    let mut retired_subnets = Vec::new();
+    match &desired.vpc {
+        DesiredVpc::Create { cidr, tags, subnets } => {
+            diff_vpc(&mut plan, desired, *cidr, tags, observed);
+            retired_subnets = diff_subnets(&mut plan, subnets, observed);
+        }
+        DesiredVpc::Existing { vpc_id, subnet_ids } => {
+            check_existing(desired, vpc_id, subnet_ids, observed)?;
+            plan.outputs.subnet_ids = Known::Value(subnet_ids.clone());
+        }
+    }
+    diff_subnet_group(&mut plan, desired, observed);
+    diff_security_group(&mut plan, desired, observed);
+    plan.ops.extend(retired_subnets.into_iter().map(|id| Op::DeleteSubnet { id }));
+    Ok(plan)
+}
+
+fn diff_vpc(plan: &mut NetworkPlan, desired: &Desired, cidr: Ipv4Net, tags: &Tags, observed: &Observed) {
+    let id = ResourceId::new(kinds::VPC, &desired.stack);
+    let Some(vpc) = &observed.vpc else {
+        plan.changes.push(Change::create(
+            id,
+            vec![
+                ("cidr_block", Value::from(cidr.to_string())),
+                ("enable_dns_support", Value::from(true)),
+                ("enable_dns_hostnames", Value::from(true)),
+                ("tags", tag_value(tags)),
+            ],
+        ));
+        plan.ops.push(Op::CreateVpc {
+            cidr,
+            tags: tags.clone(),
+        });
+        plan.ops.push(Op::EnableVpcDns {
+            support: false,
+            hostnames: true,
+        });
+        return;
+    };
+    let change = Diff::new(id)
+        .replacing("cidr_block", Value::from(&vpc.cidr), Value::from(cidr.to_string()))
+        .attribute("enable_dns_support", Value::from(vpc.dns_support), Value::from(true))
+        .attribute("enable_dns_hostnames", Value::from(vpc.dns_hostnames), Value::from(true))
+        .attribute("tags", tag_value(&vpc.tags), tag_value(&merged(&vpc.tags, tags)))
+        .finish();
+    if change.action == plan::Action::Replace {
+        plan.ops.push(Op::Refuse {
+            reason: format!(
+                "the VPC's CIDR block cannot change ({} → {cidr}); destroy the stack and apply it again, \
+                 or use a new stack name",
+                vpc.cidr
+            ),
+        });
+    }
+    if !vpc.dns_support || !vpc.dns_hostnames {
+        plan.ops.push(Op::EnableVpcDns {
+            support: !vpc.dns_support,
+            hostnames: !vpc.dns_hostnames,
+        });
+    }
+    push_tag_op(&mut plan.ops, &vpc.id, &vpc.tags, tags);
+    plan.changes.push(change);
+}
+
+/// Diffs the subnets; returns the ids of subnets to delete once the subnet group no
+/// longer uses them.
+fn diff_subnets(plan: &mut NetworkPlan, subnets: &[DesiredSubnet], observed: &Observed) -> Vec<String> {
+    let mut retired = Vec::new();
+    let mut ids = Some(Vec::new());
+    for subnet in subnets {
+        let name = subnet.tags.get("Name").cloned().unwrap_or_default();
+        let id = ResourceId::new(kinds::SUBNET, name);
+        let existing = observed
+            .subnets
+            .iter()
+            .find(|s| s.availability_zone == subnet.availability_zone);
+        let create = |plan: &mut NetworkPlan| {
+            plan.ops.push(Op::CreateSubnet {
+                availability_zone: subnet.availability_zone.clone(),
+                cidr: subnet.cidr,
+                tags: subnet.tags.clone(),
+            });
+        };
+        match existing {
+            None => {
+                plan.changes.push(Change::create(
+                    id,
+                    vec![
+                        ("availability_zone", Value::from(&subnet.availability_zone)),
+                        ("cidr_block", Value::from(subnet.cidr.to_string())),
+                        ("tags", tag_value(&subnet.tags)),
+                    ],
+                ));
+                create(plan);
+                ids = None;
+            }
+            Some(found) => {
+                let change = Diff::new(id)
+                    .replacing("cidr_block", Value::from(&found.cidr), Value::from(subnet.cidr.to_string()))
+                    .attribute("tags", tag_value(&found.tags), tag_value(&merged(&found.tags, &subnet.tags)))
+                    .finish();
+                if change.action == plan::Action::Replace {
+                    // New subnet first, move the subnet group, then delete the old one.
+                    create(plan);
+                    retired.push(found.id.clone());
+                    ids = None;
+                } else {
+                    push_tag_op(&mut plan.ops, &found.id, &found.tags, &subnet.tags);
+                    if let Some(ids) = ids.as_mut() {
+                        ids.push(found.id.clone());
+                    }
+                }
+                plan.changes.push(change);
+            }
+        }
+    }
+    let wanted: BTreeSet<&str> = subnets.iter().map(|s| s.availability_zone.as_str()).collect();
+    for extra in observed.subnets.iter().filter(|s| !wanted.contains(s.availability_zone.as_str())) {
+        let name = extra.tags.get("Name").cloned().unwrap_or_else(|| extra.id.clone());
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::SUBNET, name),
+            vec![
+                ("id", Value::from(&extra.id)),
+                ("availability_zone", Value::from(&extra.availability_zone)),
+                ("cidr_block", Value::from(&extra.cidr)),
+            ],
+        ));
+        retired.push(extra.id.clone());
+    }
+    plan.outputs.subnet_ids = ids.into();
+    retired
+}
+
+fn check_existing(desired: &Desired, vpc_id: &str, subnet_ids: &[String], observed: &Observed) -> Result<(), NetworkError> {
+    if observed.vpc.is_none() {
+        return Err(NetworkError::VpcNotFound(vpc_id.to_owned()));
+    }
+    let found: BTreeSet<&str> = observed.subnets.iter().map(|s| s.id.as_str()).collect();
+    let missing: Vec<String> = subnet_ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect();
+    if !missing.is_empty() {
+        return Err(NetworkError::SubnetsNotFound(missing));
+    }
+    let elsewhere: Vec<String> = observed
+        .subnets
+        .iter()
+        .filter(|s| s.vpc_id != vpc_id)
+        .map(|s| format!("{} (in {})", s.id, s.vpc_id))
+        .collect();
+    if !elsewhere.is_empty() {
+        return Err(NetworkError::SubnetsOutsideVpc {
+            vpc_id: vpc_id.to_owned(),
+            subnets: elsewhere,
+        });
+    }
+    let zones: BTreeSet<&str> = observed.subnets.iter().map(|s| s.availability_zone.as_str()).collect();
+    if desired.multi_az && zones.len() < 2 {
+        return Err(NetworkError::SingleZone {
+            zone: zones.into_iter().next().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn diff_subnet_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Observed) {
+    let group = &desired.subnet_group;
+    let id = ResourceId::new(kinds::SUBNET_GROUP, &group.name);
+    let subnets = match &plan.outputs.subnet_ids {
+        Known::Value(ids) => Value::set(ids.iter().cloned()),
+        Known::AfterApply => Value::Unknown,
+    };
+    let Some(found) = &observed.subnet_group else {
+        plan.changes.push(Change::create(
+            id,
+            vec![
+                ("description", Value::from(&group.description)),
+                ("subnet_ids", subnets),
+                ("tags", tag_value(&group.tags)),
+            ],
+        ));
+        plan.ops.push(Op::CreateSubnetGroup {
+            name: group.name.clone(),
+            description: group.description.clone(),
+            tags: group.tags.clone(),
+        });
+        return;
+    };
+    let change = Diff::new(id)
+        .attribute("description", Value::from(&found.description), Value::from(&group.description))
+        .attribute("subnet_ids", Value::set(found.subnet_ids.iter().cloned()), subnets)
+        .finish();
+    if change.is_change() {
+        plan.ops.push(Op::ModifySubnetGroup {
+            name: group.name.clone(),
+            description: group.description.clone(),
+        });
+    }
+    plan.changes.push(change);
+}
+
+fn diff_security_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Observed) {
+    let group = &desired.security_group;
+    let id = ResourceId::new(kinds::SECURITY_GROUP, &group.name);
+    let vpc_id = plan.outputs.vpc_id.to_plan_value();
+    match &observed.security_group {
+        None => {
+            plan.changes.push(Change::create(
+                id,
+                vec![
+                    ("description", Value::from(&group.description)),
+                    ("vpc_id", vpc_id),
+                    ("tags", tag_value(&group.tags)),
+                ],
+            ));
+            plan.ops.push(Op::CreateSecurityGroup {
+                name: group.name.clone(),
+                description: group.description.clone(),
+                tags: group.tags.clone(),
+            });
+        }
+        Some(found) => {
+            let change = Diff::new(id)
+                .attribute("tags", tag_value(&found.tags), tag_value(&merged(&found.tags, &group.tags)))
+                .finish();
+            push_tag_op(&mut plan.ops, &found.id, &found.tags, &group.tags);
+            plan.changes.push(change);
+        }
+    }
+    diff_ingress(plan, group, observed.security_group.as_ref());
+}
+
+fn diff_ingress(plan: &mut NetworkPlan, group: &DesiredSecurityGroup, found: Option<&ObservedSecurityGroup>) {
+    let existing: Vec<&ObservedRule> = found.map(|g| g.ingress.iter().collect()).unwrap_or_default();
+    let rule_id = |text: String| ResourceId::new(kinds::INGRESS_RULE, format!("{}: {text}", group.name));
+    let missing: Vec<IngressRule> = group
+        .ingress
+        .iter()
+        .filter(|wanted| !existing.iter().any(|r| r.rule.as_ref() == Some(*wanted)))
+        .cloned()
+        .collect();
+    for rule in &group.ingress {
+        let change = if missing.contains(rule) {
+            Change::create(rule_id(rule.to_string()), vec![("rule", Value::from(rule.to_string()))])
+        } else {
+            Diff::new(rule_id(rule.to_string())).finish()
+        };
+        plan.changes.push(change);
+    }
+    let foreign: Vec<&&ObservedRule> = existing
+        .iter()
+        .filter(|r| r.rule.as_ref().is_none_or(|rule| !group.ingress.contains(rule)))
+        .collect();
+    for rule in &foreign {
+        plan.changes.push(Change::delete(
+            rule_id(rule.description.clone()),
+            vec![("id", Value::from(&rule.id)), ("rule", Value::from(&rule.description))],
+        ));
+    }
+    if !foreign.is_empty() {
+        plan.ops.push(Op::RevokeIngress {
+            rule_ids: foreign.iter().map(|r| r.id.clone()).collect(),
+        });
+    }
+    if !missing.is_empty() {
+        plan.ops.push(Op::AuthorizeIngress { rules: missing });
+    }
+}
+
+/// Plans deleting everything the stack owns; an existing VPC and its subnets stay.
+pub fn diff_destroy(desired: &Desired, observed: &Observed) -> NetworkPlan {
+    let mut plan = NetworkPlan {
+        changes: Vec::new(),
+        ops: Vec::new(),
+        outputs: NetworkOutputs {
+            vpc_id: Known::AfterApply,
+            subnet_ids: Known::AfterApply,
+            subnet_group: desired.subnet_group.name.clone(),
+            security_group_id: Known::AfterApply,
+        },
+    };
+    if let Some(group) = &observed.security_group {
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::SECURITY_GROUP, &desired.security_group.name),
+            vec![("id", Value::from(&group.id))],
+        ));
+        plan.ops.push(Op::DeleteSecurityGroup { id: group.id.clone() });
+    }
+    if let Some(group) = &observed.subnet_group {
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::SUBNET_GROUP, &group.name),
+            vec![("subnet_ids", Value::set(group.subnet_ids.iter().cloned()))],
+        ));
+        plan.ops.push(Op::DeleteSubnetGroup { name: group.name.clone() });
+    }
+    if let DesiredVpc::Create { .. } = desired.vpc {
+        for subnet in &observed.subnets {
+            let name = subnet.tags.get("Name").cloned().unwrap_or_else(|| subnet.id.clone());
+            plan.changes.push(Change::delete(
+                ResourceId::new(kinds::SUBNET, name),
+                vec![("id", Value::from(&subnet.id)), ("cidr_block", Value::from(&subnet.cidr))],
+            ));
+            plan.ops.push(Op::DeleteSubnet { id: subnet.id.clone() });
+        }
+        if let Some(vpc) = &observed.vpc {
+            plan.changes.push(Change::delete(
+                ResourceId::new(kinds::VPC, &desired.stack),
+                vec![("id", Value::from(&vpc.id)), ("cidr_block", Value::from(&vpc.cidr))],
+            ));
+            plan.ops.push(Op::DeleteVpc { id: vpc.id.clone() });
+        }
+    }
+    plan
+}
+
+/// Tags as a plan shows them: sorted `key=value` texts.
+fn tag_value(tags: &Tags) -> Value {
+    Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
+}
+
+/// The tags a resource has after we set ours: foreign tags are left alone.
+fn merged(current: &Tags, wanted: &Tags) -> Tags {
+    let mut tags = current.clone();
+    tags.extend(wanted.iter().map(|(k, v)| (k.clone(), v.clone())));
+    tags
+}
+
+fn push_tag_op(ops: &mut Vec<Op>, resource_id: &str, current: &Tags, wanted: &Tags) {
+    let missing: Tags = wanted
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !missing.is_empty() {
+        ops.push(Op::Tag {
+            resource_id: resource_id.to_owned(),
+            tags: missing,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use plan::Action;
+
+    use super::*;
+
+    const SPEC: &str = r#"
+stack: demo
+region: us-east-1
+engine: { name: valkey, version: "8.0" }
+node_type: cache.t4g.micro
+network:
+  create:
+    vpc_cidr: 10.0.0.0/16
+    subnets:
+      - { availability_zone: us-east-1a, cidr: 10.0.1.0/24 }
+      - { availability_zone: us-east-1b, cidr: 10.0.2.0/24 }
+  allow: { cidrs: [10.0.0.0/16], security_groups: [sg-0123456789abcdef0] }
+tags: { team: platform }
+"#;
+
+    fn desired() -> Desired {
+        Desired::from_spec(&spec::parse(SPEC, "test.yaml").expect("valid spec"))
+    }
+
+    /// What AWS would report after a clean apply of [`SPEC`].
+    fn converged(desired: &Desired) -> Observed {
+        let DesiredVpc::Create { tags, subnets, .. } = &desired.vpc else {
+            panic!("create mode")
+        };
+        Observed {
+            vpc: Some(ObservedVpc {
+                id: "vpc-1".into(),
+                cidr: "10.0.0.0/16".into(),
+                dns_support: true,
+                dns_hostnames: true,
+                tags: tags.clone(),
+            }),
+            subnets: subnets
+                .iter()
+                .enumerate()
+                .map(|(i, s)| ObservedSubnet {
+                    id: format!("subnet-{i}"),
+                    vpc_id: "vpc-1".into(),
+                    availability_zone: s.availability_zone.clone(),
+                    cidr: s.cidr.to_string(),
+                    tags: s.tags.clone(),
+                })
+                .collect(),
+            subnet_group: Some(ObservedSubnetGroup {
+                name: "demo-subnets".into(),
+                description: desired.subnet_group.description.clone(),
+                subnet_ids: vec!["subnet-1".into(), "subnet-0".into()],
+            }),
+            security_group: Some(ObservedSecurityGroup {
+                id: "sg-1".into(),
+                tags: desired.security_group.tags.clone(),
+                ingress: desired
+                    .security_group
+                    .ingress
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rule)| ObservedRule {
+                        id: format!("sgr-{i}"),
+                        rule: Some(rule.clone()),
+                        description: rule.to_string(),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    fn actions(plan: &NetworkPlan) -> Vec<(Action, String)> {
+        plan.changes.iter().map(|c| (c.action, c.resource.to_string())).collect()
+    }
+
+    #[test]
+    fn from_nothing_everything_is_created_in_order() {
+        let plan = diff(&desired(), &Observed::default()).expect("plans");
+        assert_eq!(
+            actions(&plan),
+            [
+                (Action::Create, "vpc demo".into()),
+                (Action::Create, "subnet demo-us-east-1a".into()),
+                (Action::Create, "subnet demo-us-east-1b".into()),
+                (Action::Create, "cache_subnet_group demo-subnets".into()),
+                (Action::Create, "security_group demo-cache".into()),
+                (Action::Create, "security_group_rule demo-cache: tcp/6379 from 10.0.0.0/16".into()),
+                (Action::Create, "security_group_rule demo-cache: tcp/6379 from sg-0123456789abcdef0".into()),
+            ]
+        );
+        assert!(matches!(plan.ops[0], Op::CreateVpc { .. }));
+        assert_eq!(plan.outputs.vpc_id, Known::AfterApply);
+        assert_eq!(plan.outputs.subnet_ids, Known::AfterApply);
+        let group = &plan.changes[3];
+        assert_eq!(group.attributes[1].after, Some(Value::Unknown), "subnet ids are known after apply");
+    }
+
+    #[test]
+    fn a_converged_network_plans_nothing() {
+        let desired = desired();
+        let plan = diff(&desired, &converged(&desired)).expect("plans");
+        assert!(plan.changes.iter().all(|c| c.action == Action::NoOp), "{:#?}", plan.changes);
+        assert!(plan.ops.is_empty(), "{:?}", plan.ops);
+        assert_eq!(plan.outputs.subnet_ids, Known::Value(vec!["subnet-0".into(), "subnet-1".into()]));
+        assert_eq!(plan.outputs.security_group_id, Known::Value("sg-1".into()));
+    }
+
+    #[test]
+    fn foreign_rules_are_revoked_and_missing_ones_added() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        let group = observed.security_group.as_mut().expect("group");
+        group.ingress.remove(0);
+        group.ingress.push(ObservedRule {
+            id: "sgr-foreign".into(),
+            rule: None,
+            description: "tcp/22 from 0.0.0.0/0".into(),
+        });
+        let plan = diff(&desired, &observed).expect("plans");
+        assert_eq!(
+            plan.ops,
+            [
+                Op::RevokeIngress { rule_ids: vec!["sgr-foreign".into()] },
+                Op::AuthorizeIngress { rules: vec![desired.security_group.ingress[0].clone()] },
+            ]
+        );
+        assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Delete).count(), 1);
+        assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Create).count(), 1);
+    }
+
+    #[test]
+    fn a_rule_on_another_port_is_foreign() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        let group = observed.security_group.as_mut().expect("group");
+        let mut moved = group.ingress[0].clone();
+        moved.id = "sgr-old-port".into();
+        if let Some(rule) = moved.rule.as_mut() {
+            rule.port = 6380;
+        }
+        group.ingress.push(moved);
+        let plan = diff(&desired, &observed).expect("plans");
+        assert_eq!(plan.ops, [Op::RevokeIngress { rule_ids: vec!["sgr-old-port".into()] }]);
+    }
+
+    #[test]
+    fn a_changed_vpc_cidr_is_a_refused_replacement() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        observed.vpc.as_mut().expect("vpc").cidr = "10.9.0.0/16".into();
+        let plan = diff(&desired, &observed).expect("plans");
+        assert_eq!(plan.changes[0].action, Action::Replace);
+        assert_eq!(plan.changes[0].replaced_by().collect::<Vec<_>>(), ["cidr_block"]);
+        assert!(matches!(plan.ops[0], Op::Refuse { .. }));
+    }
+
+    #[test]
+    fn a_changed_subnet_cidr_replaces_the_subnet_and_moves_the_group_first() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        observed.subnets[1].cidr = "10.0.9.0/24".into();
+        let plan = diff(&desired, &observed).expect("plans");
+        assert_eq!(plan.changes[2].action, Action::Replace);
+        assert_eq!(plan.changes[3].action, Action::Update, "the subnet group moves");
+        let kinds: Vec<&str> = plan
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::CreateSubnet { .. } => "create",
+                Op::ModifySubnetGroup { .. } => "modify",
+                Op::DeleteSubnet { .. } => "delete",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["create", "modify", "delete"]);
+    }
+
+    #[test]
+    fn dns_and_tag_drift_are_updates() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        let vpc = observed.vpc.as_mut().expect("vpc");
+        vpc.dns_hostnames = false;
+        vpc.tags.remove("team");
+        vpc.tags.insert("owner".into(), "someone".into());
+        let plan = diff(&desired, &observed).expect("plans");
+        assert_eq!(plan.changes[0].action, Action::Update);
+        assert_eq!(
+            plan.ops,
+            [
+                Op::EnableVpcDns { support: false, hostnames: true },
+                Op::Tag {
+                    resource_id: "vpc-1".into(),
+                    tags: [("team".to_owned(), "platform".to_owned())].into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_subnet_the_spec_dropped_is_deleted_after_the_group_moves() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        let mut extra = observed.subnets[0].clone();
+        extra.id = "subnet-extra".into();
+        extra.availability_zone = "us-east-1c".into();
+        observed.subnets.push(extra);
+        observed.subnet_group.as_mut().expect("group").subnet_ids.push("subnet-extra".into());
+        let plan = diff(&desired, &observed).expect("plans");
+        assert!(matches!(plan.ops.last(), Some(Op::DeleteSubnet { id }) if id == "subnet-extra"));
+        assert!(plan.ops.iter().any(|op| matches!(op, Op::ModifySubnetGroup { .. })));
+    }
+
+    fn existing_desired(multi_az: bool) -> Desired {
+        let mut desired = desired();
+        desired.vpc = DesiredVpc::Existing {
+            vpc_id: "vpc-9".into(),
+            subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+        };
+        desired.multi_az = multi_az;
+        desired
+    }
+
+    fn existing_subnet(id: &str, vpc: &str, zone: &str) -> ObservedSubnet {
+        ObservedSubnet {
+            id: id.into(),
+            vpc_id: vpc.into(),
+            availability_zone: zone.into(),
+            cidr: "10.0.0.0/24".into(),
+            tags: Tags::new(),
+        }
+    }
+
+    fn existing_vpc() -> Option<ObservedVpc> {
+        Some(ObservedVpc {
+            id: "vpc-9".into(),
+            cidr: "10.0.0.0/16".into(),
+            dns_support: true,
+            dns_hostnames: true,
+            tags: Tags::new(),
+        })
+    }
+
+    #[test]
+    fn an_existing_network_is_checked_not_changed() {
+        let observed = Observed {
+            vpc: existing_vpc(),
+            subnets: vec![
+                existing_subnet("subnet-a", "vpc-9", "us-east-1a"),
+                existing_subnet("subnet-b", "vpc-9", "us-east-1b"),
+            ],
+            ..Observed::default()
+        };
+        let plan = diff(&existing_desired(true), &observed).expect("plans");
+        assert!(!plan.changes.iter().any(|c| c.resource.kind == kinds::VPC || c.resource.kind == kinds::SUBNET));
+        assert_eq!(plan.outputs.subnet_ids, Known::Value(vec!["subnet-a".into(), "subnet-b".into()]));
+    }
+
+    #[test]
+    fn an_existing_network_that_is_not_there_is_an_error() {
+        let missing_vpc = diff(&existing_desired(false), &Observed::default());
+        assert!(matches!(missing_vpc, Err(NetworkError::VpcNotFound(id)) if id == "vpc-9"));
+
+        let one_subnet = Observed {
+            vpc: existing_vpc(),
+            subnets: vec![existing_subnet("subnet-a", "vpc-9", "us-east-1a")],
+            ..Observed::default()
+        };
+        let missing = diff(&existing_desired(false), &one_subnet);
+        assert!(matches!(missing, Err(NetworkError::SubnetsNotFound(ids)) if ids == ["subnet-b"]));
+
+        let elsewhere = Observed {
+            vpc: existing_vpc(),
+            subnets: vec![
+                existing_subnet("subnet-a", "vpc-9", "us-east-1a"),
+                existing_subnet("subnet-b", "vpc-other", "us-east-1b"),
+            ],
+            ..Observed::default()
+        };
+        assert!(matches!(
+            diff(&existing_desired(false), &elsewhere),
+            Err(NetworkError::SubnetsOutsideVpc { .. })
+        ));
+
+        let one_zone = Observed {
+            vpc: existing_vpc(),
+            subnets: vec![
+                existing_subnet("subnet-a", "vpc-9", "us-east-1a"),
+                existing_subnet("subnet-b", "vpc-9", "us-east-1a"),
+            ],
+            ..Observed::default()
+        };
+        assert!(matches!(diff(&existing_desired(true), &one_zone), Err(NetworkError::SingleZone { .. })));
+        assert!(diff(&existing_desired(false), &one_zone).is_ok());
+    }
+
+    #[test]
+    fn destroy_deletes_only_what_the_stack_owns() {
+        let desired = desired();
+        let plan = diff_destroy(&desired, &converged(&desired));
+        assert_eq!(
+            plan.changes.iter().map(|c| c.resource.kind.as_str()).collect::<Vec<_>>(),
+            ["security_group", "cache_subnet_group", "subnet", "subnet", "vpc"]
+        );
+        assert!(plan.changes.iter().all(|c| c.action == Action::Delete));
+
+        let existing = existing_desired(false);
+        let observed = Observed {
+            vpc: existing_vpc(),
+            subnets: vec![existing_subnet("subnet-a", "vpc-9", "us-east-1a")],
+            subnet_group: converged(&desired).subnet_group,
+            security_group: converged(&desired).security_group,
+        };
+        let plan = diff_destroy(&existing, &observed);
+        assert_eq!(
+            plan.changes.iter().map(|c| c.resource.kind.as_str()).collect::<Vec<_>>(),
+            ["security_group", "cache_subnet_group"]
+        );
+    }
+}

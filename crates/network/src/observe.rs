@@ -1,0 +1,231 @@
+//! Reading the network as it is: by the stack tag and deterministic names, never by
+//! anything remembered from an earlier run.
+
+use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use futures::try_join;
+
+use crate::model::*;
+use crate::{Network, NetworkError, aws_error};
+
+impl Network {
+    /// Observes the stack's network. Lookups that do not depend on each other run
+    /// concurrently.
+    pub async fn observe(&self, desired: &Desired) -> Result<Observed, NetworkError> {
+        let (vpc, subnet_group) = try_join!(self.find_vpc(desired), self.find_subnet_group(desired))?;
+        let Some(vpc) = vpc else {
+            let subnets = match &desired.vpc {
+                DesiredVpc::Existing { subnet_ids, .. } => self.find_subnets_by_id(subnet_ids).await?,
+                DesiredVpc::Create { .. } => Vec::new(),
+            };
+            return Ok(Observed {
+                vpc: None,
+                subnets,
+                subnet_group,
+                security_group: None,
+            });
+        };
+        let subnets = async {
+            match &desired.vpc {
+                DesiredVpc::Create { .. } => self.find_stack_subnets(&vpc.id, &desired.stack).await,
+                DesiredVpc::Existing { subnet_ids, .. } => self.find_subnets_by_id(subnet_ids).await,
+            }
+        };
+        let (subnets, security_group) =
+            try_join!(subnets, self.find_security_group(&vpc.id, &desired.security_group.name))?;
+        Ok(Observed {
+            vpc: Some(vpc),
+            subnets,
+            subnet_group,
+            security_group,
+        })
+    }
+
+    async fn find_vpc(&self, desired: &Desired) -> Result<Option<ObservedVpc>, NetworkError> {
+        let request = self.ec2.describe_vpcs();
+        let request = match &desired.vpc {
+            DesiredVpc::Create { .. } => request.filters(tag_filter(&desired.stack)),
+            DesiredVpc::Existing { vpc_id, .. } => request.filters(filter("vpc-id", vpc_id)),
+        };
+        let output = request.send().await.map_err(aws_error("DescribeVpcs"))?;
+        let vpcs = output.vpcs();
+        if vpcs.len() > 1 {
+            return Err(NetworkError::Ambiguous {
+                what: "VPCs",
+                stack: desired.stack.clone(),
+                ids: vpcs.iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect(),
+            });
+        }
+        let Some(vpc) = vpcs.first() else {
+            return Ok(None);
+        };
+        let id = vpc.vpc_id().unwrap_or_default().to_owned();
+        let (dns_support, dns_hostnames) = match desired.vpc {
+            DesiredVpc::Create { .. } => try_join!(
+                self.vpc_flag(&id, VpcAttributeName::EnableDnsSupport),
+                self.vpc_flag(&id, VpcAttributeName::EnableDnsHostnames)
+            )?,
+            DesiredVpc::Existing { .. } => (true, true),
+        };
+        Ok(Some(ObservedVpc {
+            cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+            tags: tags_of(vpc.tags()),
+            id,
+            dns_support,
+            dns_hostnames,
+        }))
+    }
+
+    async fn vpc_flag(&self, vpc_id: &str, attribute: VpcAttributeName) -> Result<bool, NetworkError> {
+        let output = self
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc_id)
+            .attribute(attribute.clone())
+            .send()
+            .await
+            .map_err(aws_error("DescribeVpcAttribute"))?;
+        let flag = match attribute {
+            VpcAttributeName::EnableDnsHostnames => output.enable_dns_hostnames(),
+            _ => output.enable_dns_support(),
+        };
+        Ok(flag.and_then(|f| f.value()).unwrap_or(false))
+    }
+
+    async fn find_stack_subnets(&self, vpc_id: &str, stack: &str) -> Result<Vec<ObservedSubnet>, NetworkError> {
+        let output = self
+            .ec2
+            .describe_subnets()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(tag_filter(stack))
+            .send()
+            .await
+            .map_err(aws_error("DescribeSubnets"))?;
+        Ok(output.subnets().iter().map(subnet_of).collect())
+    }
+
+    async fn find_subnets_by_id(&self, ids: &[String]) -> Result<Vec<ObservedSubnet>, NetworkError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A filter, unlike SubnetIds, answers with the subnets that exist instead of
+        // failing on the first that does not, so the error can list every missing one.
+        let output = self
+            .ec2
+            .describe_subnets()
+            .filters(Filter::builder().name("subnet-id").set_values(Some(ids.to_vec())).build())
+            .send()
+            .await
+            .map_err(aws_error("DescribeSubnets"))?;
+        Ok(output.subnets().iter().map(subnet_of).collect())
+    }
+
+    async fn find_subnet_group(&self, desired: &Desired) -> Result<Option<ObservedSubnetGroup>, NetworkError> {
+        let name = &desired.subnet_group.name;
+        let result = self
+            .elasticache
+            .describe_cache_subnet_groups()
+            .cache_subnet_group_name(name)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_cache_subnet_group_not_found_fault()) => {
+                return Ok(None);
+            }
+            Err(err) => return Err(aws_error("DescribeCacheSubnetGroups")(err).into()),
+        };
+        Ok(output.cache_subnet_groups().first().map(|group| ObservedSubnetGroup {
+            name: group.cache_subnet_group_name().unwrap_or(name).to_owned(),
+            description: group.cache_subnet_group_description().unwrap_or_default().to_owned(),
+            subnet_ids: group
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_owned))
+                .collect(),
+        }))
+    }
+
+    async fn find_security_group(&self, vpc_id: &str, name: &str) -> Result<Option<ObservedSecurityGroup>, NetworkError> {
+        let output = self
+            .ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("group-name", name))
+            .send()
+            .await
+            .map_err(aws_error("DescribeSecurityGroups"))?;
+        let Some(group) = output.security_groups().first() else {
+            return Ok(None);
+        };
+        let id = group.group_id().unwrap_or_default().to_owned();
+        let rules = self
+            .ec2
+            .describe_security_group_rules()
+            .filters(filter("group-id", &id))
+            .send()
+            .await
+            .map_err(aws_error("DescribeSecurityGroupRules"))?;
+        let ingress = rules
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .map(rule_of)
+            .collect();
+        Ok(Some(ObservedSecurityGroup {
+            id,
+            tags: tags_of(group.tags()),
+            ingress,
+        }))
+    }
+}
+
+fn rule_of(rule: &aws_sdk_ec2::types::SecurityGroupRule) -> ObservedRule {
+    let protocol = rule.ip_protocol().unwrap_or("-1");
+    let (from, to) = (rule.from_port().unwrap_or(-1), rule.to_port().unwrap_or(-1));
+    let source = match (rule.cidr_ipv4(), rule.referenced_group_info().and_then(|g| g.group_id())) {
+        (Some(cidr), _) => cidr.parse().ok().map(Source::Cidr),
+        (None, Some(group)) => Some(Source::Group(group.to_owned())),
+        (None, None) => None,
+    };
+    let source_text = rule
+        .cidr_ipv4()
+        .or(rule.cidr_ipv6())
+        .or(rule.prefix_list_id())
+        .or(rule.referenced_group_info().and_then(|g| g.group_id()))
+        .unwrap_or("?");
+    let ports = if from == to { from.to_string() } else { format!("{from}-{to}") };
+    let protocol_text = if protocol == "-1" { "all" } else { protocol };
+    let single_tcp_port = protocol == "tcp" && from == to;
+    ObservedRule {
+        id: rule.security_group_rule_id().unwrap_or_default().to_owned(),
+        rule: match (single_tcp_port, u16::try_from(from), source) {
+            (true, Ok(port), Some(source)) => Some(IngressRule { port, source }),
+            _ => None,
+        },
+        description: format!("{protocol_text}/{ports} from {source_text}"),
+    }
+}
+
+fn subnet_of(subnet: &aws_sdk_ec2::types::Subnet) -> ObservedSubnet {
+    ObservedSubnet {
+        id: subnet.subnet_id().unwrap_or_default().to_owned(),
+        vpc_id: subnet.vpc_id().unwrap_or_default().to_owned(),
+        availability_zone: subnet.availability_zone().unwrap_or_default().to_owned(),
+        cidr: subnet.cidr_block().unwrap_or_default().to_owned(),
+        tags: tags_of(subnet.tags()),
+    }
+}
+
+pub(crate) fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn tag_filter(stack: &str) -> Filter {
+    filter(&format!("tag:{}", spec::STACK_TAG), stack)
+}
