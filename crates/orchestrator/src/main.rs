@@ -1,1 +1,240 @@
-fn main() {}
+//! The `orchestrator` binary: argument parsing, wiring and printing. Everything else
+//! lives in the library crates (`spec`, `plan`, `stack` and the steps).
+
+mod cli;
+mod render;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use cli::{Cli, Command, Target};
+use render::Style;
+use stack::{ApplyOptions, Event, Stack};
+
+/// Exit codes scripts can rely on, as Terraform's.
+const EXIT_ERROR: u8 = 1;
+const EXIT_CHANGES: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let style = Style {
+        colour: !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match runtime.block_on(run(cli.command, style)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{} {err:#}", style.red("error:"));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,stack=debug,network=debug",
+        _ => "debug,hyper=info,h2=info,rustls=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose > 1)
+        .init();
+}
+
+async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Validate { specs, json } => validate(&specs, json),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&spec::json_schema())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan {
+            target,
+            detailed_exitcode,
+        } => plan(&target, detailed_exitcode, style).await,
+        Command::Apply {
+            target,
+            auto_approve,
+            allow_replacement,
+        } => apply(&target, auto_approve, ApplyOptions { allow_replacement }, style).await,
+        Command::Destroy { target, auto_approve } => destroy(&target, auto_approve, style).await,
+    }
+}
+
+fn validate(paths: &[std::path::PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let mut results = Vec::new();
+    let mut failed = false;
+    for path in paths {
+        match spec::load(path) {
+            Ok(spec) => {
+                if !json {
+                    println!("{}: valid (stack {})", path.display(), spec.stack);
+                }
+                results.push(serde_json::json!({ "file": path.display().to_string(), "valid": true, "errors": [] }));
+            }
+            Err(errors) => {
+                failed = true;
+                if !json {
+                    eprintln!("{errors}");
+                }
+                let list: Vec<_> = errors
+                    .errors
+                    .iter()
+                    .map(|e| serde_json::json!({ "path": e.path, "line": e.line, "column": e.column, "message": e.message }))
+                    .collect();
+                results.push(serde_json::json!({ "file": errors.file, "valid": false, "errors": list }));
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    }
+    Ok(if failed { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
+}
+
+async fn load_stack(path: &Path) -> anyhow::Result<Stack> {
+    let spec = spec::load(path)?;
+    let config = stack::aws_config_for(&spec).await;
+    Ok(Stack::new(spec, &config))
+}
+
+async fn plan(target: &Target, detailed_exitcode: bool, style: Style) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(&target.spec).await?;
+    let identity = stack.identity().await?;
+    let plan = stack.plan().await?;
+    print_plan(&plan, &identity, target.json, style)?;
+    Ok(if detailed_exitcode && plan.has_changes() {
+        ExitCode::from(EXIT_CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn apply(target: &Target, auto_approve: bool, options: ApplyOptions, style: Style) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(&target.spec).await?;
+    let identity = stack.identity().await?;
+    let plan = stack.plan().await?;
+    if !target.json {
+        print!("{}", render::plan_text(&plan, &identity, style));
+    }
+    if plan.has_changes() {
+        if plan.replacements().next().is_some() && !options.allow_replacement {
+            // Refuse before asking: the answer would not matter.
+            let replaced: Vec<String> = plan.replacements().map(|c| c.resource.to_string()).collect();
+            bail!(
+                "the plan replaces {}; AWS cannot change these attributes in place. \
+                 Re-run with --allow-replacement to replace them",
+                replaced.join(", ")
+            );
+        }
+        confirm(auto_approve, &format!("Apply these changes to stack {}?", plan.stack))?;
+    }
+    // With no changes this only reads, and gathers the outputs.
+    let outputs = stack.apply(options, &progress).await?;
+    if target.json {
+        print_json(&serde_json::json!({
+            "plan": render::plan_json(&plan, &identity),
+            "applied": plan.has_changes(),
+            "outputs": render::outputs_json(&outputs),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if plan.has_changes() {
+        let summary = plan.summary();
+        println!(
+            "\n{}",
+            style.bold(&format!(
+                "Apply complete! Resources: {} added, {} changed, {} replaced, {} destroyed.",
+                summary.add, summary.change, summary.replace, summary.destroy
+            ))
+        );
+    }
+    print!("\n{}", render::outputs_text(&outputs, style));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn destroy(target: &Target, auto_approve: bool, style: Style) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(&target.spec).await?;
+    let identity = stack.identity().await?;
+    let plan = stack.plan_destroy().await?;
+    if !target.json {
+        print!("{}", render::plan_text(&plan, &identity, style));
+    }
+    if plan.has_changes() {
+        confirm(
+            auto_approve,
+            &format!(
+                "Destroy stack {} in account {} ({})? This deletes the resources listed above.",
+                plan.stack, identity.account, identity.region
+            ),
+        )?;
+        stack.destroy(&progress).await?;
+        if !target.json {
+            println!("\n{}", style.bold(&format!("Destroy complete! Resources: {} destroyed.", plan.summary().destroy)));
+        }
+    }
+    if target.json {
+        print_json(&serde_json::json!({
+            "plan": render::plan_json(&plan, &identity),
+            "destroyed": plan.has_changes(),
+        }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_plan(plan: &plan::Plan, identity: &stack::Identity, json: bool, style: Style) -> anyhow::Result<()> {
+    if json {
+        print_json(&render::plan_json(plan, identity))
+    } else {
+        print!("{}", render::plan_text(plan, identity, style));
+        Ok(())
+    }
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+/// Progress lines on stderr, so stdout stays one document with `--json`.
+fn progress(event: Event) {
+    match event {
+        Event::StepStarted { step, changes } => eprintln!("{step}: applying {changes} change(s)…"),
+        Event::StepFinished { step } => eprintln!("{step}: done"),
+    }
+}
+
+/// Asks on the terminal; without one, only `--auto-approve` proceeds.
+fn confirm(auto_approve: bool, question: &str) -> anyhow::Result<()> {
+    if auto_approve {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!("not asking for confirmation without a terminal; pass --auto-approve to proceed");
+    }
+    eprint!("\n{question}\n  Only 'yes' will be accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).context("reading the answer")?;
+    if answer.trim() != "yes" {
+        bail!("cancelled: nothing was changed");
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The command line: what each command does, in words a first-time user can follow.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+const ABOUT: &str = "Plan, apply and destroy production-grade Amazon ElastiCache (Valkey and Redis OSS) \
+stacks described by one YAML spec.";
+
+const AFTER_HELP: &str = "\
+Typical use:
+  orchestrator validate spec.yaml          check the spec offline, every error at once
+  orchestrator plan spec.yaml              show what would change (reads only)
+  orchestrator apply spec.yaml             show the plan, ask, then make it so
+  orchestrator apply spec.yaml --auto-approve   the same, without asking (CI)
+  orchestrator destroy spec.yaml           delete the stack, keeping data recoverable
+
+AWS credentials and settings come from the usual places (environment variables,
+~/.aws profiles, SSO, web identity for GitHub OIDC); the region is the spec's.
+AWS_ENDPOINT_URL points every call at another endpoint, such as a local emulator.
+
+Exit codes: 0 success (and, with --detailed-exitcode, no changes); 1 error;
+2 success with changes (plan --detailed-exitcode only).";
+
+/// The orchestrator's arguments.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrator", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// More logging on stderr: -v for each AWS step, -vv for every AWS call.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Never colour the output (colour is also off when stdout is not a terminal, or
+    /// NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check specs without calling AWS: structure, types, and every ElastiCache rule
+    /// that can be checked offline. Reports all errors, each with file, field and line.
+    Validate {
+        /// Spec files to check.
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the spec's JSON Schema, for editor autocompletion and validation.
+    ///
+    /// For VS Code with the YAML extension, save it and add to settings.json:
+    /// "yaml.schemas": { "./elasticache-spec.schema.json": "*.cache.yaml" }
+    Schema,
+    /// Show what apply would change. Reads from AWS; never writes.
+    Plan {
+        #[command(flatten)]
+        target: Target,
+        /// Exit 2 when there are changes and 0 when there are none (1 is still an error).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make AWS match the spec: show the plan, ask for confirmation, apply it.
+    /// Running it again changes nothing.
+    Apply {
+        #[command(flatten)]
+        target: Target,
+        /// Apply without asking (required when stdin is not a terminal, as in CI).
+        #[arg(long)]
+        auto_approve: bool,
+        /// Replace resources whose changed attributes AWS cannot modify in place.
+        /// Without it, a plan with a replacement (-/+) is refused before any change.
+        #[arg(long)]
+        allow_replacement: bool,
+    },
+    /// Delete everything the stack created. An existing VPC and subnets named in the spec
+    /// are never touched.
+    Destroy {
+        #[command(flatten)]
+        target: Target,
+        /// Destroy without asking (required when stdin is not a terminal).
+        #[arg(long)]
+        auto_approve: bool,
+    },
+}
+
+/// The spec a command acts on, and how to report.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The stack's spec file.
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Print one JSON document on stdout instead of text (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
