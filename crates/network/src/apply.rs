@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+    AttributeBooleanValue, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
+    UserIdGroupPair,
 };
 use plan::Known;
 
@@ -39,7 +40,10 @@ impl Network {
         for op in &plan.ops {
             self.perform(op, desired, &mut context).await?;
         }
-        let vpc_id = context.vpc_id.clone().ok_or(NetworkError::Internal("no VPC after apply"))?;
+        let vpc_id = context
+            .vpc_id
+            .clone()
+            .ok_or(NetworkError::Internal("no VPC after apply"))?;
         let security_group_id = context
             .security_group_id
             .clone()
@@ -74,7 +78,12 @@ impl Network {
         }
     }
 
-    async fn perform(&self, op: &Op, desired: &Desired, context: &mut Context) -> Result<(), NetworkError> {
+    async fn perform(
+        &self,
+        op: &Op,
+        desired: &Desired,
+        context: &mut Context,
+    ) -> Result<(), NetworkError> {
         tracing::debug!(?op, "network operation");
         match op {
             Op::CreateVpc { cidr, tags } => {
@@ -134,10 +143,19 @@ impl Network {
                     .send()
                     .await
                     .map_err(aws_error("CreateSubnet"))?;
-                let id = output.subnet().and_then(|s| s.subnet_id()).unwrap_or_default();
-                context.subnets_by_zone.insert(availability_zone.clone(), id.to_owned());
+                let id = output
+                    .subnet()
+                    .and_then(|s| s.subnet_id())
+                    .unwrap_or_default();
+                context
+                    .subnets_by_zone
+                    .insert(availability_zone.clone(), id.to_owned());
             }
-            Op::CreateSubnetGroup { name, description, tags } => {
+            Op::CreateSubnetGroup {
+                name,
+                description,
+                tags,
+            } => {
                 self.elasticache
                     .create_cache_subnet_group()
                     .cache_subnet_group_name(name)
@@ -158,7 +176,11 @@ impl Network {
                     .await
                     .map_err(aws_error("ModifyCacheSubnetGroup"))?;
             }
-            Op::CreateSecurityGroup { name, description, tags } => {
+            Op::CreateSecurityGroup {
+                name,
+                description,
+                tags,
+            } => {
                 let output = self
                     .ec2
                     .create_security_group()
@@ -229,13 +251,17 @@ impl Network {
 
 impl Context {
     fn vpc_id(&self) -> Result<&str, NetworkError> {
-        self.vpc_id.as_deref().ok_or(NetworkError::Internal("the VPC id is not known yet"))
+        self.vpc_id
+            .as_deref()
+            .ok_or(NetworkError::Internal("the VPC id is not known yet"))
     }
 
     fn security_group_id(&self) -> Result<&str, NetworkError> {
         self.security_group_id
             .as_deref()
-            .ok_or(NetworkError::Internal("the security group id is not known yet"))
+            .ok_or(NetworkError::Internal(
+                "the security group id is not known yet",
+            ))
     }
 }
 
@@ -262,19 +288,34 @@ fn on() -> AttributeBooleanValue {
 
 fn permission(rule: &IngressRule) -> IpPermission {
     let port = i32::from(rule.port);
-    let builder = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
+    let builder = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port);
     match &rule.source {
         Source::Cidr(cidr) => builder
-            .ip_ranges(IpRange::builder().cidr_ip(cidr.to_string()).description("elasticache-action").build())
+            .ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(cidr.to_string())
+                    .description("elasticache-action")
+                    .build(),
+            )
             .build(),
         Source::Group(group) => builder
-            .user_id_group_pairs(UserIdGroupPair::builder().group_id(group).description("elasticache-action").build())
+            .user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(group)
+                    .description("elasticache-action")
+                    .build(),
+            )
             .build(),
     }
 }
 
 fn ec2_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
@@ -286,6 +327,11 @@ fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
 
 fn elasticache_tags(tags: &Tags) -> Vec<aws_sdk_elasticache::types::Tag> {
     tags.iter()
-        .map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build())
+        .map(|(k, v)| {
+            aws_sdk_elasticache::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
         .collect()
 }

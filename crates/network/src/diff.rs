@@ -155,12 +155,20 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<NetworkPlan, Netwo
             vpc_id: observed.vpc.as_ref().map(|v| v.id.clone()).into(),
             subnet_ids: Known::AfterApply,
             subnet_group: desired.subnet_group.name.clone(),
-            security_group_id: observed.security_group.as_ref().map(|g| g.id.clone()).into(),
+            security_group_id: observed
+                .security_group
+                .as_ref()
+                .map(|g| g.id.clone())
+                .into(),
         },
     };
     let mut retired_subnets = Vec::new();
     match &desired.vpc {
-        DesiredVpc::Create { cidr, tags, subnets } => {
+        DesiredVpc::Create {
+            cidr,
+            tags,
+            subnets,
+        } => {
             diff_vpc(&mut plan, desired, *cidr, tags, observed);
             retired_subnets = diff_subnets(&mut plan, subnets, observed);
         }
@@ -171,11 +179,21 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<NetworkPlan, Netwo
     }
     diff_subnet_group(&mut plan, desired, observed);
     diff_security_group(&mut plan, desired, observed);
-    plan.ops.extend(retired_subnets.into_iter().map(|id| Op::DeleteSubnet { id }));
+    plan.ops.extend(
+        retired_subnets
+            .into_iter()
+            .map(|id| Op::DeleteSubnet { id }),
+    );
     Ok(plan)
 }
 
-fn diff_vpc(plan: &mut NetworkPlan, desired: &Desired, cidr: Ipv4Net, tags: &Tags, observed: &Observed) {
+fn diff_vpc(
+    plan: &mut NetworkPlan,
+    desired: &Desired,
+    cidr: Ipv4Net,
+    tags: &Tags,
+    observed: &Observed,
+) {
     let id = ResourceId::new(kinds::VPC, &desired.stack);
     let Some(vpc) = &observed.vpc else {
         plan.changes.push(Change::create(
@@ -198,10 +216,26 @@ fn diff_vpc(plan: &mut NetworkPlan, desired: &Desired, cidr: Ipv4Net, tags: &Tag
         return;
     };
     let change = Diff::new(id)
-        .replacing("cidr_block", Value::from(&vpc.cidr), Value::from(cidr.to_string()))
-        .attribute("enable_dns_support", Value::from(vpc.dns_support), Value::from(true))
-        .attribute("enable_dns_hostnames", Value::from(vpc.dns_hostnames), Value::from(true))
-        .attribute("tags", tag_value(&vpc.tags), tag_value(&merged(&vpc.tags, tags)))
+        .replacing(
+            "cidr_block",
+            Value::from(&vpc.cidr),
+            Value::from(cidr.to_string()),
+        )
+        .attribute(
+            "enable_dns_support",
+            Value::from(vpc.dns_support),
+            Value::from(true),
+        )
+        .attribute(
+            "enable_dns_hostnames",
+            Value::from(vpc.dns_hostnames),
+            Value::from(true),
+        )
+        .attribute(
+            "tags",
+            tag_value(&vpc.tags),
+            tag_value(&merged(&vpc.tags, tags)),
+        )
         .finish();
     if change.action == plan::Action::Replace {
         plan.ops.push(Op::Refuse {
@@ -224,7 +258,11 @@ fn diff_vpc(plan: &mut NetworkPlan, desired: &Desired, cidr: Ipv4Net, tags: &Tag
 
 /// Diffs the subnets; returns the ids of subnets to delete once the subnet group no
 /// longer uses them.
-fn diff_subnets(plan: &mut NetworkPlan, subnets: &[DesiredSubnet], observed: &Observed) -> Vec<String> {
+fn diff_subnets(
+    plan: &mut NetworkPlan,
+    subnets: &[DesiredSubnet],
+    observed: &Observed,
+) -> Vec<String> {
     let mut retired = Vec::new();
     let mut ids = Some(Vec::new());
     for subnet in subnets {
@@ -256,8 +294,16 @@ fn diff_subnets(plan: &mut NetworkPlan, subnets: &[DesiredSubnet], observed: &Ob
             }
             Some(found) => {
                 let change = Diff::new(id)
-                    .replacing("cidr_block", Value::from(&found.cidr), Value::from(subnet.cidr.to_string()))
-                    .attribute("tags", tag_value(&found.tags), tag_value(&merged(&found.tags, &subnet.tags)))
+                    .replacing(
+                        "cidr_block",
+                        Value::from(&found.cidr),
+                        Value::from(subnet.cidr.to_string()),
+                    )
+                    .attribute(
+                        "tags",
+                        tag_value(&found.tags),
+                        tag_value(&merged(&found.tags, &subnet.tags)),
+                    )
                     .finish();
                 if change.action == plan::Action::Replace {
                     // New subnet first, move the subnet group, then delete the old one.
@@ -274,9 +320,20 @@ fn diff_subnets(plan: &mut NetworkPlan, subnets: &[DesiredSubnet], observed: &Ob
             }
         }
     }
-    let wanted: BTreeSet<&str> = subnets.iter().map(|s| s.availability_zone.as_str()).collect();
-    for extra in observed.subnets.iter().filter(|s| !wanted.contains(s.availability_zone.as_str())) {
-        let name = extra.tags.get("Name").cloned().unwrap_or_else(|| extra.id.clone());
+    let wanted: BTreeSet<&str> = subnets
+        .iter()
+        .map(|s| s.availability_zone.as_str())
+        .collect();
+    for extra in observed
+        .subnets
+        .iter()
+        .filter(|s| !wanted.contains(s.availability_zone.as_str()))
+    {
+        let name = extra
+            .tags
+            .get("Name")
+            .cloned()
+            .unwrap_or_else(|| extra.id.clone());
         plan.changes.push(Change::delete(
             ResourceId::new(kinds::SUBNET, name),
             vec![
@@ -291,12 +348,21 @@ fn diff_subnets(plan: &mut NetworkPlan, subnets: &[DesiredSubnet], observed: &Ob
     retired
 }
 
-fn check_existing(desired: &Desired, vpc_id: &str, subnet_ids: &[String], observed: &Observed) -> Result<(), NetworkError> {
+fn check_existing(
+    desired: &Desired,
+    vpc_id: &str,
+    subnet_ids: &[String],
+    observed: &Observed,
+) -> Result<(), NetworkError> {
     if observed.vpc.is_none() {
         return Err(NetworkError::VpcNotFound(vpc_id.to_owned()));
     }
     let found: BTreeSet<&str> = observed.subnets.iter().map(|s| s.id.as_str()).collect();
-    let missing: Vec<String> = subnet_ids.iter().filter(|id| !found.contains(id.as_str())).cloned().collect();
+    let missing: Vec<String> = subnet_ids
+        .iter()
+        .filter(|id| !found.contains(id.as_str()))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         return Err(NetworkError::SubnetsNotFound(missing));
     }
@@ -312,7 +378,11 @@ fn check_existing(desired: &Desired, vpc_id: &str, subnet_ids: &[String], observ
             subnets: elsewhere,
         });
     }
-    let zones: BTreeSet<&str> = observed.subnets.iter().map(|s| s.availability_zone.as_str()).collect();
+    let zones: BTreeSet<&str> = observed
+        .subnets
+        .iter()
+        .map(|s| s.availability_zone.as_str())
+        .collect();
     if desired.multi_az && zones.len() < 2 {
         return Err(NetworkError::SingleZone {
             zone: zones.into_iter().next().unwrap_or_default().to_owned(),
@@ -345,8 +415,16 @@ fn diff_subnet_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obser
         return;
     };
     let change = Diff::new(id)
-        .attribute("description", Value::from(&found.description), Value::from(&group.description))
-        .attribute("subnet_ids", Value::set(found.subnet_ids.iter().cloned()), subnets)
+        .attribute(
+            "description",
+            Value::from(&found.description),
+            Value::from(&group.description),
+        )
+        .attribute(
+            "subnet_ids",
+            Value::set(found.subnet_ids.iter().cloned()),
+            subnets,
+        )
         .finish();
     if change.is_change() {
         plan.ops.push(Op::ModifySubnetGroup {
@@ -379,7 +457,11 @@ fn diff_security_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obs
         }
         Some(found) => {
             let change = Diff::new(id)
-                .attribute("tags", tag_value(&found.tags), tag_value(&merged(&found.tags, &group.tags)))
+                .attribute(
+                    "tags",
+                    tag_value(&found.tags),
+                    tag_value(&merged(&found.tags, &group.tags)),
+                )
                 .finish();
             push_tag_op(&mut plan.ops, &found.id, &found.tags, &group.tags);
             plan.changes.push(change);
@@ -388,9 +470,16 @@ fn diff_security_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obs
     diff_ingress(plan, group, observed.security_group.as_ref());
 }
 
-fn diff_ingress(plan: &mut NetworkPlan, group: &DesiredSecurityGroup, found: Option<&ObservedSecurityGroup>) {
-    let existing: Vec<&ObservedRule> = found.map(|g| g.ingress.iter().collect()).unwrap_or_default();
-    let rule_id = |text: String| ResourceId::new(kinds::INGRESS_RULE, format!("{}: {text}", group.name));
+fn diff_ingress(
+    plan: &mut NetworkPlan,
+    group: &DesiredSecurityGroup,
+    found: Option<&ObservedSecurityGroup>,
+) {
+    let existing: Vec<&ObservedRule> = found
+        .map(|g| g.ingress.iter().collect())
+        .unwrap_or_default();
+    let rule_id =
+        |text: String| ResourceId::new(kinds::INGRESS_RULE, format!("{}: {text}", group.name));
     let missing: Vec<IngressRule> = group
         .ingress
         .iter()
@@ -399,7 +488,10 @@ fn diff_ingress(plan: &mut NetworkPlan, group: &DesiredSecurityGroup, found: Opt
         .collect();
     for rule in &group.ingress {
         let change = if missing.contains(rule) {
-            Change::create(rule_id(rule.to_string()), vec![("rule", Value::from(rule.to_string()))])
+            Change::create(
+                rule_id(rule.to_string()),
+                vec![("rule", Value::from(rule.to_string()))],
+            )
         } else {
             Diff::new(rule_id(rule.to_string())).finish()
         };
@@ -407,12 +499,19 @@ fn diff_ingress(plan: &mut NetworkPlan, group: &DesiredSecurityGroup, found: Opt
     }
     let foreign: Vec<&&ObservedRule> = existing
         .iter()
-        .filter(|r| r.rule.as_ref().is_none_or(|rule| !group.ingress.contains(rule)))
+        .filter(|r| {
+            r.rule
+                .as_ref()
+                .is_none_or(|rule| !group.ingress.contains(rule))
+        })
         .collect();
     for rule in &foreign {
         plan.changes.push(Change::delete(
             rule_id(rule.description.clone()),
-            vec![("id", Value::from(&rule.id)), ("rule", Value::from(&rule.description))],
+            vec![
+                ("id", Value::from(&rule.id)),
+                ("rule", Value::from(&rule.description)),
+            ],
         ));
     }
     if !foreign.is_empty() {
@@ -442,28 +541,44 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> NetworkPlan {
             ResourceId::new(kinds::SECURITY_GROUP, &desired.security_group.name),
             vec![("id", Value::from(&group.id))],
         ));
-        plan.ops.push(Op::DeleteSecurityGroup { id: group.id.clone() });
+        plan.ops.push(Op::DeleteSecurityGroup {
+            id: group.id.clone(),
+        });
     }
     if let Some(group) = &observed.subnet_group {
         plan.changes.push(Change::delete(
             ResourceId::new(kinds::SUBNET_GROUP, &group.name),
             vec![("subnet_ids", Value::set(group.subnet_ids.iter().cloned()))],
         ));
-        plan.ops.push(Op::DeleteSubnetGroup { name: group.name.clone() });
+        plan.ops.push(Op::DeleteSubnetGroup {
+            name: group.name.clone(),
+        });
     }
     if let DesiredVpc::Create { .. } = desired.vpc {
         for subnet in &observed.subnets {
-            let name = subnet.tags.get("Name").cloned().unwrap_or_else(|| subnet.id.clone());
+            let name = subnet
+                .tags
+                .get("Name")
+                .cloned()
+                .unwrap_or_else(|| subnet.id.clone());
             plan.changes.push(Change::delete(
                 ResourceId::new(kinds::SUBNET, name),
-                vec![("id", Value::from(&subnet.id)), ("cidr_block", Value::from(&subnet.cidr))],
+                vec![
+                    ("id", Value::from(&subnet.id)),
+                    ("cidr_block", Value::from(&subnet.cidr)),
+                ],
             ));
-            plan.ops.push(Op::DeleteSubnet { id: subnet.id.clone() });
+            plan.ops.push(Op::DeleteSubnet {
+                id: subnet.id.clone(),
+            });
         }
         if let Some(vpc) = &observed.vpc {
             plan.changes.push(Change::delete(
                 ResourceId::new(kinds::VPC, &desired.stack),
-                vec![("id", Value::from(&vpc.id)), ("cidr_block", Value::from(&vpc.cidr))],
+                vec![
+                    ("id", Value::from(&vpc.id)),
+                    ("cidr_block", Value::from(&vpc.cidr)),
+                ],
             ));
             plan.ops.push(Op::DeleteVpc { id: vpc.id.clone() });
         }
@@ -570,7 +685,10 @@ tags: { team: platform }
     }
 
     fn actions(plan: &NetworkPlan) -> Vec<(Action, String)> {
-        plan.changes.iter().map(|c| (c.action, c.resource.to_string())).collect()
+        plan.changes
+            .iter()
+            .map(|c| (c.action, c.resource.to_string()))
+            .collect()
     }
 
     #[test]
@@ -584,24 +702,41 @@ tags: { team: platform }
                 (Action::Create, "subnet demo-us-east-1b".into()),
                 (Action::Create, "cache_subnet_group demo-subnets".into()),
                 (Action::Create, "security_group demo-cache".into()),
-                (Action::Create, "security_group_rule demo-cache: tcp/6379 from 10.0.0.0/16".into()),
-                (Action::Create, "security_group_rule demo-cache: tcp/6379 from sg-0123456789abcdef0".into()),
+                (
+                    Action::Create,
+                    "security_group_rule demo-cache: tcp/6379 from 10.0.0.0/16".into()
+                ),
+                (
+                    Action::Create,
+                    "security_group_rule demo-cache: tcp/6379 from sg-0123456789abcdef0".into()
+                ),
             ]
         );
         assert!(matches!(plan.ops[0], Op::CreateVpc { .. }));
         assert_eq!(plan.outputs.vpc_id, Known::AfterApply);
         assert_eq!(plan.outputs.subnet_ids, Known::AfterApply);
         let group = &plan.changes[3];
-        assert_eq!(group.attributes[1].after, Some(Value::Unknown), "subnet ids are known after apply");
+        assert_eq!(
+            group.attributes[1].after,
+            Some(Value::Unknown),
+            "subnet ids are known after apply"
+        );
     }
 
     #[test]
     fn a_converged_network_plans_nothing() {
         let desired = desired();
         let plan = diff(&desired, &converged(&desired)).expect("plans");
-        assert!(plan.changes.iter().all(|c| c.action == Action::NoOp), "{:#?}", plan.changes);
+        assert!(
+            plan.changes.iter().all(|c| c.action == Action::NoOp),
+            "{:#?}",
+            plan.changes
+        );
         assert!(plan.ops.is_empty(), "{:?}", plan.ops);
-        assert_eq!(plan.outputs.subnet_ids, Known::Value(vec!["subnet-0".into(), "subnet-1".into()]));
+        assert_eq!(
+            plan.outputs.subnet_ids,
+            Known::Value(vec!["subnet-0".into(), "subnet-1".into()])
+        );
         assert_eq!(plan.outputs.security_group_id, Known::Value("sg-1".into()));
     }
 
@@ -620,12 +755,28 @@ tags: { team: platform }
         assert_eq!(
             plan.ops,
             [
-                Op::RevokeIngress { rule_ids: vec!["sgr-foreign".into()] },
-                Op::AuthorizeIngress { rules: vec![desired.security_group.ingress[0].clone()] },
+                Op::RevokeIngress {
+                    rule_ids: vec!["sgr-foreign".into()]
+                },
+                Op::AuthorizeIngress {
+                    rules: vec![desired.security_group.ingress[0].clone()]
+                },
             ]
         );
-        assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Delete).count(), 1);
-        assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Create).count(), 1);
+        assert_eq!(
+            plan.changes
+                .iter()
+                .filter(|c| c.action == Action::Delete)
+                .count(),
+            1
+        );
+        assert_eq!(
+            plan.changes
+                .iter()
+                .filter(|c| c.action == Action::Create)
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -640,7 +791,12 @@ tags: { team: platform }
         }
         group.ingress.push(moved);
         let plan = diff(&desired, &observed).expect("plans");
-        assert_eq!(plan.ops, [Op::RevokeIngress { rule_ids: vec!["sgr-old-port".into()] }]);
+        assert_eq!(
+            plan.ops,
+            [Op::RevokeIngress {
+                rule_ids: vec!["sgr-old-port".into()]
+            }]
+        );
     }
 
     #[test]
@@ -650,7 +806,10 @@ tags: { team: platform }
         observed.vpc.as_mut().expect("vpc").cidr = "10.9.0.0/16".into();
         let plan = diff(&desired, &observed).expect("plans");
         assert_eq!(plan.changes[0].action, Action::Replace);
-        assert_eq!(plan.changes[0].replaced_by().collect::<Vec<_>>(), ["cidr_block"]);
+        assert_eq!(
+            plan.changes[0].replaced_by().collect::<Vec<_>>(),
+            ["cidr_block"]
+        );
         assert!(matches!(plan.ops[0], Op::Refuse { .. }));
     }
 
@@ -661,7 +820,11 @@ tags: { team: platform }
         observed.subnets[1].cidr = "10.0.9.0/24".into();
         let plan = diff(&desired, &observed).expect("plans");
         assert_eq!(plan.changes[2].action, Action::Replace);
-        assert_eq!(plan.changes[3].action, Action::Update, "the subnet group moves");
+        assert_eq!(
+            plan.changes[3].action,
+            Action::Update,
+            "the subnet group moves"
+        );
         let kinds: Vec<&str> = plan
             .ops
             .iter()
@@ -688,7 +851,10 @@ tags: { team: platform }
         assert_eq!(
             plan.ops,
             [
-                Op::EnableVpcDns { support: false, hostnames: true },
+                Op::EnableVpcDns {
+                    support: false,
+                    hostnames: true
+                },
                 Op::Tag {
                     resource_id: "vpc-1".into(),
                     tags: [("team".to_owned(), "platform".to_owned())].into(),
@@ -705,10 +871,19 @@ tags: { team: platform }
         extra.id = "subnet-extra".into();
         extra.availability_zone = "us-east-1c".into();
         observed.subnets.push(extra);
-        observed.subnet_group.as_mut().expect("group").subnet_ids.push("subnet-extra".into());
+        observed
+            .subnet_group
+            .as_mut()
+            .expect("group")
+            .subnet_ids
+            .push("subnet-extra".into());
         let plan = diff(&desired, &observed).expect("plans");
         assert!(matches!(plan.ops.last(), Some(Op::DeleteSubnet { id }) if id == "subnet-extra"));
-        assert!(plan.ops.iter().any(|op| matches!(op, Op::ModifySubnetGroup { .. })));
+        assert!(
+            plan.ops
+                .iter()
+                .any(|op| matches!(op, Op::ModifySubnetGroup { .. }))
+        );
     }
 
     fn existing_desired(multi_az: bool) -> Desired {
@@ -752,8 +927,16 @@ tags: { team: platform }
             ..Observed::default()
         };
         let plan = diff(&existing_desired(true), &observed).expect("plans");
-        assert!(!plan.changes.iter().any(|c| c.resource.kind == kinds::VPC || c.resource.kind == kinds::SUBNET));
-        assert_eq!(plan.outputs.subnet_ids, Known::Value(vec!["subnet-a".into(), "subnet-b".into()]));
+        assert!(
+            !plan
+                .changes
+                .iter()
+                .any(|c| c.resource.kind == kinds::VPC || c.resource.kind == kinds::SUBNET)
+        );
+        assert_eq!(
+            plan.outputs.subnet_ids,
+            Known::Value(vec!["subnet-a".into(), "subnet-b".into()])
+        );
     }
 
     #[test]
@@ -790,7 +973,10 @@ tags: { team: platform }
             ],
             ..Observed::default()
         };
-        assert!(matches!(diff(&existing_desired(true), &one_zone), Err(NetworkError::SingleZone { .. })));
+        assert!(matches!(
+            diff(&existing_desired(true), &one_zone),
+            Err(NetworkError::SingleZone { .. })
+        ));
         assert!(diff(&existing_desired(false), &one_zone).is_ok());
     }
 
@@ -799,8 +985,17 @@ tags: { team: platform }
         let desired = desired();
         let plan = diff_destroy(&desired, &converged(&desired));
         assert_eq!(
-            plan.changes.iter().map(|c| c.resource.kind.as_str()).collect::<Vec<_>>(),
-            ["security_group", "cache_subnet_group", "subnet", "subnet", "vpc"]
+            plan.changes
+                .iter()
+                .map(|c| c.resource.kind.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "security_group",
+                "cache_subnet_group",
+                "subnet",
+                "subnet",
+                "vpc"
+            ]
         );
         assert!(plan.changes.iter().all(|c| c.action == Action::Delete));
 
@@ -813,7 +1008,10 @@ tags: { team: platform }
         };
         let plan = diff_destroy(&existing, &observed);
         assert_eq!(
-            plan.changes.iter().map(|c| c.resource.kind.as_str()).collect::<Vec<_>>(),
+            plan.changes
+                .iter()
+                .map(|c| c.resource.kind.as_str())
+                .collect::<Vec<_>>(),
             ["security_group", "cache_subnet_group"]
         );
     }

@@ -19,8 +19,8 @@ mod diff;
 mod model;
 mod observe;
 
-use aws_error::aws_error;
 pub use aws_error::AwsError;
+use aws_error::aws_error;
 
 pub use diff::{NetworkOutputs, NetworkPlan, Op, diff, diff_destroy, kinds};
 pub use model::*;
@@ -60,7 +60,9 @@ pub enum NetworkError {
         subnets: Vec<String>,
     },
     /// Multi-AZ is on but every subnet is in one zone.
-    #[error("Multi-AZ needs subnets in at least two availability zones; all of network.existing.subnet_ids are in {zone}")]
+    #[error(
+        "Multi-AZ needs subnets in at least two availability zones; all of network.existing.subnet_ids are in {zone}"
+    )]
     SingleZone {
         /// The one zone.
         zone: String,
@@ -87,5 +89,9 @@ pub enum NetworkError {
 }
 
 fn list(errors: &[NetworkError]) -> String {
-    errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -149,10 +149,16 @@ impl Desired {
                 port,
                 source: Source::Cidr(cidr.net()),
             })
-            .chain(spec.network.allow.security_groups.iter().map(|group| IngressRule {
-                port,
-                source: Source::Group(group.clone()),
-            }))
+            .chain(
+                spec.network
+                    .allow
+                    .security_groups
+                    .iter()
+                    .map(|group| IngressRule {
+                        port,
+                        source: Source::Group(group.clone()),
+                    }),
+            )
             .collect();
         ingress.sort();
         ingress.dedup();

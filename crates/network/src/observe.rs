@@ -11,10 +11,13 @@ impl Network {
     /// Observes the stack's network. Lookups that do not depend on each other run
     /// concurrently.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, NetworkError> {
-        let (vpc, subnet_group) = try_join!(self.find_vpc(desired), self.find_subnet_group(desired))?;
+        let (vpc, subnet_group) =
+            try_join!(self.find_vpc(desired), self.find_subnet_group(desired))?;
         let Some(vpc) = vpc else {
             let subnets = match &desired.vpc {
-                DesiredVpc::Existing { subnet_ids, .. } => self.find_subnets_by_id(subnet_ids).await?,
+                DesiredVpc::Existing { subnet_ids, .. } => {
+                    self.find_subnets_by_id(subnet_ids).await?
+                }
                 DesiredVpc::Create { .. } => Vec::new(),
             };
             return Ok(Observed {
@@ -27,11 +30,15 @@ impl Network {
         let subnets = async {
             match &desired.vpc {
                 DesiredVpc::Create { .. } => self.find_stack_subnets(&vpc.id, &desired.stack).await,
-                DesiredVpc::Existing { subnet_ids, .. } => self.find_subnets_by_id(subnet_ids).await,
+                DesiredVpc::Existing { subnet_ids, .. } => {
+                    self.find_subnets_by_id(subnet_ids).await
+                }
             }
         };
-        let (subnets, security_group) =
-            try_join!(subnets, self.find_security_group(&vpc.id, &desired.security_group.name))?;
+        let (subnets, security_group) = try_join!(
+            subnets,
+            self.find_security_group(&vpc.id, &desired.security_group.name)
+        )?;
         Ok(Observed {
             vpc: Some(vpc),
             subnets,
@@ -52,7 +59,10 @@ impl Network {
             return Err(NetworkError::Ambiguous {
                 what: "VPCs",
                 stack: desired.stack.clone(),
-                ids: vpcs.iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect(),
+                ids: vpcs
+                    .iter()
+                    .filter_map(|v| v.vpc_id().map(str::to_owned))
+                    .collect(),
             });
         }
         let Some(vpc) = vpcs.first() else {
@@ -75,7 +85,11 @@ impl Network {
         }))
     }
 
-    async fn vpc_flag(&self, vpc_id: &str, attribute: VpcAttributeName) -> Result<bool, NetworkError> {
+    async fn vpc_flag(
+        &self,
+        vpc_id: &str,
+        attribute: VpcAttributeName,
+    ) -> Result<bool, NetworkError> {
         let output = self
             .ec2
             .describe_vpc_attribute()
@@ -91,7 +105,11 @@ impl Network {
         Ok(flag.and_then(|f| f.value()).unwrap_or(false))
     }
 
-    async fn find_stack_subnets(&self, vpc_id: &str, stack: &str) -> Result<Vec<ObservedSubnet>, NetworkError> {
+    async fn find_stack_subnets(
+        &self,
+        vpc_id: &str,
+        stack: &str,
+    ) -> Result<Vec<ObservedSubnet>, NetworkError> {
         let output = self
             .ec2
             .describe_subnets()
@@ -103,7 +121,10 @@ impl Network {
         Ok(output.subnets().iter().map(subnet_of).collect())
     }
 
-    async fn find_subnets_by_id(&self, ids: &[String]) -> Result<Vec<ObservedSubnet>, NetworkError> {
+    async fn find_subnets_by_id(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<ObservedSubnet>, NetworkError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -112,14 +133,22 @@ impl Network {
         let output = self
             .ec2
             .describe_subnets()
-            .filters(Filter::builder().name("subnet-id").set_values(Some(ids.to_vec())).build())
+            .filters(
+                Filter::builder()
+                    .name("subnet-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            )
             .send()
             .await
             .map_err(aws_error("DescribeSubnets"))?;
         Ok(output.subnets().iter().map(subnet_of).collect())
     }
 
-    async fn find_subnet_group(&self, desired: &Desired) -> Result<Option<ObservedSubnetGroup>, NetworkError> {
+    async fn find_subnet_group(
+        &self,
+        desired: &Desired,
+    ) -> Result<Option<ObservedSubnetGroup>, NetworkError> {
         let name = &desired.subnet_group.name;
         let result = self
             .elasticache
@@ -129,23 +158,37 @@ impl Network {
             .await;
         let output = match result {
             Ok(output) => output,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_cache_subnet_group_not_found_fault()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_cache_subnet_group_not_found_fault()) =>
+            {
                 return Ok(None);
             }
             Err(err) => return Err(aws_error("DescribeCacheSubnetGroups")(err).into()),
         };
-        Ok(output.cache_subnet_groups().first().map(|group| ObservedSubnetGroup {
-            name: group.cache_subnet_group_name().unwrap_or(name).to_owned(),
-            description: group.cache_subnet_group_description().unwrap_or_default().to_owned(),
-            subnet_ids: group
-                .subnets()
-                .iter()
-                .filter_map(|s| s.subnet_identifier().map(str::to_owned))
-                .collect(),
-        }))
+        Ok(output
+            .cache_subnet_groups()
+            .first()
+            .map(|group| ObservedSubnetGroup {
+                name: group.cache_subnet_group_name().unwrap_or(name).to_owned(),
+                description: group
+                    .cache_subnet_group_description()
+                    .unwrap_or_default()
+                    .to_owned(),
+                subnet_ids: group
+                    .subnets()
+                    .iter()
+                    .filter_map(|s| s.subnet_identifier().map(str::to_owned))
+                    .collect(),
+            }))
     }
 
-    async fn find_security_group(&self, vpc_id: &str, name: &str) -> Result<Option<ObservedSecurityGroup>, NetworkError> {
+    async fn find_security_group(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Result<Option<ObservedSecurityGroup>, NetworkError> {
         let output = self
             .ec2
             .describe_security_groups()
@@ -182,7 +225,10 @@ impl Network {
 fn rule_of(rule: &aws_sdk_ec2::types::SecurityGroupRule) -> ObservedRule {
     let protocol = rule.ip_protocol().unwrap_or("-1");
     let (from, to) = (rule.from_port().unwrap_or(-1), rule.to_port().unwrap_or(-1));
-    let source = match (rule.cidr_ipv4(), rule.referenced_group_info().and_then(|g| g.group_id())) {
+    let source = match (
+        rule.cidr_ipv4(),
+        rule.referenced_group_info().and_then(|g| g.group_id()),
+    ) {
         (Some(cidr), _) => cidr.parse().ok().map(Source::Cidr),
         (None, Some(group)) => Some(Source::Group(group.to_owned())),
         (None, None) => None,
@@ -193,7 +239,11 @@ fn rule_of(rule: &aws_sdk_ec2::types::SecurityGroupRule) -> ObservedRule {
         .or(rule.prefix_list_id())
         .or(rule.referenced_group_info().and_then(|g| g.group_id()))
         .unwrap_or("?");
-    let ports = if from == to { from.to_string() } else { format!("{from}-{to}") };
+    let ports = if from == to {
+        from.to_string()
+    } else {
+        format!("{from}-{to}")
+    };
     let protocol_text = if protocol == "-1" { "all" } else { protocol };
     let single_tcp_port = protocol == "tcp" && from == to;
     ObservedRule {
@@ -218,7 +268,12 @@ fn subnet_of(subnet: &aws_sdk_ec2::types::Subnet) -> ObservedSubnet {
 
 pub(crate) fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
         .collect()
 }
 

@@ -22,7 +22,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let style = Style {
-        colour: !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        colour: !cli.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::stdout().is_terminal(),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -70,8 +72,19 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             target,
             auto_approve,
             allow_replacement,
-        } => apply(&target, auto_approve, ApplyOptions { allow_replacement }, style).await,
-        Command::Destroy { target, auto_approve } => destroy(&target, auto_approve, style).await,
+        } => {
+            apply(
+                &target,
+                auto_approve,
+                ApplyOptions { allow_replacement },
+                style,
+            )
+            .await
+        }
+        Command::Destroy {
+            target,
+            auto_approve,
+        } => destroy(&target, auto_approve, style).await,
     }
 }
 
@@ -96,14 +109,20 @@ fn validate(paths: &[std::path::PathBuf], json: bool) -> anyhow::Result<ExitCode
                     .iter()
                     .map(|e| serde_json::json!({ "path": e.path, "line": e.line, "column": e.column, "message": e.message }))
                     .collect();
-                results.push(serde_json::json!({ "file": errors.file, "valid": false, "errors": list }));
+                results.push(
+                    serde_json::json!({ "file": errors.file, "valid": false, "errors": list }),
+                );
             }
         }
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
-    Ok(if failed { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(EXIT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn load_stack(path: &Path) -> anyhow::Result<Stack> {
@@ -124,7 +143,12 @@ async fn plan(target: &Target, detailed_exitcode: bool, style: Style) -> anyhow:
     })
 }
 
-async fn apply(target: &Target, auto_approve: bool, options: ApplyOptions, style: Style) -> anyhow::Result<ExitCode> {
+async fn apply(
+    target: &Target,
+    auto_approve: bool,
+    options: ApplyOptions,
+    style: Style,
+) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
     let identity = stack.identity().await?;
     let plan = stack.plan().await?;
@@ -134,14 +158,20 @@ async fn apply(target: &Target, auto_approve: bool, options: ApplyOptions, style
     if plan.has_changes() {
         if plan.replacements().next().is_some() && !options.allow_replacement {
             // Refuse before asking: the answer would not matter.
-            let replaced: Vec<String> = plan.replacements().map(|c| c.resource.to_string()).collect();
+            let replaced: Vec<String> = plan
+                .replacements()
+                .map(|c| c.resource.to_string())
+                .collect();
             bail!(
                 "the plan replaces {}; AWS cannot change these attributes in place. \
                  Re-run with --allow-replacement to replace them",
                 replaced.join(", ")
             );
         }
-        confirm(auto_approve, &format!("Apply these changes to stack {}?", plan.stack))?;
+        confirm(
+            auto_approve,
+            &format!("Apply these changes to stack {}?", plan.stack),
+        )?;
     }
     // With no changes this only reads, and gathers the outputs.
     let outputs = stack.apply(options, &progress).await?;
@@ -184,7 +214,13 @@ async fn destroy(target: &Target, auto_approve: bool, style: Style) -> anyhow::R
         )?;
         stack.destroy(&progress).await?;
         if !target.json {
-            println!("\n{}", style.bold(&format!("Destroy complete! Resources: {} destroyed.", plan.summary().destroy)));
+            println!(
+                "\n{}",
+                style.bold(&format!(
+                    "Destroy complete! Resources: {} destroyed.",
+                    plan.summary().destroy
+                ))
+            );
         }
     }
     if target.json {
@@ -196,7 +232,12 @@ async fn destroy(target: &Target, auto_approve: bool, style: Style) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_plan(plan: &plan::Plan, identity: &stack::Identity, json: bool, style: Style) -> anyhow::Result<()> {
+fn print_plan(
+    plan: &plan::Plan,
+    identity: &stack::Identity,
+    json: bool,
+    style: Style,
+) -> anyhow::Result<()> {
     if json {
         print_json(&render::plan_json(plan, identity))
     } else {
@@ -232,7 +273,10 @@ fn confirm(auto_approve: bool, question: &str) -> anyhow::Result<()> {
     eprint!("\n{question}\n  Only 'yes' will be accepted: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).context("reading the answer")?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
     if answer.trim() != "yes" {
         bail!("cancelled: nothing was changed");
     }

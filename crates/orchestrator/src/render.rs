@@ -70,12 +70,26 @@ fn change_text(out: &mut String, change: &Change, style: Style) {
     let _ = write!(out, "  {} {}", style.action(change.action), change.resource);
     let forced: Vec<&str> = change.replaced_by().collect();
     if !forced.is_empty() {
-        let _ = write!(out, "  {}", style.paint("35", &format!("({} forces replacement)", forced.join(", "))));
+        let _ = write!(
+            out,
+            "  {}",
+            style.paint("35", &format!("({} forces replacement)", forced.join(", ")))
+        );
     }
     out.push('\n');
-    let width = change.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
+    let width = change
+        .attributes
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(0);
     for attribute in &change.attributes {
-        let _ = writeln!(out, "      {:width$}  {}", attribute.name, attribute_text(attribute));
+        let _ = writeln!(
+            out,
+            "      {:width$}  {}",
+            attribute.name,
+            attribute_text(attribute)
+        );
     }
 }
 
@@ -105,7 +119,11 @@ pub fn plan_json(plan: &Plan, identity: &Identity) -> serde_json::Value {
 /// Outputs as `name = value` lines.
 pub fn outputs_text(outputs: &StackOutputs, style: Style) -> String {
     let entries = outputs.entries();
-    let width = entries.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let width = entries
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0);
     let mut out = format!("{}\n", style.bold("Outputs:"));
     for (name, value) in entries {
         let _ = writeln!(out, "  {name:width$} = {value}");
@@ -141,9 +159,16 @@ mod tests {
         let mut plan = Plan::new("demo");
         plan.extend(
             [
-                Change::create(ResourceId::new("vpc", "demo"), vec![("cidr_block", Value::from("10.0.0.0/16"))]),
+                Change::create(
+                    ResourceId::new("vpc", "demo"),
+                    vec![("cidr_block", Value::from("10.0.0.0/16"))],
+                ),
                 Diff::new(ResourceId::new("subnet", "demo-a"))
-                    .replacing("cidr_block", Value::from("10.0.1.0/24"), Value::from("10.0.9.0/24"))
+                    .replacing(
+                        "cidr_block",
+                        Value::from("10.0.1.0/24"),
+                        Value::from("10.0.9.0/24"),
+                    )
                     .finish(),
                 Diff::new(ResourceId::new("security_group", "demo-cache")).finish(),
             ],
@@ -173,7 +198,10 @@ mod tests {
         let mut plan = Plan::new("demo");
         plan.extend(
             [
-                Change::create(ResourceId::new("cache_subnet_group", "g"), vec![("subnet_ids", Value::Unknown)]),
+                Change::create(
+                    ResourceId::new("cache_subnet_group", "g"),
+                    vec![("subnet_ids", Value::Unknown)],
+                ),
                 Diff::new(ResourceId::new("vpc", "demo")).finish(),
             ],
             [],
@@ -182,6 +210,9 @@ mod tests {
         assert_eq!(json["has_changes"], true);
         assert_eq!(json["summary"]["add"], 1);
         assert_eq!(json["changes"].as_array().map(Vec::len), Some(1));
-        assert_eq!(json["changes"][0]["attributes"][0]["after"]["known_after_apply"], true);
+        assert_eq!(
+            json["changes"][0]["attributes"][0]["after"]["known_after_apply"],
+            true
+        );
     }
 }

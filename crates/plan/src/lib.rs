@@ -250,7 +250,11 @@ impl Plan {
     }
 
     /// Adds one step's changes and warnings.
-    pub fn extend(&mut self, changes: impl IntoIterator<Item = Change>, warnings: impl IntoIterator<Item = String>) {
+    pub fn extend(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+        warnings: impl IntoIterator<Item = String>,
+    ) {
         self.changes.extend(changes);
         self.warnings.extend(warnings);
     }
@@ -324,7 +328,11 @@ mod tests {
     fn a_replacing_attribute_turns_an_update_into_a_replacement() {
         let change = Diff::new(vpc())
             .attribute("a", Value::from(1), Value::from(2))
-            .replacing("cidr", Value::from("10.0.0.0/16"), Value::from("10.1.0.0/16"))
+            .replacing(
+                "cidr",
+                Value::from("10.0.0.0/16"),
+                Value::from("10.1.0.0/16"),
+            )
             .finish();
         assert_eq!(change.action, Action::Replace);
         assert_eq!(change.replaced_by().collect::<Vec<_>>(), ["cidr"]);
@@ -346,7 +354,9 @@ mod tests {
             [
                 Change::create(vpc(), vec![]),
                 Change::delete(ResourceId::new("subnet", "a"), vec![]),
-                Diff::new(vpc()).replacing("x", Value::from(1), Value::from(2)).finish(),
+                Diff::new(vpc())
+                    .replacing("x", Value::from(1), Value::from(2))
+                    .finish(),
             ],
             [],
         );

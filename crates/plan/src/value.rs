@@ -157,7 +157,11 @@ fn from_json(json: serde_json::Value) -> Result<Value, String> {
             .as_i64()
             .map(Value::Number)
             .ok_or_else(|| format!("{number} is not a whole number")),
-        Json::Array(items) => items.into_iter().map(from_json).collect::<Result<_, _>>().map(Value::List),
+        Json::Array(items) => items
+            .into_iter()
+            .map(from_json)
+            .collect::<Result<_, _>>()
+            .map(Value::List),
         Json::Object(map) if map.contains_key("known_after_apply") => Ok(Value::Unknown),
         Json::Object(map) if map.contains_key("sensitive") => Ok(Value::Sensitive),
         other => Err(format!("{other} is not a plan value")),
@@ -170,9 +174,17 @@ mod tests {
 
     #[test]
     fn json_round_trip_keeps_markers() {
-        let value = Value::List(vec![Value::from("a"), Value::Unknown, Value::Sensitive, Value::from(3)]);
+        let value = Value::List(vec![
+            Value::from("a"),
+            Value::Unknown,
+            Value::Sensitive,
+            Value::from(3),
+        ]);
         let json = serde_json::to_string(&value).expect("serialises");
-        assert_eq!(json, r#"["a",{"known_after_apply":true},{"sensitive":true},3]"#);
+        assert_eq!(
+            json,
+            r#"["a",{"known_after_apply":true},{"sensitive":true},3]"#
+        );
         let back: Value = serde_json::from_str(&json).expect("deserialises");
         assert_eq!(back, value);
     }

@@ -92,7 +92,11 @@ fn parse_mapping(source: &str, file: &str) -> Result<Mapping, SpecErrors> {
                 path: String::new(),
                 line: location.as_ref().map(|l| l.line()),
                 column: location.as_ref().map(|l| l.column()),
-                message: format!("this is not valid YAML: {}{}", without_location(&err), tab_hint(source)),
+                message: format!(
+                    "this is not valid YAML: {}{}",
+                    without_location(&err),
+                    tab_hint(source)
+                ),
             }],
         }
     })?;
@@ -133,7 +137,10 @@ fn section_errors(mapping: &Mapping, index: &PathIndex) -> Vec<SpecError> {
             errors.push(at(
                 index,
                 "",
-                format!("missing field `{required}` (required: {})", REQUIRED.join(", ")),
+                format!(
+                    "missing field `{required}` (required: {})",
+                    REQUIRED.join(", ")
+                ),
             ));
         }
     }
@@ -141,7 +148,11 @@ fn section_errors(mapping: &Mapping, index: &PathIndex) -> Vec<SpecError> {
 }
 
 fn check_section(key: &str, value: Value, index: &PathIndex) -> Result<(), SpecError> {
-    fn check<T: DeserializeOwned>(value: Value, key: &str, index: &PathIndex) -> Result<(), SpecError> {
+    fn check<T: DeserializeOwned>(
+        value: Value,
+        key: &str,
+        index: &PathIndex,
+    ) -> Result<(), SpecError> {
         deserialize::<T>(value, key, index).map(drop)
     }
     match key {
@@ -162,7 +173,11 @@ fn check_section(key: &str, value: Value, index: &PathIndex) -> Result<(), SpecE
             unknown,
             format!(
                 "unknown field `{unknown}`, expected one of {}",
-                FIELDS.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                FIELDS
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
     }
@@ -170,7 +185,11 @@ fn check_section(key: &str, value: Value, index: &PathIndex) -> Result<(), SpecE
 
 /// Deserialises `value` as a `T` found at `prefix`, turning the first error into a
 /// [`SpecError`] at the right path and line.
-fn deserialize<T: DeserializeOwned>(value: Value, prefix: &str, index: &PathIndex) -> Result<T, SpecError> {
+fn deserialize<T: DeserializeOwned>(
+    value: Value,
+    prefix: &str,
+    index: &PathIndex,
+) -> Result<T, SpecError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let inner = without_location(err.inner());
         let path = join(prefix, &err.path().to_string());
@@ -203,7 +222,10 @@ fn sorted(mut errors: Vec<SpecError>) -> Vec<SpecError> {
 }
 
 fn tab_hint(source: &str) -> &'static str {
-    if source.lines().any(|line| line.trim_start_matches(' ').starts_with('\t')) {
+    if source
+        .lines()
+        .any(|line| line.trim_start_matches(' ').starts_with('\t'))
+    {
         " (YAML is indented with spaces; this file has tabs)"
     } else {
         ""

@@ -70,7 +70,10 @@ impl Checker<'_> {
         self.require(
             is_region(&spec.region),
             "region",
-            format!("`{}` is not an AWS region name such as eu-west-1", spec.region),
+            format!(
+                "`{}` is not an AWS region name such as eu-west-1",
+                spec.region
+            ),
         );
         self.require(
             spec.node_type.starts_with("cache.") && spec.node_type.split('.').count() == 3,
@@ -137,7 +140,10 @@ impl Checker<'_> {
             self.require(
                 is_zone_of(zone, &spec.region),
                 &format!("{path}.availability_zone"),
-                format!("`{zone}` is not an availability zone of {} (such as {}a)", spec.region, spec.region),
+                format!(
+                    "`{zone}` is not an availability zone of {} (such as {}a)",
+                    spec.region, spec.region
+                ),
             );
             self.require(
                 zones.insert(zone.as_str()),
@@ -177,7 +183,11 @@ impl Checker<'_> {
         if net.addr() != net.network() {
             self.error(
                 path,
-                format!("{net} has host bits set; did you mean {}/{}?", net.network(), net.prefix_len()),
+                format!(
+                    "{net} has host bits set; did you mean {}/{}?",
+                    net.network(),
+                    net.prefix_len()
+                ),
             );
         }
     }
@@ -276,7 +286,10 @@ impl Checker<'_> {
                 "`cluster-enabled` follows `cluster.mode`; remove it here",
             );
             self.require(
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
                 &path,
                 format!("`{name}` is not a parameter name"),
             );
@@ -290,7 +303,10 @@ impl Checker<'_> {
         if spec.node_type.starts_with("cache.t1.") && cluster.snapshot.retention_days > 0 {
             self.error(
                 "cluster.snapshot.retention_days",
-                format!("{} cannot take backups; set retention_days: 0", spec.node_type),
+                format!(
+                    "{} cannot take backups; set retention_days: 0",
+                    spec.node_type
+                ),
             );
         }
     }
@@ -311,7 +327,10 @@ impl Checker<'_> {
         } else if tiered_node {
             self.error(
                 "cluster.data_tiering",
-                format!("{} requires data tiering; set `data_tiering: true`", spec.node_type),
+                format!(
+                    "{} requires data tiering; set `data_tiering: true`",
+                    spec.node_type
+                ),
             );
         }
     }
@@ -372,7 +391,10 @@ impl Checker<'_> {
             self.require(
                 spec.engine.version.at_least(PREFERRED_TRANSIT_MIN),
                 "encryption.transit_mode",
-                format!("`preferred` needs engine 7.0.5 or later; this spec has {}", spec.engine.version),
+                format!(
+                    "`preferred` needs engine 7.0.5 or later; this spec has {}",
+                    spec.engine.version
+                ),
             );
         }
     }
@@ -392,7 +414,10 @@ impl Checker<'_> {
             self.error("auth.token", "token settings apply only to `mode: token`");
         }
         if !matches!(mode, AuthMode::Rbac | AuthMode::Iam) && !auth.users.is_empty() {
-            self.error("auth.users", "users apply only to `mode: rbac` and `mode: iam`");
+            self.error(
+                "auth.users",
+                "users apply only to `mode: rbac` and `mode: iam`",
+            );
         }
         match mode {
             AuthMode::None | AuthMode::Token => {}
@@ -482,7 +507,11 @@ impl Checker<'_> {
                 &format!("{path}.retention_days"),
                 format!(
                     "CloudWatch Logs keeps events for one of {} days",
-                    LOG_RETENTION_DAYS.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                    LOG_RETENTION_DAYS
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
             if let Some(name) = &settings.group_name {
@@ -508,7 +537,9 @@ impl Checker<'_> {
                 && prefix.len() <= 900
                 && !prefix.starts_with("/aws")
                 && !prefix.starts_with("/ssm")
-                && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
+                && prefix
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c));
             self.require(
                 ok,
                 "outputs.ssm_prefix",
@@ -517,7 +548,9 @@ impl Checker<'_> {
         }
         for (i, role) in spec.outputs.attach_to_roles.iter().enumerate() {
             let ok = (1..=64).contains(&role.len())
-                && role.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+                && role
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
             self.require(
                 ok,
                 &format!("outputs.attach_to_roles[{i}]"),
@@ -547,7 +580,11 @@ impl Checker<'_> {
     }
 
     fn tags(&mut self, spec: &Spec) {
-        self.require(spec.tags.len() <= 40, "tags", "at most 40 tags (AWS allows 50, the stack adds its own)");
+        self.require(
+            spec.tags.len() <= 40,
+            "tags",
+            "at most 40 tags (AWS allows 50, the stack adds its own)",
+        );
         for (key, value) in &spec.tags {
             let path = format!("tags.{key}");
             self.require(
@@ -555,7 +592,11 @@ impl Checker<'_> {
                 &path,
                 "a tag key is 1 to 128 characters",
             );
-            self.require(value.chars().count() <= 256, &path, "a tag value is at most 256 characters");
+            self.require(
+                value.chars().count() <= 256,
+                &path,
+                "a tag value is at most 256 characters",
+            );
             self.require(
                 !key.to_ascii_lowercase().starts_with("aws:"),
                 &path,
@@ -593,24 +634,39 @@ pub fn replication_group_id_problem(id: &str) -> Result<(), String> {
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !id.contains("--")
         && !id.ends_with('-');
-    if ok { Ok(()) } else { Err(format!("`{id}` is not a valid stack name: {rule}")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{id}` is not a valid stack name: {rule}"))
+    }
 }
 
 fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn is_zone_of(zone: &str, region: &str) -> bool {
-    zone.strip_prefix(region)
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+    zone.strip_prefix(region).is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    })
 }
 
 fn is_aws_id(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
-        .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    id.strip_prefix(prefix).is_some_and(|hex| {
+        (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 fn is_user_name(name: &str) -> bool {
@@ -622,7 +678,10 @@ fn is_user_name(name: &str) -> bool {
 }
 
 fn is_log_group_name(name: &str) -> bool {
-    (1..=512).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
+    (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
 }
 
 fn is_kms_key_reference(key: &str) -> bool {
@@ -637,7 +696,8 @@ fn is_kms_key_reference(key: &str) -> bool {
         let parts: Vec<&str> = key.splitn(6, ':').collect();
         return parts.len() == 6
             && parts[2] == "kms"
-            && (parts[5].strip_prefix("key/").is_some_and(is_uuid) || parts[5].starts_with("alias/"));
+            && (parts[5].strip_prefix("key/").is_some_and(is_uuid)
+                || parts[5].starts_with("alias/"));
     }
     is_uuid(key)
 }
@@ -660,7 +720,8 @@ impl DailyWindow {
         let inside = |point: u32, start: u32, length: u32| (point + WEEK - start) % WEEK < length;
         (0..7).any(|day| {
             let start = day * 24 * 60 + self.start;
-            inside(start, weekly.start, weekly.minutes()) || inside(weekly.start, start, self.minutes())
+            inside(start, weekly.start, weekly.minutes())
+                || inside(weekly.start, start, self.minutes())
         })
     }
 }
@@ -687,7 +748,8 @@ fn parse_time(text: &str) -> Option<u32> {
 }
 
 fn parse_daily_window(text: &str) -> Result<DailyWindow, String> {
-    let bad = || format!("`{text}` is not a daily window such as 03:00-04:00 (UTC, hh24:mi-hh24:mi)");
+    let bad =
+        || format!("`{text}` is not a daily window such as 03:00-04:00 (UTC, hh24:mi-hh24:mi)");
     let (start, end) = text.split_once('-').ok_or_else(bad)?;
     Ok(DailyWindow {
         start: parse_time(start).ok_or_else(bad)?,
@@ -697,7 +759,11 @@ fn parse_daily_window(text: &str) -> Result<DailyWindow, String> {
 
 fn parse_weekly_window(text: &str) -> Result<WeeklyWindow, String> {
     const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    let bad = || format!("`{text}` is not a weekly window such as sun:05:00-sun:06:00 (UTC, ddd:hh24:mi-ddd:hh24:mi)");
+    let bad = || {
+        format!(
+            "`{text}` is not a weekly window such as sun:05:00-sun:06:00 (UTC, ddd:hh24:mi-ddd:hh24:mi)"
+        )
+    };
     let point = |part: &str| -> Option<u32> {
         let (day, time) = part.split_once(':')?;
         let day = DAYS.iter().position(|d| d.eq_ignore_ascii_case(day))? as u32;

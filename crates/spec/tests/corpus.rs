@@ -31,10 +31,16 @@ fn every_bad_spec_is_rejected_with_its_message() {
         };
         for line in expected.lines().filter(|l| !l.is_empty()) {
             if !message.contains(line) {
-                failures.push(format!("{}: missing {line:?} in:\n{message}", spec.display()));
+                failures.push(format!(
+                    "{}: missing {line:?} in:\n{message}",
+                    spec.display()
+                ));
             }
         }
-        assert!(message.contains(&spec.display().to_string()), "names the file: {message}");
+        assert!(
+            message.contains(&spec.display().to_string()),
+            "names the file: {message}"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -54,7 +60,12 @@ fn every_example_is_valid() {
 #[test]
 fn a_missing_file_and_a_binary_file_are_clear_errors() {
     let missing = spec::load(Path::new("no/such/spec.yaml")).expect_err("missing");
-    assert!(missing.to_string().contains("no/such/spec.yaml: cannot read the file"), "{missing}");
+    assert!(
+        missing
+            .to_string()
+            .contains("no/such/spec.yaml: cannot read the file"),
+        "{missing}"
+    );
     let dir = std::env::temp_dir().join(format!("spec-binary-{}", std::process::id()));
     fs::create_dir_all(&dir).expect("temp dir");
     let binary = dir.join("spec.yaml");

@@ -126,7 +126,10 @@ impl Stack {
     /// The stack `spec` describes, acting through `config`.
     pub fn new(spec: Spec, config: &SdkConfig) -> Stack {
         Stack {
-            network: Network::new(aws_sdk_ec2::Client::new(config), aws_sdk_elasticache::Client::new(config)),
+            network: Network::new(
+                aws_sdk_ec2::Client::new(config),
+                aws_sdk_elasticache::Client::new(config),
+            ),
             config: config.clone(),
             spec,
         }
@@ -164,14 +167,28 @@ impl Stack {
     /// Makes the stack match the spec, step by step: each step is observed and diffed
     /// again with the real outputs of the steps before it, then only its difference is
     /// applied. Running it twice changes nothing the second time.
-    pub async fn apply(&self, options: ApplyOptions, on_event: &(dyn Fn(Event) + Sync)) -> Result<StackOutputs, StackError> {
+    pub async fn apply(
+        &self,
+        options: ApplyOptions,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<StackOutputs, StackError> {
         let desired = network::Desired::from_spec(&self.spec);
         let observed = self.network.observe(&desired).await?;
         let network_plan = network::diff(&desired, &observed)?;
         refuse_replacements(&network_plan.changes, options)?;
-        let changes = network_plan.changes.iter().filter(|c| c.is_change()).count();
-        on_event(Event::StepStarted { step: "network", changes });
-        let network = self.network.apply(&desired, &observed, &network_plan).await?;
+        let changes = network_plan
+            .changes
+            .iter()
+            .filter(|c| c.is_change())
+            .count();
+        on_event(Event::StepStarted {
+            step: "network",
+            changes,
+        });
+        let network = self
+            .network
+            .apply(&desired, &observed, &network_plan)
+            .await?;
         on_event(Event::StepFinished { step: "network" });
         Ok(StackOutputs { network })
     }
@@ -202,12 +219,19 @@ impl Stack {
 
 /// Refuses a step's replacements unless the user allowed them.
 fn refuse_replacements(changes: &[plan::Change], options: ApplyOptions) -> Result<(), StackError> {
-    let replaced: Vec<&plan::Change> = changes.iter().filter(|c| c.action == plan::Action::Replace).collect();
+    let replaced: Vec<&plan::Change> = changes
+        .iter()
+        .filter(|c| c.action == plan::Action::Replace)
+        .collect();
     if replaced.is_empty() || options.allow_replacement {
         return Ok(());
     }
     Err(StackError::ReplacementRefused {
         resources: replaced.iter().map(|c| c.resource.to_string()).collect(),
-        attributes: replaced.iter().flat_map(|c| c.replaced_by()).map(str::to_owned).collect(),
+        attributes: replaced
+            .iter()
+            .flat_map(|c| c.replaced_by())
+            .map(str::to_owned)
+            .collect(),
     })
 }

@@ -36,6 +36,9 @@ pub struct Account {
     pub id: String,
     /// An SDK configuration whose calls land in this account.
     pub config: SdkConfig,
+    /// The environment a child process (the orchestrator binary) needs to act in this
+    /// account on the emulator.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Emulator {
@@ -54,8 +57,8 @@ impl Emulator {
         COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut hasher);
         std::process::id().hash(&mut hasher);
         let id = format!("{:012}", hasher.finish() % 1_000_000_000_000);
-        let config = Self::config_for(&id).await;
-        Account { id, config }
+        let (config, env) = Self::config_for(&id).await;
+        Account { id, config, env }
     }
 
     /// A configuration for the emulator with static test credentials (account 123456789012).
@@ -70,7 +73,7 @@ impl Emulator {
             .build()
     }
 
-    async fn config_for(account: &str) -> SdkConfig {
+    async fn config_for(account: &str) -> (SdkConfig, Vec<(&'static str, String)>) {
         let base = Self::base_config();
         let sts = aws_sdk_sts::Client::new(&base);
         let assumed = sts
@@ -87,7 +90,22 @@ impl Emulator {
                 )
             });
         let credentials = assumed.credentials().expect("moto returns credentials");
-        base.to_builder()
+        let env = vec![
+            ("AWS_ENDPOINT_URL", endpoint()),
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key().to_owned(),
+            ),
+            ("AWS_SESSION_TOKEN", credentials.session_token().to_owned()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+            ("NO_COLOR", "1".to_owned()),
+        ];
+        let config = base
+            .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 credentials.access_key_id(),
                 credentials.secret_access_key(),
@@ -95,6 +113,7 @@ impl Emulator {
                 None,
                 "emulator-account",
             )))
-            .build()
+            .build();
+        (config, env)
     }
 }

@@ -47,25 +47,41 @@ impl Harness {
     async fn converge(&self) -> network::NetworkOutputs {
         let observed = self.observe().await;
         let plan = diff(&self.desired, &observed).expect("plans");
-        self.network.apply(&self.desired, &observed, &plan).await.expect("applies")
+        self.network
+            .apply(&self.desired, &observed, &plan)
+            .await
+            .expect("applies")
     }
 
     async fn assert_converged(&self) {
         let plan = diff(&self.desired, &self.observe().await).expect("plans");
         let changes: Vec<_> = plan.changes.iter().filter(|c| c.is_change()).collect();
         assert!(changes.is_empty(), "expected no changes, got {changes:#?}");
-        assert!(plan.ops.is_empty(), "expected no writes, got {:?}", plan.ops);
+        assert!(
+            plan.ops.is_empty(),
+            "expected no writes, got {:?}",
+            plan.ops
+        );
     }
 
     async fn stack_vpcs(&self) -> Vec<String> {
         let output = self
             .ec2
             .describe_vpcs()
-            .filters(Filter::builder().name("tag:elasticache-action:stack").values("netdemo").build())
+            .filters(
+                Filter::builder()
+                    .name("tag:elasticache-action:stack")
+                    .values("netdemo")
+                    .build(),
+            )
             .send()
             .await
             .expect("describes");
-        output.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_owned)).collect()
+        output
+            .vpcs()
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_owned))
+            .collect()
     }
 }
 
@@ -73,7 +89,9 @@ impl Harness {
 async fn creates_from_nothing_then_plans_no_change() {
     let harness = Harness::new("creates_from_nothing", CREATE).await;
     let outputs = harness.converge().await;
-    let Known::Value(subnets) = &outputs.subnet_ids else { panic!("subnets known after apply") };
+    let Known::Value(subnets) = &outputs.subnet_ids else {
+        panic!("subnets known after apply")
+    };
     assert_eq!(subnets.len(), 2);
     assert_eq!(outputs.subnet_group, "netdemo-subnets");
 
@@ -81,7 +99,10 @@ async fn creates_from_nothing_then_plans_no_change() {
     let vpc = observed.vpc.as_ref().expect("vpc");
     assert!(vpc.dns_support && vpc.dns_hostnames);
     assert_eq!(vpc.tags.get("team").map(String::as_str), Some("platform"));
-    assert_eq!(observed.subnet_group.as_ref().map(|g| g.subnet_ids.len()), Some(2));
+    assert_eq!(
+        observed.subnet_group.as_ref().map(|g| g.subnet_ids.len()),
+        Some(2)
+    );
     let group = observed.security_group.as_ref().expect("security group");
     assert_eq!(group.ingress.len(), 1);
     assert_eq!(group.ingress[0].description, "tcp/6379 from 10.42.0.0/16");
@@ -96,7 +117,14 @@ async fn drift_in_the_security_group_is_planned_and_repaired() {
     let group_id = outputs.security_group_id.value().expect("known").clone();
 
     // Out of band: our rule removed, an SSH rule from anywhere added.
-    let ours = harness.observe().await.security_group.expect("group").ingress[0].id.clone();
+    let ours = harness
+        .observe()
+        .await
+        .security_group
+        .expect("group")
+        .ingress[0]
+        .id
+        .clone();
     harness
         .ec2
         .revoke_security_group_ingress()
@@ -131,8 +159,14 @@ async fn drift_in_the_security_group_is_planned_and_repaired() {
     assert_eq!(
         changed,
         [
-            (Action::Create, "netdemo-cache: tcp/6379 from 10.42.0.0/16".to_owned()),
-            (Action::Delete, "netdemo-cache: tcp/22 from 0.0.0.0/0".to_owned()),
+            (
+                Action::Create,
+                "netdemo-cache: tcp/6379 from 10.42.0.0/16".to_owned()
+            ),
+            (
+                Action::Delete,
+                "netdemo-cache: tcp/22 from 0.0.0.0/0".to_owned()
+            ),
         ]
     );
     harness.converge().await;
@@ -147,13 +181,27 @@ async fn an_interrupted_apply_resumes_without_a_second_vpc() {
     // Stop after the VPC and its first subnet exist.
     plan.ops.truncate(3);
     assert!(matches!(plan.ops[2], Op::CreateSubnet { .. }));
-    let interrupted = harness.network.apply(&harness.desired, &observed, &plan).await;
-    assert!(matches!(interrupted, Err(NetworkError::Internal(_))), "{interrupted:?}");
+    let interrupted = harness
+        .network
+        .apply(&harness.desired, &observed, &plan)
+        .await;
+    assert!(
+        matches!(interrupted, Err(NetworkError::Internal(_))),
+        "{interrupted:?}"
+    );
     assert_eq!(harness.stack_vpcs().await.len(), 1);
 
     let resumed = diff(&harness.desired, &harness.observe().await).expect("plans");
-    assert_eq!(resumed.changes[0].action, Action::NoOp, "the VPC is found again");
-    assert_eq!(resumed.changes[1].action, Action::NoOp, "so is the first subnet");
+    assert_eq!(
+        resumed.changes[0].action,
+        Action::NoOp,
+        "the VPC is found again"
+    );
+    assert_eq!(
+        resumed.changes[1].action,
+        Action::NoOp,
+        "so is the first subnet"
+    );
     harness.converge().await;
     assert_eq!(harness.stack_vpcs().await.len(), 1);
     harness.assert_converged().await;
@@ -163,7 +211,12 @@ async fn an_interrupted_apply_resumes_without_a_second_vpc() {
 async fn an_existing_vpc_is_used_and_left_alone() {
     let account = Emulator::account("existing_vpc").await;
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
-    let vpc = ec2.create_vpc().cidr_block("10.7.0.0/16").send().await.expect("vpc");
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.7.0.0/16")
+        .send()
+        .await
+        .expect("vpc");
     let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("id").to_owned();
     let mut subnet_ids = Vec::new();
     for (zone, cidr) in [("us-east-1a", "10.7.1.0/24"), ("us-east-1b", "10.7.2.0/24")] {
@@ -175,7 +228,13 @@ async fn an_existing_vpc_is_used_and_left_alone() {
             .send()
             .await
             .expect("subnet");
-        subnet_ids.push(subnet.subnet().and_then(|s| s.subnet_id()).expect("id").to_owned());
+        subnet_ids.push(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("id")
+                .to_owned(),
+        );
     }
     let source = format!(
         "stack: netdemo\nregion: us-east-1\nengine: {{name: redis, version: \"7.1\"}}\nnode_type: cache.t4g.micro\n\
@@ -184,24 +243,52 @@ async fn an_existing_vpc_is_used_and_left_alone() {
     );
     let spec = spec::parse(&source, "existing.yaml").expect("valid spec");
     let desired = Desired::from_spec(&spec);
-    let network = Network::new(ec2.clone(), aws_sdk_elasticache::Client::new(&account.config));
+    let network = Network::new(
+        ec2.clone(),
+        aws_sdk_elasticache::Client::new(&account.config),
+    );
 
     let observed = network.observe(&desired).await.expect("observes");
     let plan = diff(&desired, &observed).expect("plans");
-    let kinds: Vec<&str> = plan.changes.iter().map(|c| c.resource.kind.as_str()).collect();
-    assert_eq!(kinds, ["cache_subnet_group", "security_group", "security_group_rule"]);
-    let outputs = network.apply(&desired, &observed, &plan).await.expect("applies");
+    let kinds: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|c| c.resource.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "cache_subnet_group",
+            "security_group",
+            "security_group_rule"
+        ]
+    );
+    let outputs = network
+        .apply(&desired, &observed, &plan)
+        .await
+        .expect("applies");
     assert_eq!(outputs.vpc_id, Known::Value(vpc_id.clone()));
     assert_eq!(outputs.subnet_ids, Known::Value(subnet_ids.clone()));
 
-    let again = diff(&desired, &network.observe(&desired).await.expect("observes")).expect("plans");
+    let again = diff(
+        &desired,
+        &network.observe(&desired).await.expect("observes"),
+    )
+    .expect("plans");
     assert!(again.ops.is_empty(), "{:?}", again.ops);
 
     // A subnet id that does not exist is a clear error before anything is written.
     let wrong = source.replace(&subnet_ids[1], "subnet-0000000000000dead");
     let desired = Desired::from_spec(&spec::parse(&wrong, "wrong.yaml").expect("valid spec"));
-    let error = diff(&desired, &network.observe(&desired).await.expect("observes")).expect_err("missing subnet");
-    assert!(error.to_string().contains("subnet-0000000000000dead"), "{error}");
+    let error = diff(
+        &desired,
+        &network.observe(&desired).await.expect("observes"),
+    )
+    .expect_err("missing subnet");
+    assert!(
+        error.to_string().contains("subnet-0000000000000dead"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -209,9 +296,18 @@ async fn destroy_removes_what_the_stack_created_and_nothing_else() {
     let harness = Harness::new("destroy", CREATE).await;
     harness.converge().await;
     let all_vpcs = |ec2: aws_sdk_ec2::Client| async move {
-        ec2.describe_vpcs().send().await.expect("describes").vpcs().len()
+        ec2.describe_vpcs()
+            .send()
+            .await
+            .expect("describes")
+            .vpcs()
+            .len()
     };
-    assert_eq!(all_vpcs(harness.ec2.clone()).await, 2, "the default VPC and ours");
+    assert_eq!(
+        all_vpcs(harness.ec2.clone()).await,
+        2,
+        "the default VPC and ours"
+    );
 
     let plan = diff_destroy(&harness.desired, &harness.observe().await);
     assert_eq!(plan.changes.len(), 5);
@@ -225,5 +321,9 @@ async fn destroy_removes_what_the_stack_created_and_nothing_else() {
     assert!(harness.stack_vpcs().await.is_empty());
     let remaining = harness.ec2.describe_vpcs().send().await.expect("describes");
     assert_eq!(remaining.vpcs().len(), 1);
-    assert_eq!(remaining.vpcs()[0].is_default(), Some(true), "the default VPC survives");
+    assert_eq!(
+        remaining.vpcs()[0].is_default(),
+        Some(true),
+        "the default VPC survives"
+    );
 }

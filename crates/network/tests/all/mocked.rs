@@ -32,7 +32,9 @@ fn desired() -> Desired {
 
 /// The stack as applied, except that subnet b has an old CIDR block.
 fn observed_with_old_subnet(desired: &Desired) -> Observed {
-    let DesiredVpc::Create { tags, subnets, .. } = &desired.vpc else { panic!("create mode") };
+    let DesiredVpc::Create { tags, subnets, .. } = &desired.vpc else {
+        panic!("create mode")
+    };
     Observed {
         vpc: Some(ObservedVpc {
             id: "vpc-1".into(),
@@ -77,10 +79,16 @@ fn observed_with_old_subnet(desired: &Desired) -> Observed {
 #[tokio::test]
 async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
     let create_subnet = mock!(aws_sdk_ec2::Client::create_subnet)
-        .match_requests(|r| r.availability_zone() == Some("us-east-1b") && r.cidr_block() == Some("10.0.2.0/24"))
+        .match_requests(|r| {
+            r.availability_zone() == Some("us-east-1b") && r.cidr_block() == Some("10.0.2.0/24")
+        })
         .then_output(|| {
             CreateSubnetOutput::builder()
-                .subnet(aws_sdk_ec2::types::Subnet::builder().subnet_id("subnet-b-new").build())
+                .subnet(
+                    aws_sdk_ec2::types::Subnet::builder()
+                        .subnet_id("subnet-b-new")
+                        .build(),
+                )
                 .build()
         });
     let delete_subnet = mock!(aws_sdk_ec2::Client::delete_subnet)
@@ -92,7 +100,11 @@ async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
                 && r.subnet_ids() == ["subnet-a".to_owned(), "subnet-b-new".to_owned()]
         })
         .then_output(|| ModifyCacheSubnetGroupOutput::builder().build());
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&create_subnet, &delete_subnet]);
+    let ec2 = mock_client!(
+        aws_sdk_ec2,
+        RuleMode::Sequential,
+        [&create_subnet, &delete_subnet]
+    );
     let elasticache = mock_client!(aws_sdk_elasticache, RuleMode::Sequential, [&modify_group]);
 
     let desired = desired();
@@ -116,17 +128,28 @@ async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
 async fn a_failed_subnet_group_change_stops_before_the_old_subnet_is_deleted() {
     let create_subnet = mock!(aws_sdk_ec2::Client::create_subnet).then_output(|| {
         CreateSubnetOutput::builder()
-            .subnet(aws_sdk_ec2::types::Subnet::builder().subnet_id("subnet-b-new").build())
+            .subnet(
+                aws_sdk_ec2::types::Subnet::builder()
+                    .subnet_id("subnet-b-new")
+                    .build(),
+            )
             .build()
     });
-    let delete_subnet =
-        mock!(aws_sdk_ec2::Client::delete_subnet).then_output(|| DeleteSubnetOutput::builder().build());
-    let modify_group = mock!(aws_sdk_elasticache::Client::modify_cache_subnet_group).then_error(|| {
-        ModifyCacheSubnetGroupError::InvalidSubnet(
-            InvalidSubnet::builder().message("subnet-b-new is in use").build(),
-        )
-    });
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create_subnet, &delete_subnet]);
+    let delete_subnet = mock!(aws_sdk_ec2::Client::delete_subnet)
+        .then_output(|| DeleteSubnetOutput::builder().build());
+    let modify_group =
+        mock!(aws_sdk_elasticache::Client::modify_cache_subnet_group).then_error(|| {
+            ModifyCacheSubnetGroupError::InvalidSubnet(
+                InvalidSubnet::builder()
+                    .message("subnet-b-new is in use")
+                    .build(),
+            )
+        });
+    let ec2 = mock_client!(
+        aws_sdk_ec2,
+        RuleMode::MatchAny,
+        [&create_subnet, &delete_subnet]
+    );
     let elasticache = mock_client!(aws_sdk_elasticache, RuleMode::Sequential, [&modify_group]);
 
     let desired = desired();
@@ -136,7 +159,12 @@ async fn a_failed_subnet_group_change_stops_before_the_old_subnet_is_deleted() {
         .apply(&desired, &observed, &plan)
         .await
         .expect_err("the modification fails");
-    assert!(error.to_string().starts_with("ModifyCacheSubnetGroup failed"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("ModifyCacheSubnetGroup failed"),
+        "{error}"
+    );
     assert_eq!(delete_subnet.num_calls(), 0, "the old subnet is kept");
 }
 
@@ -147,9 +175,12 @@ async fn destroy_deletes_the_subnet_group_by_name() {
         .then_output(|| DeleteCacheSubnetGroupOutput::builder().build());
     let delete_security_group = mock!(aws_sdk_ec2::Client::delete_security_group)
         .match_requests(|r| r.group_id() == Some("sg-1"))
-        .then_output(|| aws_sdk_ec2::operation::delete_security_group::DeleteSecurityGroupOutput::builder().build());
-    let delete_subnet =
-        mock!(aws_sdk_ec2::Client::delete_subnet).then_output(|| DeleteSubnetOutput::builder().build());
+        .then_output(|| {
+            aws_sdk_ec2::operation::delete_security_group::DeleteSecurityGroupOutput::builder()
+                .build()
+        });
+    let delete_subnet = mock!(aws_sdk_ec2::Client::delete_subnet)
+        .then_output(|| DeleteSubnetOutput::builder().build());
     let delete_vpc = mock!(aws_sdk_ec2::Client::delete_vpc)
         .match_requests(|r| r.vpc_id() == Some("vpc-1"))
         .then_output(|| aws_sdk_ec2::operation::delete_vpc::DeleteVpcOutput::builder().build());
@@ -162,7 +193,10 @@ async fn destroy_deletes_the_subnet_group_by_name() {
 
     let desired = desired();
     let plan = diff_destroy(&desired, &observed_with_old_subnet(&desired));
-    Network::new(ec2, elasticache).destroy(&desired, &plan).await.expect("destroys");
+    Network::new(ec2, elasticache)
+        .destroy(&desired, &plan)
+        .await
+        .expect("destroys");
     assert_eq!(delete_group.num_calls(), 1);
     assert_eq!(delete_subnet.num_calls(), 2);
     assert_eq!(delete_vpc.num_calls(), 1);

@@ -1,0 +1,230 @@
+//! The orchestrator binary end to end: each test runs it as a user would, against the
+//! local emulator in an account of its own. Start the emulator first:
+//! `scripts/emulator.sh start`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use test_support::{Account, Emulator};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn orchestrator(account: Option<&Account>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
+    command.args(args).stdin(Stdio::null());
+    for name in [
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    match account {
+        Some(account) => {
+            command.envs(account.env.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        // Nothing listens on port 9: any AWS call would fail loudly.
+        None => {
+            command
+                .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+                .env("AWS_ACCESS_KEY_ID", "x")
+                .env("AWS_SECRET_ACCESS_KEY", "x");
+        }
+    }
+    command.output().expect("the orchestrator runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn quickstart() -> String {
+    examples().join("quickstart.yaml").display().to_string()
+}
+
+#[tokio::test]
+async fn plan_apply_plan_converges_with_terraform_exit_codes() {
+    let account = Emulator::account("cli_converges").await;
+    let spec = quickstart();
+
+    let first = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
+    assert_eq!(first.status.code(), Some(2), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    assert!(
+        stdout.contains(&format!("account {}", account.id)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  + vpc quickstart"), "{stdout}");
+    assert!(
+        stdout.contains("subnet_ids   = (known after apply)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("Plan: 6 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
+        "{stdout}"
+    );
+
+    let refused = orchestrator(Some(&account), &["apply", &spec]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("pass --auto-approve"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let stdout = text(&applied.stdout);
+    assert!(
+        stdout.contains("Apply complete! Resources: 6 added"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("security_group_id  = sg-"), "{stdout}");
+
+    let again = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    assert!(text(&again.stdout).ends_with("No changes.\n"));
+
+    let json = orchestrator(
+        Some(&account),
+        &["apply", &spec, "--auto-approve", "--json"],
+    );
+    assert_eq!(json.status.code(), Some(0));
+    let document: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(document["applied"], false);
+    assert_eq!(document["plan"]["has_changes"], false);
+    assert_eq!(
+        document["outputs"]["cache_subnet_group"],
+        "quickstart-subnets"
+    );
+}
+
+#[tokio::test]
+async fn plan_json_is_one_document_with_unknowns_marked() {
+    let account = Emulator::account("cli_plan_json").await;
+    let output = orchestrator(Some(&account), &["plan", &quickstart(), "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(document["stack"], "quickstart");
+    assert_eq!(document["account"], account.id.as_str());
+    assert_eq!(document["summary"]["add"], 6);
+    let group = &document["changes"][3];
+    assert_eq!(group["resource"]["kind"], "cache_subnet_group");
+    assert_eq!(group["attributes"][1]["after"]["known_after_apply"], true);
+}
+
+#[tokio::test]
+async fn destroy_deletes_the_stack_after_confirmation() {
+    let account = Emulator::account("cli_destroy").await;
+    let spec = quickstart();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+
+    let unconfirmed = orchestrator(Some(&account), &["destroy", &spec]);
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert!(text(&unconfirmed.stdout).contains("  - vpc quickstart"));
+
+    let destroyed = orchestrator(Some(&account), &["destroy", &spec, "--auto-approve"]);
+    // moto 5.2.5 lacks DeleteCacheSubnetGroup, so that one deletion fails there and is
+    // reported; everything else is gone (see the network crate's tests).
+    let stderr = text(&destroyed.stderr);
+    assert!(stderr.contains("DeleteCacheSubnetGroup failed"), "{stderr}");
+    let after = orchestrator(Some(&account), &["plan", &spec, "--json"]);
+    let document: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
+    assert_eq!(
+        document["summary"]["add"], 5,
+        "all but the subnet group are gone"
+    );
+}
+
+#[test]
+fn bad_specs_fail_before_any_aws_call() {
+    let dir = std::env::temp_dir().join(format!("cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "stack: demo\nregion: us-east-1\nengine: {name: valkey, version: 8.0}\n",
+    )
+    .expect("write");
+    let bad = bad.display().to_string();
+    for command in ["validate", "plan", "apply", "destroy"] {
+        let output = orchestrator(None, &[command, &bad]);
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(&format!("{bad}:3:")), "{command}: {stderr}");
+        assert!(stderr.contains("engine.version"), "{command}: {stderr}");
+        assert!(
+            !stderr.contains("127.0.0.1:9"),
+            "{command} called AWS: {stderr}"
+        );
+    }
+    let missing = orchestrator(None, &["plan", "no/such.yaml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("no/such.yaml: cannot read the file"));
+}
+
+#[test]
+fn validate_accepts_every_example_and_speaks_json() {
+    let mut args = vec!["validate".to_owned(), "--json".to_owned()];
+    let mut examples: Vec<String> = std::fs::read_dir(examples())
+        .expect("examples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    examples.sort();
+    args.extend(examples);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = orchestrator(None, &args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let results: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(
+        results
+            .as_array()
+            .is_some_and(|r| r.iter().all(|r| r["valid"] == true))
+    );
+}
+
+#[test]
+fn schema_is_json_schema_for_the_whole_spec() {
+    let output = orchestrator(None, &["schema"]);
+    assert_eq!(output.status.code(), Some(0));
+    let schema: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let properties = &schema["properties"];
+    for field in [
+        "stack",
+        "region",
+        "engine",
+        "network",
+        "cluster",
+        "encryption",
+        "auth",
+        "logs",
+        "outputs",
+    ] {
+        assert!(properties.get(field).is_some(), "schema lacks {field}");
+    }
+    assert_eq!(schema["additionalProperties"], false);
+}
+
+#[test]
+fn help_teaches_the_commands_and_exit_codes() {
+    let output = orchestrator(None, &["--help"]);
+    let help = text(&output.stdout);
+    for expected in [
+        "validate",
+        "plan",
+        "apply",
+        "destroy",
+        "schema",
+        "Exit codes",
+        "AWS_ENDPOINT_URL",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}");
+    }
+}
