@@ -19,6 +19,8 @@ if $started_here; then
   trap 'scripts/emulator.sh stop' EXIT
 fi
 
+export MOTO_ENDPOINT="http://127.0.0.1:${MOTO_PORT:-5000}"
+
 # Tests must never reach a real account by accident.
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_ENDPOINT_URL
