@@ -94,3 +94,65 @@ pub fn read_policy(spec: &Spec) -> String {
 pub fn connect_policy(spec: &Spec) -> String {
     format!("{}-connect", spec.stack)
 }
+
+/// Where a stack lives: what ARNs need besides names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The AWS partition: `aws`, `aws-cn` or `aws-us-gov`.
+    pub partition: String,
+    /// The region.
+    pub region: String,
+    /// The account id.
+    pub account: String,
+}
+
+impl Scope {
+    /// The scope of `account` in `region`, with the partition the region belongs to.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Scope {
+        let region = region.into();
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        Scope {
+            partition: partition.to_owned(),
+            region,
+            account: account.into(),
+        }
+    }
+
+    /// The account's root principal, `arn:aws:iam::<account>:root`.
+    pub fn account_root(&self) -> String {
+        format!("arn:{}:iam::{}:root", self.partition, self.account)
+    }
+
+    /// A log group's ARN, as KMS encryption contexts name it (no `:*` suffix).
+    pub fn log_group_arn(&self, name: &str) -> String {
+        format!(
+            "arn:{}:logs:{}:{}:log-group:{name}",
+            self.partition, self.region, self.account
+        )
+    }
+
+    /// The endpoint host of a service in this region, as `kms:ViaService` names it.
+    pub fn service_host(&self, service: &str) -> String {
+        format!("{service}.{}.amazonaws.com", self.region)
+    }
+}
+
+/// The log groups the spec enables, by log type: `(type, group name)`, where the type is
+/// ElastiCache's `slow-log` or `engine-log`.
+pub fn enabled_log_groups(spec: &Spec) -> Vec<(&'static str, String)> {
+    let version = spec.engine.version;
+    let mut groups = Vec::new();
+    if spec.logs.slow.enabled.unwrap_or(version.at_least(crate::EngineVersion::new(6, 0, 0))) {
+        groups.push(("slow-log", slow_log_group(spec)));
+    }
+    if spec.logs.engine.enabled.unwrap_or(version.at_least(crate::EngineVersion::new(6, 2, 0))) {
+        groups.push(("engine-log", engine_log_group(spec)));
+    }
+    groups
+}

@@ -1,0 +1,358 @@
+//! The pure half of the KMS step.
+
+use plan::{Action, Change, Diff, Known, ResourceId, Value};
+
+use crate::policy::{allows_cloudwatch_logs, same_policy, statements_for_plan};
+use crate::{Desired, KmsError, Observed, Tags};
+
+/// One KMS write, in the order apply performs them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Op {
+    CreateKey {
+        description: String,
+        policy: String,
+        tags: Tags,
+    },
+    CreateAlias {
+        alias: String,
+    },
+    EnableRotation,
+    CancelDeletion,
+    EnableKey,
+    PutPolicy {
+        policy: String,
+    },
+    Tag {
+        tags: Tags,
+    },
+    UpdateDescription {
+        description: String,
+    },
+    ScheduleDeletion {
+        days: i32,
+    },
+    DeleteAlias {
+        alias: String,
+    },
+}
+
+/// The KMS step's plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KmsPlan {
+    /// One change per resource (the key and its alias).
+    pub changes: Vec<Change>,
+    /// What the user should know (an existing key's policy lacking what logs need).
+    pub warnings: Vec<String>,
+    /// The outputs as far as they are known before apply.
+    pub outputs: KmsOutputs,
+    pub(crate) ops: Vec<Op>,
+    pub(crate) key_id: Option<String>,
+}
+
+impl KmsPlan {
+    /// Whether apply would write anything.
+    pub fn has_writes(&self) -> bool {
+        !self.ops.is_empty()
+    }
+}
+
+/// What later steps need from the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsOutputs {
+    /// The key's ARN.
+    pub key_arn: Known<String>,
+}
+
+/// Resource kinds this step shows.
+pub mod kinds {
+    /// A KMS key.
+    pub const KEY: &str = "kms_key";
+    /// A KMS alias.
+    pub const ALIAS: &str = "kms_alias";
+}
+
+/// Plans the key: creates or corrects a stack key, or checks an existing one.
+pub fn diff(desired: &Desired, observed: &Observed) -> Result<KmsPlan, KmsError> {
+    let mut plan = KmsPlan {
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        outputs: KmsOutputs {
+            key_arn: observed.key.as_ref().map(|k| k.arn.clone()).into(),
+        },
+        ops: Vec::new(),
+        key_id: observed.key.as_ref().map(|k| k.id.clone()),
+    };
+    match desired {
+        Desired::Existing { key, scope } => {
+            let found = observed.key.as_ref().ok_or_else(|| KmsError::KeyNotFound(key.clone()))?;
+            let unusable = |reason: String| KmsError::KeyNotUsable {
+                key: key.clone(),
+                reason,
+            };
+            if found.state != "Enabled" {
+                return Err(unusable(format!("it is {}, not Enabled", found.state)));
+            }
+            if found.key_spec != "SYMMETRIC_DEFAULT" {
+                return Err(unusable(format!(
+                    "it is a {} key; ElastiCache needs a symmetric encryption key",
+                    found.key_spec
+                )));
+            }
+            match &found.policy {
+                Some(policy) if !allows_cloudwatch_logs(policy, scope) => plan.warnings.push(format!(
+                    "the key policy of {key} does not let {} use the key; encrypted log groups will fail to be created",
+                    scope.service_host("logs")
+                )),
+                None => plan
+                    .warnings
+                    .push(format!("could not read the key policy of {key}; it was not checked")),
+                Some(_) => {}
+            }
+        }
+        Desired::Create {
+            alias,
+            description,
+            policy,
+            tags,
+            ..
+        } => diff_created(&mut plan, alias, description, policy, tags, observed),
+    }
+    Ok(plan)
+}
+
+fn diff_created(
+    plan: &mut KmsPlan,
+    alias: &str,
+    description: &str,
+    policy: &serde_json::Value,
+    tags: &Tags,
+    observed: &Observed,
+) {
+    let key_id = ResourceId::new(kinds::KEY, alias.trim_start_matches("alias/"));
+    let alias_id = ResourceId::new(kinds::ALIAS, alias);
+    let Some(key) = &observed.key else {
+        plan.changes.push(Change::create(
+            key_id,
+            vec![
+                ("description", Value::from(description)),
+                ("key_spec", Value::from("SYMMETRIC_DEFAULT")),
+                ("rotation", Value::from(true)),
+                ("policy", statements_for_plan(policy)),
+                ("tags", tag_value(tags)),
+            ],
+        ));
+        plan.changes.push(Change::create(alias_id, vec![("target_key_id", Value::Unknown)]));
+        plan.ops.push(Op::CreateKey {
+            description: description.to_owned(),
+            policy: policy.to_string(),
+            tags: tags.clone(),
+        });
+        plan.ops.push(Op::CreateAlias { alias: alias.to_owned() });
+        plan.ops.push(Op::EnableRotation);
+        return;
+    };
+    // A key scheduled for deletion (an earlier destroy) is brought back, not replaced.
+    match key.state.as_str() {
+        "PendingDeletion" => plan.ops.extend([Op::CancelDeletion, Op::EnableKey]),
+        "Disabled" => plan.ops.push(Op::EnableKey),
+        _ => {}
+    }
+    let current_policy = key.policy.clone().unwrap_or(serde_json::Value::Null);
+    let policy_drift = !same_policy(&current_policy, policy);
+    let mut change = Diff::new(key_id)
+        .attribute("state", Value::from(&key.state), Value::from("Enabled"))
+        .attribute("description", Value::from(&key.description), Value::from(description))
+        .attribute("rotation", Value::from(key.rotation), Value::from(true))
+        .attribute("tags", tag_value(&key.tags), tag_value(&merged(&key.tags, tags)));
+    if policy_drift {
+        change = change.attribute("policy", statements_for_plan(&current_policy), statements_for_plan(policy));
+        plan.ops.push(Op::PutPolicy {
+            policy: policy.to_string(),
+        });
+    }
+    if key.description != description {
+        plan.ops.push(Op::UpdateDescription {
+            description: description.to_owned(),
+        });
+    }
+    if !key.rotation {
+        plan.ops.push(Op::EnableRotation);
+    }
+    let missing: Tags = tags
+        .iter()
+        .filter(|(k, v)| key.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !missing.is_empty() {
+        plan.ops.push(Op::Tag { tags: missing });
+    }
+    plan.changes.push(change.finish());
+    plan.changes.push(Diff::new(alias_id).finish());
+}
+
+/// Plans destroying a stack key: deletion scheduled after the waiting period, alias
+/// removed. An existing key is never touched.
+pub fn diff_destroy(desired: &Desired, observed: &Observed) -> KmsPlan {
+    let mut plan = KmsPlan {
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        outputs: KmsOutputs {
+            key_arn: Known::AfterApply,
+        },
+        ops: Vec::new(),
+        key_id: observed.key.as_ref().map(|k| k.id.clone()),
+    };
+    let Desired::Create {
+        alias,
+        deletion_window_days,
+        ..
+    } = desired
+    else {
+        return plan;
+    };
+    let Some(key) = &observed.key else {
+        return plan;
+    };
+    plan.changes.push(Change::delete(
+        ResourceId::new(kinds::ALIAS, alias),
+        vec![("target_key_id", Value::from(&key.id))],
+    ));
+    plan.ops.push(Op::DeleteAlias { alias: alias.clone() });
+    if key.state != "PendingDeletion" {
+        let mut change = Change::delete(
+            ResourceId::new(kinds::KEY, alias.trim_start_matches("alias/")),
+            vec![
+                ("id", Value::from(&key.id)),
+                ("deletion_window_days", Value::from(*deletion_window_days)),
+            ],
+        );
+        change.action = Action::Delete;
+        plan.changes.push(change);
+        plan.ops.push(Op::ScheduleDeletion {
+            days: *deletion_window_days,
+        });
+    }
+    plan.warnings.push(format!(
+        "the KMS key {} is scheduled for deletion after {deletion_window_days} days; until then `aws kms cancel-key-deletion` or another apply restores it",
+        key.id
+    ));
+    plan
+}
+
+fn tag_value(tags: &Tags) -> Value {
+    Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
+}
+
+fn merged(current: &Tags, wanted: &Tags) -> Tags {
+    let mut tags = current.clone();
+    tags.extend(wanted.iter().map(|(k, v)| (k.clone(), v.clone())));
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use spec::names::Scope;
+
+    use super::*;
+    use crate::ObservedKey;
+
+    fn desired() -> Desired {
+        let spec = spec::parse(
+            "stack: demo\nregion: us-east-1\nengine: {name: valkey, version: \"8.0\"}\nnode_type: cache.t4g.micro\n\
+             network: {create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: us-east-1a, cidr: 10.0.1.0/24}, \
+             {availability_zone: us-east-1b, cidr: 10.0.2.0/24}]}, allow: {cidrs: [10.0.0.0/8]}}\n",
+            "t.yaml",
+        )
+        .expect("valid");
+        Desired::from_spec(&spec, &Scope::new("111122223333", "us-east-1"))
+    }
+
+    fn converged(desired: &Desired) -> Observed {
+        let Desired::Create {
+            description, policy, tags, ..
+        } = desired
+        else {
+            panic!("create mode")
+        };
+        Observed {
+            key: Some(ObservedKey {
+                id: "k-1".into(),
+                arn: "arn:aws:kms:us-east-1:111122223333:key/k-1".into(),
+                state: "Enabled".into(),
+                key_spec: "SYMMETRIC_DEFAULT".into(),
+                description: description.clone(),
+                policy: Some(policy.clone()),
+                rotation: true,
+                tags: tags.clone(),
+            }),
+        }
+    }
+
+    #[test]
+    fn from_nothing_the_key_and_alias_are_created_with_rotation() {
+        let plan = diff(&desired(), &Observed::default()).expect("plans");
+        assert_eq!(plan.changes.len(), 2);
+        assert!(plan.changes.iter().all(|c| c.action == Action::Create));
+        assert_eq!(plan.ops.len(), 3);
+        assert_eq!(plan.outputs.key_arn, Known::AfterApply);
+    }
+
+    #[test]
+    fn a_converged_key_plans_nothing() {
+        let desired = desired();
+        let plan = diff(&desired, &converged(&desired)).expect("plans");
+        assert!(!plan.has_writes(), "{:?}", plan.ops);
+        assert!(plan.changes.iter().all(|c| c.action == Action::NoOp));
+    }
+
+    #[test]
+    fn policy_rotation_and_state_drift_are_repaired() {
+        let desired = desired();
+        let mut observed = converged(&desired);
+        let key = observed.key.as_mut().expect("key");
+        key.rotation = false;
+        key.state = "PendingDeletion".into();
+        if let Some(serde_json::Value::Array(statements)) =
+            key.policy.as_mut().and_then(|p| p.get_mut("Statement"))
+        {
+            statements.push(serde_json::json!({"Sid": "Extra", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"}));
+        }
+        let plan = diff(&desired, &observed).expect("plans");
+        assert_eq!(plan.changes[0].action, Action::Update);
+        let names: Vec<&str> = plan.changes[0].attributes.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["state", "rotation", "policy"]);
+        assert_eq!(plan.ops[..2], [Op::CancelDeletion, Op::EnableKey]);
+        assert!(matches!(plan.ops[2], Op::PutPolicy { .. }));
+        assert_eq!(plan.ops[3], Op::EnableRotation);
+    }
+
+    #[test]
+    fn an_existing_key_must_exist_be_enabled_and_symmetric() {
+        let scope = Scope::new("111122223333", "us-east-1");
+        let desired = Desired::Existing {
+            key: "alias/theirs".into(),
+            scope: scope.clone(),
+        };
+        assert!(matches!(diff(&desired, &Observed::default()), Err(KmsError::KeyNotFound(_))));
+        let mut observed = converged(&self::desired());
+        if let Some(key) = observed.key.as_mut() {
+            key.state = "Disabled".into();
+        }
+        let error = diff(&desired, &observed).expect_err("disabled");
+        assert!(error.to_string().contains("it is Disabled"), "{error}");
+        if let Some(key) = observed.key.as_mut() {
+            key.state = "Enabled".into();
+            key.policy = Some(crate::policy::key_policy("x", &scope, &[]));
+        }
+        let plan = diff(&desired, &observed).expect("usable");
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.warnings.len(), 1, "the policy lacks CloudWatch Logs");
+    }
+
+    #[test]
+    fn destroy_schedules_deletion_and_removes_the_alias() {
+        let desired = desired();
+        let plan = diff_destroy(&desired, &converged(&desired));
+        assert_eq!(plan.ops, [Op::DeleteAlias { alias: "alias/demo".into() }, Op::ScheduleDeletion { days: 30 }]);
+    }
+}
