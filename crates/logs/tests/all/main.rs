@@ -1,0 +1,4 @@
+//! The logs step's integration tests (one binary: each links the AWS SDK).
+
+mod emulator;
+mod mocked;
