@@ -1,0 +1,183 @@
+//! The Secrets Manager calls.
+
+use aws_error::aws_error;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use futures::future::try_join_all;
+use plan::{Known, Sensitive};
+
+use crate::diff::{Op, SecretsOutputs, SecretsPlan};
+use crate::{Content, Desired, DesiredSecret, ObservedSecret, Observed, PASSWORD_FIELD, Secrets, SecretsError, TOKEN_FIELD, Tags, token};
+
+impl Secrets {
+    /// Observes the desired secrets by name (including ones pending deletion) and every
+    /// other secret carrying the stack tag. Never reads a value.
+    pub async fn observe(&self, desired: &Desired) -> Result<Observed, SecretsError> {
+        let by_name = try_join_all(desired.secrets.iter().map(|s| self.describe(&s.name)));
+        let (by_name, tagged) = futures::try_join!(by_name, self.tagged(&desired.stack))?;
+        let mut secrets: std::collections::BTreeMap<String, ObservedSecret> = tagged.into_iter().collect();
+        secrets.extend(by_name.into_iter().flatten());
+        Ok(Observed { secrets })
+    }
+
+    async fn describe(&self, name: &str) -> Result<Option<(String, ObservedSecret)>, SecretsError> {
+        let result = self.client.describe_secret().secret_id(name).send().await;
+        let output = match result {
+            Ok(output) => output,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return Ok(None),
+            Err(err) => return Err(aws_error("DescribeSecret")(err).into()),
+        };
+        Ok(Some((
+            name.to_owned(),
+            ObservedSecret {
+                arn: output.arn().unwrap_or_default().to_owned(),
+                description: output.description().unwrap_or_default().to_owned(),
+                kms_key: output.kms_key_id().map(str::to_owned),
+                tags: tags_of(output.tags()),
+                deleted: output.deleted_date().is_some(),
+            },
+        )))
+    }
+
+    async fn tagged(&self, stack: &str) -> Result<Vec<(String, ObservedSecret)>, SecretsError> {
+        let filter = |key: FilterNameStringType, value: &str| Filter::builder().key(key).values(value).build();
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .list_secrets()
+            .filters(filter(FilterNameStringType::TagKey, spec::STACK_TAG))
+            .filters(filter(FilterNameStringType::TagValue, stack))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("ListSecrets"))?;
+            for secret in page.secret_list() {
+                let tags = tags_of(secret.tags());
+                // Tag filters match key and value separately; require the pair.
+                if tags.get(spec::STACK_TAG).map(String::as_str) != Some(stack) {
+                    continue;
+                }
+                found.push((
+                    secret.name().unwrap_or_default().to_owned(),
+                    ObservedSecret {
+                        arn: secret.arn().unwrap_or_default().to_owned(),
+                        description: secret.description().unwrap_or_default().to_owned(),
+                        kms_key: secret.kms_key_id().map(str::to_owned),
+                        tags,
+                        deleted: secret.deleted_date().is_some(),
+                    },
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Performs the plan's operations and returns the secrets' ARNs.
+    pub async fn apply(&self, plan: &SecretsPlan) -> Result<SecretsOutputs, SecretsError> {
+        let mut outputs = plan.outputs.clone();
+        for op in &plan.ops {
+            if let Some(arn) = self.perform(op).await? {
+                if let Op::Create { secret } = op {
+                    for (name, known) in &mut outputs.secrets {
+                        if *name == secret.name {
+                            *known = Known::Value(arn.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// Performs a destroy plan.
+    pub async fn destroy(&self, plan: &SecretsPlan) -> Result<(), SecretsError> {
+        for op in &plan.ops {
+            self.perform(op).await?;
+        }
+        Ok(())
+    }
+
+    /// Performs one operation; a create returns the new secret's ARN.
+    async fn perform(&self, op: &Op) -> Result<Option<String>, SecretsError> {
+        tracing::debug!(?op, "secrets operation");
+        let client = &self.client;
+        match op {
+            Op::Create { secret } => return self.create(secret).await.map(Some),
+            Op::Restore { name } => {
+                client.restore_secret().secret_id(name).send().await.map_err(aws_error("RestoreSecret"))?;
+            }
+            Op::Update { name, description, kms_key } => {
+                let key = kms_key.value().ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
+                client
+                    .update_secret()
+                    .secret_id(name)
+                    .description(description)
+                    .kms_key_id(key)
+                    .send()
+                    .await
+                    .map_err(aws_error("UpdateSecret"))?;
+            }
+            Op::Tag { name, tags } => {
+                client
+                    .tag_resource()
+                    .secret_id(name)
+                    .set_tags(Some(sm_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(aws_error("TagResource"))?;
+            }
+            Op::Delete { name, recovery_window_days } => {
+                let request = client.delete_secret().secret_id(name);
+                let request = match recovery_window_days {
+                    Some(days) => request.recovery_window_in_days(*days),
+                    None => request.force_delete_without_recovery(true),
+                };
+                request.send().await.map_err(aws_error("DeleteSecret"))?;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create(&self, secret: &DesiredSecret) -> Result<String, SecretsError> {
+        let key = secret.kms_key.value().ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
+        let value = secret_value(&secret.content, &token::generate(secret.content.length));
+        let output = self
+            .client
+            .create_secret()
+            .name(&secret.name)
+            .description(&secret.description)
+            .kms_key_id(key)
+            .secret_string(value.expose())
+            .set_tags(Some(sm_tags(&secret.tags)))
+            .send()
+            .await
+            .map_err(aws_error("CreateSecret"))?;
+        Ok(output.arn().unwrap_or_default().to_owned())
+    }
+}
+
+/// The secret's JSON document: the credential and what a client needs with it.
+fn secret_value(content: &Content, credential: &Sensitive) -> Sensitive {
+    let mut document = serde_json::json!({
+        "engine": content.engine,
+        "replication_group_id": content.replication_group_id,
+        "port": content.port,
+    });
+    match &content.username {
+        Some(user) => {
+            document["username"] = serde_json::Value::from(user.as_str());
+            document[PASSWORD_FIELD] = serde_json::Value::from(credential.expose());
+        }
+        None => document[TOKEN_FIELD] = serde_json::Value::from(credential.expose()),
+    }
+    Sensitive::new(document.to_string())
+}
+
+fn tags_of(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .collect()
+}
+
+fn sm_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
