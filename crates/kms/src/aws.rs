@@ -18,7 +18,13 @@ impl Kms {
         let described = self.client.describe_key().key_id(reference).send().await;
         let metadata = match described {
             Ok(output) => output.key_metadata().cloned(),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => None,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                None
+            }
             Err(err) => return Err(aws_error("DescribeKey")(err).into()),
         };
         let Some(metadata) = metadata else {
@@ -34,8 +40,14 @@ impl Kms {
         Ok(Observed {
             key: Some(ObservedKey {
                 arn: metadata.arn().unwrap_or_default().to_owned(),
-                state: metadata.key_state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                key_spec: metadata.key_spec().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                state: metadata
+                    .key_state()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+                key_spec: metadata
+                    .key_spec()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
                 description: metadata.description().unwrap_or_default().to_owned(),
                 id,
                 policy,
@@ -48,9 +60,17 @@ impl Kms {
     /// The key policy. For a key the user owns, not being allowed to read it is not an
     /// error: the plan says the policy was not checked.
     async fn policy(&self, id: &str, own_key: bool) -> Result<Option<serde_json::Value>, KmsError> {
-        let result = self.client.get_key_policy().key_id(id).policy_name("default").send().await;
+        let result = self
+            .client
+            .get_key_policy()
+            .key_id(id)
+            .policy_name("default")
+            .send()
+            .await;
         match result {
-            Ok(output) => Ok(output.policy().and_then(|text| serde_json::from_str(text).ok())),
+            Ok(output) => Ok(output
+                .policy()
+                .and_then(|text| serde_json::from_str(text).ok())),
             Err(_) if !own_key => Ok(None),
             Err(err) => Err(aws_error("GetKeyPolicy")(err).into()),
         }
@@ -93,7 +113,12 @@ impl Kms {
         let mut key_id = plan.key_id.clone();
         let mut key_arn = plan.outputs.key_arn.value().cloned();
         for op in &plan.ops {
-            if let Op::CreateKey { description, policy, tags } = op {
+            if let Op::CreateKey {
+                description,
+                policy,
+                tags,
+            } = op
+            {
                 let output = self
                     .client
                     .create_key()
@@ -103,12 +128,16 @@ impl Kms {
                     .send()
                     .await
                     .map_err(aws_error("CreateKey"))?;
-                let metadata = output.key_metadata().ok_or(KmsError::Internal("CreateKey returned no key"))?;
+                let metadata = output
+                    .key_metadata()
+                    .ok_or(KmsError::Internal("CreateKey returned no key"))?;
                 key_id = Some(metadata.key_id().to_owned());
                 key_arn = metadata.arn().map(str::to_owned);
                 continue;
             }
-            let id = key_id.as_deref().ok_or(KmsError::Internal("the key id is not known yet"))?;
+            let id = key_id
+                .as_deref()
+                .ok_or(KmsError::Internal("the key id is not known yet"))?;
             self.perform(op, id).await?;
         }
         Ok(KmsOutputs {
@@ -131,7 +160,9 @@ impl Kms {
         tracing::debug!(?op, "kms operation");
         let client = &self.client;
         match op {
-            Op::CreateKey { .. } => return Err(KmsError::Internal("CreateKey is handled by apply")),
+            Op::CreateKey { .. } => {
+                return Err(KmsError::Internal("CreateKey is handled by apply"));
+            }
             Op::CreateAlias { alias } => {
                 client
                     .create_alias()
@@ -158,7 +189,12 @@ impl Kms {
                     .map_err(aws_error("CancelKeyDeletion"))?;
             }
             Op::EnableKey => {
-                client.enable_key().key_id(id).send().await.map_err(aws_error("EnableKey"))?;
+                client
+                    .enable_key()
+                    .key_id(id)
+                    .send()
+                    .await
+                    .map_err(aws_error("EnableKey"))?;
             }
             Op::PutPolicy { policy } => {
                 client

@@ -2,7 +2,7 @@
 
 use plan::{Action, Change, Diff, Known, ResourceId, Value};
 
-use crate::policy::{allows_cloudwatch_logs, same_policy, statements_for_plan};
+use crate::policy::{allows_cloudwatch_logs, same_policy, statement_ids, statements_for_plan};
 use crate::{Desired, KmsError, Observed, Tags};
 
 /// One KMS write, in the order apply performs them.
@@ -84,7 +84,10 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<KmsPlan, KmsError>
     };
     match desired {
         Desired::Existing { key, scope } => {
-            let found = observed.key.as_ref().ok_or_else(|| KmsError::KeyNotFound(key.clone()))?;
+            let found = observed
+                .key
+                .as_ref()
+                .ok_or_else(|| KmsError::KeyNotFound(key.clone()))?;
             let unusable = |reason: String| KmsError::KeyNotUsable {
                 key: key.clone(),
                 reason,
@@ -137,17 +140,22 @@ fn diff_created(
                 ("description", Value::from(description)),
                 ("key_spec", Value::from("SYMMETRIC_DEFAULT")),
                 ("rotation", Value::from(true)),
-                ("policy", statements_for_plan(policy)),
+                ("policy_statements", statement_ids(policy)),
                 ("tags", tag_value(tags)),
             ],
         ));
-        plan.changes.push(Change::create(alias_id, vec![("target_key_id", Value::Unknown)]));
+        plan.changes.push(Change::create(
+            alias_id,
+            vec![("target_key_id", Value::Unknown)],
+        ));
         plan.ops.push(Op::CreateKey {
             description: description.to_owned(),
             policy: policy.to_string(),
             tags: tags.clone(),
         });
-        plan.ops.push(Op::CreateAlias { alias: alias.to_owned() });
+        plan.ops.push(Op::CreateAlias {
+            alias: alias.to_owned(),
+        });
         plan.ops.push(Op::EnableRotation);
         return;
     };
@@ -161,11 +169,23 @@ fn diff_created(
     let policy_drift = !same_policy(&current_policy, policy);
     let mut change = Diff::new(key_id)
         .attribute("state", Value::from(&key.state), Value::from("Enabled"))
-        .attribute("description", Value::from(&key.description), Value::from(description))
+        .attribute(
+            "description",
+            Value::from(&key.description),
+            Value::from(description),
+        )
         .attribute("rotation", Value::from(key.rotation), Value::from(true))
-        .attribute("tags", tag_value(&key.tags), tag_value(&merged(&key.tags, tags)));
+        .attribute(
+            "tags",
+            tag_value(&key.tags),
+            tag_value(&merged(&key.tags, tags)),
+        );
     if policy_drift {
-        change = change.attribute("policy", statements_for_plan(&current_policy), statements_for_plan(policy));
+        change = change.attribute(
+            "policy",
+            statements_for_plan(&current_policy),
+            statements_for_plan(policy),
+        );
         plan.ops.push(Op::PutPolicy {
             policy: policy.to_string(),
         });
@@ -217,7 +237,9 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> KmsPlan {
         ResourceId::new(kinds::ALIAS, alias),
         vec![("target_key_id", Value::from(&key.id))],
     ));
-    plan.ops.push(Op::DeleteAlias { alias: alias.clone() });
+    plan.ops.push(Op::DeleteAlias {
+        alias: alias.clone(),
+    });
     if key.state != "PendingDeletion" {
         let mut change = Change::delete(
             ResourceId::new(kinds::KEY, alias.trim_start_matches("alias/")),
@@ -269,7 +291,10 @@ mod tests {
 
     fn converged(desired: &Desired) -> Observed {
         let Desired::Create {
-            description, policy, tags, ..
+            description,
+            policy,
+            tags,
+            ..
         } = desired
         else {
             panic!("create mode")
@@ -319,7 +344,11 @@ mod tests {
         }
         let plan = diff(&desired, &observed).expect("plans");
         assert_eq!(plan.changes[0].action, Action::Update);
-        let names: Vec<&str> = plan.changes[0].attributes.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<&str> = plan.changes[0]
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(names, ["state", "rotation", "policy"]);
         assert_eq!(plan.ops[..2], [Op::CancelDeletion, Op::EnableKey]);
         assert!(matches!(plan.ops[2], Op::PutPolicy { .. }));
@@ -333,7 +362,10 @@ mod tests {
             key: "alias/theirs".into(),
             scope: scope.clone(),
         };
-        assert!(matches!(diff(&desired, &Observed::default()), Err(KmsError::KeyNotFound(_))));
+        assert!(matches!(
+            diff(&desired, &Observed::default()),
+            Err(KmsError::KeyNotFound(_))
+        ));
         let mut observed = converged(&self::desired());
         if let Some(key) = observed.key.as_mut() {
             key.state = "Disabled".into();
@@ -353,6 +385,14 @@ mod tests {
     fn destroy_schedules_deletion_and_removes_the_alias() {
         let desired = desired();
         let plan = diff_destroy(&desired, &converged(&desired));
-        assert_eq!(plan.ops, [Op::DeleteAlias { alias: "alias/demo".into() }, Op::ScheduleDeletion { days: 30 }]);
+        assert_eq!(
+            plan.ops,
+            [
+                Op::DeleteAlias {
+                    alias: "alias/demo".into()
+                },
+                Op::ScheduleDeletion { days: 30 }
+            ]
+        );
     }
 }

@@ -68,7 +68,10 @@ impl Desired {
         tags.insert(spec::STACK_TAG.to_owned(), spec.stack.clone());
         Desired::Create {
             alias: names::kms_alias(spec),
-            description: format!("ElastiCache stack {}: data at rest, secrets, logs, parameters", spec.stack),
+            description: format!(
+                "ElastiCache stack {}: data at rest, secrets, logs, parameters",
+                spec.stack
+            ),
             policy: policy::key_policy(&spec.stack, scope, &log_group_arns),
             tags,
             deletion_window_days: i32::from(spec.destroy.kms_key_deletion_window_days),
@@ -124,7 +127,9 @@ pub enum KmsError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// The existing key named in the spec does not exist.
-    #[error("KMS key {0} (encryption.kms_key) does not exist in this account and region, or this identity cannot describe it")]
+    #[error(
+        "KMS key {0} (encryption.kms_key) does not exist in this account and region, or this identity cannot describe it"
+    )]
     KeyNotFound(String),
     /// The existing key cannot encrypt the stack's data.
     #[error("KMS key {key} (encryption.kms_key) cannot be used: {reason}")]

@@ -55,9 +55,15 @@ pub fn normalize(policy: &Value) -> Value {
             let mut items: Vec<Value> = items.iter().map(normalize).collect();
             items.sort_by_key(|item| item.to_string());
             items.dedup();
-            if items.len() == 1 { items.remove(0) } else { Value::Array(items) }
+            if items.len() == 1 {
+                items.remove(0)
+            } else {
+                Value::Array(items)
+            }
         }
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -74,7 +80,34 @@ pub fn statements_for_plan(policy: &Value) -> plan::Value {
         Some(single) => vec![single.clone()],
         None => Vec::new(),
     };
-    plan::Value::List(statements.iter().map(|s| plan::Value::Text(s.to_string())).collect())
+    plan::Value::List(
+        statements
+            .iter()
+            .map(|s| plan::Value::Text(s.to_string()))
+            .collect(),
+    )
+}
+
+/// The statements' ids, for showing a policy that is created whole.
+pub fn statement_ids(policy: &Value) -> plan::Value {
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(single) => vec![single.clone()],
+        None => Vec::new(),
+    };
+    plan::Value::List(
+        statements
+            .iter()
+            .map(|s| {
+                plan::Value::Text(
+                    s.get("Sid")
+                        .and_then(Value::as_str)
+                        .unwrap_or("(no Sid)")
+                        .to_owned(),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Whether a policy lets CloudWatch Logs in this region use the key, which encrypted log
@@ -122,18 +155,28 @@ mod tests {
 
     #[test]
     fn a_single_element_array_equals_its_element() {
-        assert_eq!(normalize(&json!({"Action": ["kms:*"]})), json!({"Action": "kms:*"}));
+        assert_eq!(
+            normalize(&json!({"Action": ["kms:*"]})),
+            json!({"Action": "kms:*"})
+        );
     }
 
     #[test]
     fn the_policy_has_no_wildcard_principal_and_scopes_logs_to_the_stack() {
-        let policy = key_policy("demo", &scope(), &["arn:aws:logs:eu-west-1:111122223333:log-group:/x".into()]);
+        let policy = key_policy(
+            "demo",
+            &scope(),
+            &["arn:aws:logs:eu-west-1:111122223333:log-group:/x".into()],
+        );
         let text = policy.to_string();
         assert!(!text.contains(r#""AWS":"*""#));
         assert!(text.contains("logs.eu-west-1.amazonaws.com"));
         assert!(text.contains("kms:EncryptionContext:aws:logs:arn"));
         assert!(text.contains("elasticache.eu-west-1.amazonaws.com"));
         assert!(allows_cloudwatch_logs(&policy, &scope()));
-        assert!(!allows_cloudwatch_logs(&key_policy("demo", &scope(), &[]), &scope()));
+        assert!(!allows_cloudwatch_logs(
+            &key_policy("demo", &scope(), &[]),
+            &scope()
+        ));
     }
 }

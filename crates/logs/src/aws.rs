@@ -24,7 +24,11 @@ impl Logs {
             .send()
             .await
             .map_err(aws_error("DescribeLogGroups"))?;
-        let Some(group) = output.log_groups().iter().find(|g| g.log_group_name() == Some(name)) else {
+        let Some(group) = output
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        else {
             return Ok(None);
         };
         let arn = group
@@ -44,7 +48,10 @@ impl Logs {
             ObservedLogGroup {
                 retention_days: group.retention_in_days(),
                 kms_key: group.kms_key_id().map(str::to_owned),
-                tags: tags.tags().map(|t| t.clone().into_iter().collect()).unwrap_or_default(),
+                tags: tags
+                    .tags()
+                    .map(|t| t.clone().into_iter().collect())
+                    .unwrap_or_default(),
                 arn,
             },
         )))
@@ -63,7 +70,10 @@ impl Logs {
         let client = &self.client;
         match op {
             Op::Create { group } => {
-                let key = group.kms_key.value().ok_or(LogsError::Internal("the key ARN is not known yet"))?;
+                let key = group
+                    .kms_key
+                    .value()
+                    .ok_or(LogsError::Internal("the key ARN is not known yet"))?;
                 // The key goes on at creation: AssociateKmsKey later would leave the first
                 // events unencrypted.
                 client
@@ -74,11 +84,14 @@ impl Logs {
                     .send()
                     .await
                     .map_err(aws_error("CreateLogGroup"))?;
-                self.set_retention(&group.name, group.retention_days).await?;
+                self.set_retention(&group.name, group.retention_days)
+                    .await?;
             }
             Op::SetRetention { name, days } => self.set_retention(name, *days).await?,
             Op::AssociateKey { name, key } => {
-                let key = key.value().ok_or(LogsError::Internal("the key ARN is not known yet"))?;
+                let key = key
+                    .value()
+                    .ok_or(LogsError::Internal("the key ARN is not known yet"))?;
                 client
                     .associate_kms_key()
                     .log_group_name(name)

@@ -52,7 +52,11 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
         changes: Vec::new(),
         warnings: Vec::new(),
         outputs: LogsOutputs {
-            groups: desired.groups.iter().map(|g| (g.log_type, g.name.clone())).collect(),
+            groups: desired
+                .groups
+                .iter()
+                .map(|g| (g.log_type, g.name.clone()))
+                .collect(),
         },
         ops: Vec::new(),
     };
@@ -67,14 +71,24 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
                     ("tags", tag_value(&group.tags)),
                 ],
             ));
-            plan.ops.push(Op::Create { group: group.clone() });
+            plan.ops.push(Op::Create {
+                group: group.clone(),
+            });
             continue;
         };
         let mut merged = found.tags.clone();
         merged.extend(group.tags.clone());
         let change = Diff::new(id)
-            .attribute("kms_key_id", Value::from(found.kms_key.clone()), group.kms_key.to_plan_value())
-            .attribute("retention_days", Value::from(found.retention_days), Value::from(group.retention_days))
+            .attribute(
+                "kms_key_id",
+                Value::from(found.kms_key.clone()),
+                group.kms_key.to_plan_value(),
+            )
+            .attribute(
+                "retention_days",
+                Value::from(found.retention_days),
+                Value::from(group.retention_days),
+            )
             .attribute("tags", tag_value(&found.tags), tag_value(&merged))
             .finish();
         if found.retention_days != Some(group.retention_days) {
@@ -107,8 +121,13 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
 
 fn unwanted(plan: &mut LogsPlan, desired: &Desired, name: &str) {
     if desired.delete_unwanted {
-        plan.changes.push(Change::delete(ResourceId::new(kinds::LOG_GROUP, name), vec![]));
-        plan.ops.push(Op::Delete { name: name.to_owned() });
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::LOG_GROUP, name),
+            vec![],
+        ));
+        plan.ops.push(Op::Delete {
+            name: name.to_owned(),
+        });
     } else {
         plan.warnings.push(format!(
             "log group {name} is no longer delivered to and is kept with its events; set destroy.delete_log_groups to delete it"
@@ -177,15 +196,31 @@ mod tests {
     fn one_group_per_log_type_with_distinct_names() {
         let desired = desired("");
         let names: Vec<&str> = desired.groups.iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(names, ["/aws/elasticache/demo/slow-log", "/aws/elasticache/demo/engine-log"]);
+        assert_eq!(
+            names,
+            [
+                "/aws/elasticache/demo/slow-log",
+                "/aws/elasticache/demo/engine-log"
+            ]
+        );
         let plan = diff(&desired, &Observed::default()).expect("plans");
-        assert_eq!(plan.changes.iter().filter(|c| c.action == Action::Create).count(), 2);
+        assert_eq!(
+            plan.changes
+                .iter()
+                .filter(|c| c.action == Action::Create)
+                .count(),
+            2
+        );
     }
 
     #[test]
     fn a_converged_group_plans_nothing_and_drift_is_repaired() {
         let desired = desired("");
-        assert!(!diff(&desired, &converged(&desired)).expect("plans").has_writes());
+        assert!(
+            !diff(&desired, &converged(&desired))
+                .expect("plans")
+                .has_writes()
+        );
         let mut observed = converged(&desired);
         if let Some(group) = observed.groups.get_mut("/aws/elasticache/demo/slow-log") {
             group.retention_days = Some(7);
@@ -208,7 +243,12 @@ mod tests {
             &observed,
         )
         .expect("plans");
-        assert_eq!(plan.ops, [Op::Delete { name: "/aws/elasticache/demo/engine-log".into() }]);
+        assert_eq!(
+            plan.ops,
+            [Op::Delete {
+                name: "/aws/elasticache/demo/engine-log".into()
+            }]
+        );
     }
 
     #[test]

@@ -56,14 +56,19 @@ impl Desired {
         tags.insert(spec::STACK_TAG.to_owned(), spec.stack.clone());
         let enabled = names::enabled_log_groups(spec);
         let settings = |log_type: &str| -> &LogSettings {
-            if log_type == "slow-log" { &spec.logs.slow } else { &spec.logs.engine }
+            if log_type == "slow-log" {
+                &spec.logs.slow
+            } else {
+                &spec.logs.engine
+            }
         };
         let groups = enabled
             .iter()
             .map(|(log_type, name)| DesiredLogGroup {
                 log_type,
                 name: name.clone(),
-                retention_days: i32::try_from(settings(log_type).retention_days).unwrap_or(i32::MAX),
+                retention_days: i32::try_from(settings(log_type).retention_days)
+                    .unwrap_or(i32::MAX),
                 kms_key: kms_key.clone(),
                 tags: tags.clone(),
             })
@@ -80,7 +85,10 @@ impl Desired {
     }
 
     fn all_names(&self) -> impl Iterator<Item = &str> {
-        self.groups.iter().map(|g| g.name.as_str()).chain(self.unwanted.iter().map(String::as_str))
+        self.groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .chain(self.unwanted.iter().map(String::as_str))
     }
 }
 

@@ -79,14 +79,20 @@ pub enum Command {
         #[arg(long)]
         allow_replacement: bool,
     },
-    /// Delete everything the stack created. An existing VPC and subnets named in the spec
-    /// are never touched.
+    /// Delete everything the stack created, keeping data recoverable: the KMS key is
+    /// scheduled for deletion (7-30 days), secrets keep a recovery window, log groups are
+    /// kept unless the spec sets destroy.delete_log_groups. An existing VPC, subnets or
+    /// KMS key named in the spec are never touched.
     Destroy {
         #[command(flatten)]
         target: Target,
         /// Destroy without asking (required when stdin is not a terminal).
         #[arg(long)]
         auto_approve: bool,
+        /// Delete the stack's secrets at once instead of keeping them restorable for the
+        /// recovery window (destroy.secret_recovery_window_days, 30 days by default).
+        #[arg(long)]
+        force_delete_secrets: bool,
     },
 }
 

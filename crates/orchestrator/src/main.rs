@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use cli::{Cli, Command, Target};
 use render::Style;
-use stack::{ApplyOptions, Event, Stack};
+use stack::{ApplyOptions, DestroyOptions, Event, Stack};
 
 /// Exit codes scripts can rely on, as Terraform's.
 const EXIT_ERROR: u8 = 1;
@@ -84,7 +84,18 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
         Command::Destroy {
             target,
             auto_approve,
-        } => destroy(&target, auto_approve, style).await,
+            force_delete_secrets,
+        } => {
+            destroy(
+                &target,
+                auto_approve,
+                DestroyOptions {
+                    force_delete_secrets,
+                },
+                style,
+            )
+            .await
+        }
     }
 }
 
@@ -197,10 +208,15 @@ async fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn destroy(target: &Target, auto_approve: bool, style: Style) -> anyhow::Result<ExitCode> {
+async fn destroy(
+    target: &Target,
+    auto_approve: bool,
+    options: DestroyOptions,
+    style: Style,
+) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
     let identity = stack.identity().await?;
-    let plan = stack.plan_destroy().await?;
+    let plan = stack.plan_destroy(options).await?;
     if !target.json {
         print!("{}", render::plan_text(&plan, &identity, style));
     }
@@ -212,7 +228,7 @@ async fn destroy(target: &Target, auto_approve: bool, style: Style) -> anyhow::R
                 plan.stack, identity.account, identity.region
             ),
         )?;
-        stack.destroy(&progress).await?;
+        stack.destroy(options, &progress).await?;
         if !target.json {
             println!(
                 "\n{}",

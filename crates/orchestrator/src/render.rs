@@ -136,7 +136,7 @@ pub fn outputs_json(outputs: &StackOutputs) -> serde_json::Value {
     let map: serde_json::Map<String, serde_json::Value> = outputs
         .entries()
         .into_iter()
-        .map(|(name, value)| (name.to_owned(), serde_json::Value::String(value)))
+        .map(|(name, value)| (name, serde_json::Value::String(value)))
         .collect();
     serde_json::Value::Object(map)
 }

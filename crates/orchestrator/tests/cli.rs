@@ -62,8 +62,17 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
         stdout.contains("subnet_ids   = (known after apply)"),
         "{stdout}"
     );
+    assert!(stdout.contains("  + kms_key quickstart"), "{stdout}");
     assert!(
-        stdout.ends_with("Plan: 6 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
+        stdout.contains("  + log_group /aws/elasticache/quickstart/slow-log"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      value        = (sensitive)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("Plan: 11 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
         "{stdout}"
     );
 
@@ -79,10 +88,19 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
     let stdout = text(&applied.stdout);
     assert!(
-        stdout.contains("Apply complete! Resources: 6 added"),
+        stdout.contains("Apply complete! Resources: 11 added"),
         "{stdout}"
     );
-    assert!(stdout.contains("security_group_id  = sg-"), "{stdout}");
+    assert!(
+        stdout.contains("secret_arn[quickstart/auth-token] = arn:aws:secretsmanager:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("  security_group_id ") && l.contains("= sg-")),
+        "{stdout}"
+    );
 
     let again = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
@@ -111,7 +129,7 @@ async fn plan_json_is_one_document_with_unknowns_marked() {
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(document["stack"], "quickstart");
     assert_eq!(document["account"], account.id.as_str());
-    assert_eq!(document["summary"]["add"], 6);
+    assert_eq!(document["summary"]["add"], 11);
     let group = &document["changes"][3];
     assert_eq!(group["resource"]["kind"], "cache_subnet_group");
     assert_eq!(group["attributes"][1]["after"]["known_after_apply"], true);
@@ -130,15 +148,102 @@ async fn destroy_deletes_the_stack_after_confirmation() {
 
     let destroyed = orchestrator(Some(&account), &["destroy", &spec, "--auto-approve"]);
     // moto 5.2.5 lacks DeleteCacheSubnetGroup, so that one deletion fails there and is
-    // reported; everything else is gone (see the network crate's tests).
+    // reported; everything else is gone or kept recoverable (see the steps' own tests).
     let stderr = text(&destroyed.stderr);
     assert!(stderr.contains("DeleteCacheSubnetGroup failed"), "{stderr}");
+    let stdout = text(&destroyed.stdout);
+    assert!(
+        stdout.contains("scheduled for deletion after 30 days"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("kept with its events"), "{stdout}");
+
     let after = orchestrator(Some(&account), &["plan", &spec, "--json"]);
     let document: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
-    assert_eq!(
-        document["summary"]["add"], 5,
-        "all but the subnet group are gone"
+    let actions: Vec<String> = document["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap_or(""),
+                c["resource"]["kind"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(actions.contains(&"create vpc".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"create kms_key".to_owned()),
+        "a new key: the old one is pending deletion"
     );
+    assert!(
+        actions.contains(&"update secret".to_owned()),
+        "the secret is restored, not recreated"
+    );
+    // The log groups were kept; they move to the new key.
+    assert!(
+        actions
+            .iter()
+            .filter(|a| a.ends_with("log_group"))
+            .all(|a| a == "update log_group"),
+        "{actions:?}"
+    );
+}
+
+/// Runs the commands that print the most (-vv, --json, text) and checks that no
+/// generated token or password, read back from the emulator, appears in any output.
+#[tokio::test]
+async fn no_secret_appears_in_any_output() {
+    let rbac = std::env::temp_dir().join(format!("cli-rbac-{}.yaml", std::process::id()));
+    let source = std::fs::read_to_string(examples().join("quickstart.yaml")).expect("example")
+        + "auth:\n  mode: rbac\n  users: [{name: app}, {name: reporting, access: \"on ~* +@read\"}]\n";
+    std::fs::write(&rbac, source).expect("write");
+    for (test, spec, secrets) in [
+        ("leak_token", quickstart(), vec!["quickstart/auth-token"]),
+        (
+            "leak_rbac",
+            rbac.display().to_string(),
+            vec!["quickstart/users/app", "quickstart/users/reporting"],
+        ),
+    ] {
+        let account = Emulator::account(test).await;
+        let mut printed = String::new();
+        for args in [
+            vec!["-vv", "plan", spec.as_str()],
+            vec!["-vv", "apply", spec.as_str(), "--auto-approve", "--json"],
+            vec!["-vv", "apply", spec.as_str(), "--auto-approve"],
+            vec!["-vv", "plan", spec.as_str(), "--json"],
+            vec!["-vv", "destroy", spec.as_str(), "--json"],
+        ] {
+            let output = orchestrator(Some(&account), &args);
+            printed += &text(&output.stdout);
+            printed += &text(&output.stderr);
+        }
+        assert!(printed.contains("DEBUG"), "-vv logs AWS calls");
+        let client = aws_sdk_secretsmanager::Client::new(&account.config);
+        for name in secrets {
+            let value = client
+                .get_secret_value()
+                .secret_id(name)
+                .send()
+                .await
+                .expect("secret exists");
+            let document: serde_json::Value =
+                serde_json::from_str(value.secret_string().expect("string")).expect("JSON");
+            let secret = document["auth_token"]
+                .as_str()
+                .or(document["password"].as_str())
+                .expect("a credential");
+            assert!(secret.len() >= 32);
+            assert!(!printed.contains(secret), "{name}'s value was printed");
+            // Not even a recognisable piece of it.
+            assert!(
+                !printed.contains(&secret[..16]),
+                "part of {name}'s value was printed"
+            );
+        }
+    }
 }
 
 #[test]

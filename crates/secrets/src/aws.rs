@@ -6,7 +6,10 @@ use futures::future::try_join_all;
 use plan::{Known, Sensitive};
 
 use crate::diff::{Op, SecretsOutputs, SecretsPlan};
-use crate::{Content, Desired, DesiredSecret, ObservedSecret, Observed, PASSWORD_FIELD, Secrets, SecretsError, TOKEN_FIELD, Tags, token};
+use crate::{
+    Content, Desired, DesiredSecret, Observed, ObservedSecret, PASSWORD_FIELD, Secrets,
+    SecretsError, TOKEN_FIELD, Tags, token,
+};
 
 impl Secrets {
     /// Observes the desired secrets by name (including ones pending deletion) and every
@@ -14,7 +17,8 @@ impl Secrets {
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, SecretsError> {
         let by_name = try_join_all(desired.secrets.iter().map(|s| self.describe(&s.name)));
         let (by_name, tagged) = futures::try_join!(by_name, self.tagged(&desired.stack))?;
-        let mut secrets: std::collections::BTreeMap<String, ObservedSecret> = tagged.into_iter().collect();
+        let mut secrets: std::collections::BTreeMap<String, ObservedSecret> =
+            tagged.into_iter().collect();
         secrets.extend(by_name.into_iter().flatten());
         Ok(Observed { secrets })
     }
@@ -23,7 +27,13 @@ impl Secrets {
         let result = self.client.describe_secret().secret_id(name).send().await;
         let output = match result {
             Ok(output) => output,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => return Ok(None),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
             Err(err) => return Err(aws_error("DescribeSecret")(err).into()),
         };
         Ok(Some((
@@ -39,7 +49,9 @@ impl Secrets {
     }
 
     async fn tagged(&self, stack: &str) -> Result<Vec<(String, ObservedSecret)>, SecretsError> {
-        let filter = |key: FilterNameStringType, value: &str| Filter::builder().key(key).values(value).build();
+        let filter = |key: FilterNameStringType, value: &str| {
+            Filter::builder().key(key).values(value).build()
+        };
         let mut found = Vec::new();
         let mut pages = self
             .client
@@ -75,12 +87,11 @@ impl Secrets {
     pub async fn apply(&self, plan: &SecretsPlan) -> Result<SecretsOutputs, SecretsError> {
         let mut outputs = plan.outputs.clone();
         for op in &plan.ops {
-            if let Some(arn) = self.perform(op).await? {
-                if let Op::Create { secret } = op {
-                    for (name, known) in &mut outputs.secrets {
-                        if *name == secret.name {
-                            *known = Known::Value(arn.clone());
-                        }
+            let created = self.perform(op).await?;
+            if let (Some(arn), Op::Create { secret }) = (created, op) {
+                for (name, known) in &mut outputs.secrets {
+                    if *name == secret.name {
+                        *known = Known::Value(arn.clone());
                     }
                 }
             }
@@ -103,10 +114,21 @@ impl Secrets {
         match op {
             Op::Create { secret } => return self.create(secret).await.map(Some),
             Op::Restore { name } => {
-                client.restore_secret().secret_id(name).send().await.map_err(aws_error("RestoreSecret"))?;
+                client
+                    .restore_secret()
+                    .secret_id(name)
+                    .send()
+                    .await
+                    .map_err(aws_error("RestoreSecret"))?;
             }
-            Op::Update { name, description, kms_key } => {
-                let key = kms_key.value().ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
+            Op::Update {
+                name,
+                description,
+                kms_key,
+            } => {
+                let key = kms_key
+                    .value()
+                    .ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
                 client
                     .update_secret()
                     .secret_id(name)
@@ -125,7 +147,10 @@ impl Secrets {
                     .await
                     .map_err(aws_error("TagResource"))?;
             }
-            Op::Delete { name, recovery_window_days } => {
+            Op::Delete {
+                name,
+                recovery_window_days,
+            } => {
                 let request = client.delete_secret().secret_id(name);
                 let request = match recovery_window_days {
                     Some(days) => request.recovery_window_in_days(*days),
@@ -138,7 +163,10 @@ impl Secrets {
     }
 
     async fn create(&self, secret: &DesiredSecret) -> Result<String, SecretsError> {
-        let key = secret.kms_key.value().ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
+        let key = secret
+            .kms_key
+            .value()
+            .ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
         let value = secret_value(&secret.content, &token::generate(secret.content.length));
         let output = self
             .client
@@ -174,10 +202,17 @@ fn secret_value(content: &Content, credential: &Sensitive) -> Sensitive {
 
 fn tags_of(tags: &[Tag]) -> Tags {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
         .collect()
 }
 
 fn sm_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }

@@ -8,11 +8,25 @@ use crate::{Desired, DesiredSecret, Observed, SecretsError, Tags};
 /// generates its value while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Op {
-    Create { secret: DesiredSecret },
-    Restore { name: String },
-    Update { name: String, description: String, kms_key: Known<String> },
-    Tag { name: String, tags: Tags },
-    Delete { name: String, recovery_window_days: Option<i64> },
+    Create {
+        secret: DesiredSecret,
+    },
+    Restore {
+        name: String,
+    },
+    Update {
+        name: String,
+        description: String,
+        kms_key: Known<String>,
+    },
+    Tag {
+        name: String,
+        tags: Tags,
+    },
+    Delete {
+        name: String,
+        recovery_window_days: Option<i64>,
+    },
 }
 
 /// The secrets step's plan.
@@ -57,7 +71,12 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
             secrets: desired
                 .secrets
                 .iter()
-                .map(|s| (s.name.clone(), observed.secrets.get(&s.name).map(|o| o.arn.clone()).into()))
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        observed.secrets.get(&s.name).map(|o| o.arn.clone()).into(),
+                    )
+                })
                 .collect(),
         },
         ops: Vec::new(),
@@ -74,21 +93,39 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
                     ("tags", tag_value(&secret.tags)),
                 ],
             ));
-            plan.ops.push(Op::Create { secret: secret.clone() });
+            plan.ops.push(Op::Create {
+                secret: secret.clone(),
+            });
             continue;
         };
         let mut merged = found.tags.clone();
         merged.extend(secret.tags.clone());
         let change = Diff::new(id)
-            .attribute("scheduled_for_deletion", Value::from(found.deleted), Value::from(false))
-            .attribute("description", Value::from(&found.description), Value::from(&secret.description))
-            .attribute("kms_key_id", Value::from(found.kms_key.clone()), secret.kms_key.to_plan_value())
+            .attribute(
+                "scheduled_for_deletion",
+                Value::from(found.deleted),
+                Value::from(false),
+            )
+            .attribute(
+                "description",
+                Value::from(&found.description),
+                Value::from(&secret.description),
+            )
+            .attribute(
+                "kms_key_id",
+                Value::from(found.kms_key.clone()),
+                secret.kms_key.to_plan_value(),
+            )
             .attribute("tags", tag_value(&found.tags), tag_value(&merged))
             .finish();
         if found.deleted {
-            plan.ops.push(Op::Restore { name: secret.name.clone() });
+            plan.ops.push(Op::Restore {
+                name: secret.name.clone(),
+            });
         }
-        if found.description != secret.description || found.kms_key.as_ref() != secret.kms_key.value() {
+        if found.description != secret.description
+            || found.kms_key.as_ref() != secret.kms_key.value()
+        {
             plan.ops.push(Op::Update {
                 name: secret.name.clone(),
                 description: secret.description.clone(),
@@ -104,14 +141,25 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
         plan.changes.push(change);
     }
     let wanted = |name: &str| desired.secrets.iter().any(|s| s.name == name);
-    for (name, found) in observed.secrets.iter().filter(|(name, found)| !wanted(name) && !found.deleted) {
-        delete(&mut plan, name, &found.arn, Some(desired.recovery_window_days));
+    for (name, found) in observed
+        .secrets
+        .iter()
+        .filter(|(name, found)| !wanted(name) && !found.deleted)
+    {
+        delete(
+            &mut plan,
+            name,
+            &found.arn,
+            Some(desired.recovery_window_days),
+        );
     }
     Ok(plan)
 }
 
 fn delete(plan: &mut SecretsPlan, name: &str, arn: &str, recovery_window_days: Option<i64>) {
-    let window = recovery_window_days.map_or(Value::from("none: deleted at once"), |days| Value::from(days.to_string()));
+    let window = recovery_window_days.map_or(Value::from("none: deleted at once"), |days| {
+        Value::from(days.to_string())
+    });
     plan.changes.push(Change::delete(
         ResourceId::new(kinds::SECRET, name),
         vec![("arn", Value::from(arn)), ("recovery_window_days", window)],
@@ -128,7 +176,9 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed, force: bool) -> Secr
     let mut plan = SecretsPlan {
         changes: Vec::new(),
         warnings: Vec::new(),
-        outputs: SecretsOutputs { secrets: Vec::new() },
+        outputs: SecretsOutputs {
+            secrets: Vec::new(),
+        },
         ops: Vec::new(),
     };
     let window = (!force).then_some(desired.recovery_window_days);
@@ -160,7 +210,10 @@ mod tests {
              network: {{create: {{vpc_cidr: 10.0.0.0/16, subnets: [{{availability_zone: us-east-1a, cidr: 10.0.1.0/24}}, \
              {{availability_zone: us-east-1b, cidr: 10.0.2.0/24}}]}}, allow: {{cidrs: [10.0.0.0/8]}}}}\n{auth}"
         );
-        Desired::from_spec(&spec::parse(&source, "t.yaml").expect("valid"), &Known::Value("arn:key".into()))
+        Desired::from_spec(
+            &spec::parse(&source, "t.yaml").expect("valid"),
+            &Known::Value("arn:key".into()),
+        )
     }
 
     fn observed_from(desired: &Desired) -> Observed {
@@ -189,7 +242,11 @@ mod tests {
         let plan = diff(&desired(""), &Observed::default()).expect("plans");
         assert_eq!(plan.changes.len(), 1);
         assert_eq!(plan.changes[0].resource.name, "demo/auth-token");
-        let value = plan.changes[0].attributes.iter().find(|a| a.name == "value").expect("value");
+        let value = plan.changes[0]
+            .attributes
+            .iter()
+            .find(|a| a.name == "value")
+            .expect("value");
         assert_eq!(value.after, Some(Value::Sensitive));
     }
 
@@ -205,10 +262,19 @@ mod tests {
     fn rbac_has_a_secret_per_user_and_drops_removed_users() {
         let two = desired("auth: {mode: rbac, users: [{name: app}, {name: reporting}]}\n");
         assert_eq!(two.secrets.len(), 2);
-        assert_eq!(two.secrets[1].content.username.as_deref(), Some("reporting"));
+        assert_eq!(
+            two.secrets[1].content.username.as_deref(),
+            Some("reporting")
+        );
         let one = desired("auth: {mode: rbac, users: [{name: app}]}\n");
         let plan = diff(&one, &observed_from(&two)).expect("plans");
-        assert_eq!(plan.ops, [Op::Delete { name: "demo/users/reporting".into(), recovery_window_days: Some(30) }]);
+        assert_eq!(
+            plan.ops,
+            [Op::Delete {
+                name: "demo/users/reporting".into(),
+                recovery_window_days: Some(30)
+            }]
+        );
     }
 
     #[test]
@@ -229,8 +295,20 @@ mod tests {
         let desired = desired("");
         let observed = observed_from(&desired);
         let plan = diff_destroy(&desired, &observed, false);
-        assert_eq!(plan.ops, [Op::Delete { name: "demo/auth-token".into(), recovery_window_days: Some(30) }]);
+        assert_eq!(
+            plan.ops,
+            [Op::Delete {
+                name: "demo/auth-token".into(),
+                recovery_window_days: Some(30)
+            }]
+        );
         let forced = diff_destroy(&desired, &observed, true);
-        assert_eq!(forced.ops, [Op::Delete { name: "demo/auth-token".into(), recovery_window_days: None }]);
+        assert_eq!(
+            forced.ops,
+            [Op::Delete {
+                name: "demo/auth-token".into(),
+                recovery_window_days: None
+            }]
+        );
     }
 }

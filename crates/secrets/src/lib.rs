@@ -106,7 +106,10 @@ impl Desired {
                 .map(|user| {
                     secret(
                         names::user_secret(spec, &user.name),
-                        format!("Password of user {} of ElastiCache stack {}", user.name, spec.stack),
+                        format!(
+                            "Password of user {} of ElastiCache stack {}",
+                            user.name, spec.stack
+                        ),
                         content(Some(user.name.clone()), 64),
                     )
                 })

@@ -148,10 +148,20 @@ impl Scope {
 pub fn enabled_log_groups(spec: &Spec) -> Vec<(&'static str, String)> {
     let version = spec.engine.version;
     let mut groups = Vec::new();
-    if spec.logs.slow.enabled.unwrap_or(version.at_least(crate::EngineVersion::new(6, 0, 0))) {
+    if spec
+        .logs
+        .slow
+        .enabled
+        .unwrap_or(version.at_least(crate::EngineVersion::new(6, 0, 0)))
+    {
         groups.push(("slow-log", slow_log_group(spec)));
     }
-    if spec.logs.engine.enabled.unwrap_or(version.at_least(crate::EngineVersion::new(6, 2, 0))) {
+    if spec
+        .logs
+        .engine
+        .enabled
+        .unwrap_or(version.at_least(crate::EngineVersion::new(6, 2, 0)))
+    {
         groups.push(("engine-log", engine_log_group(spec)));
     }
     groups

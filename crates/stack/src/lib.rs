@@ -1,7 +1,7 @@
 /*!
 Plans, applies and destroys a whole stack by running the step crates in order:
-network (steps 1-3) today, with kms, logs, secrets, cluster and policies joining behind
-it. This is the library API every front end calls (the orchestrator binary, a GitHub
+network (steps 1-3), kms (4-5), logs (6) and secrets (7), with cluster and policies
+joining behind them. This is the library API every front end calls (the orchestrator binary, a GitHub
 integration, a service broker), so none of them re-implements step order.
 
 It owns: AWS configuration for a spec ([`aws_config_for`]), the order of steps, passing
@@ -17,9 +17,14 @@ Architecture invariant: every AWS write happens inside [`Stack::apply`] or
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_error::{AwsError, aws_error};
+use futures::try_join;
+use kms::{Kms, KmsError};
+use logs::{Logs, LogsError};
 use network::{Network, NetworkError, NetworkOutputs};
-use plan::{Known, Plan};
+use plan::{Change, Known, Plan};
+use secrets::{Secrets, SecretsError};
 use spec::Spec;
+use spec::names::Scope;
 
 /// Loads AWS configuration the way the AWS CLI does (environment, profiles, SSO, web
 /// identity for GitHub OIDC, `AWS_ENDPOINT_URL`), in the spec's region, with the SDK's
@@ -38,6 +43,15 @@ pub enum StackError {
     /// The network step failed.
     #[error("network: {0}")]
     Network(#[from] NetworkError),
+    /// The KMS step failed.
+    #[error("kms: {0}")]
+    Kms(#[from] KmsError),
+    /// The logs step failed.
+    #[error("logs: {0}")]
+    Logs(#[from] LogsError),
+    /// The secrets step failed.
+    #[error("secrets: {0}")]
+    Secrets(#[from] SecretsError),
     /// An AWS call outside the steps failed (the caller's identity).
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -53,6 +67,9 @@ pub enum StackError {
         /// The attributes forcing it.
         attributes: Vec<String>,
     },
+    /// Several steps failed during destroy; each was still attempted.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<StackError>),
 }
 
 /// Progress as apply and destroy go, for the front end to show.
@@ -79,6 +96,13 @@ pub struct ApplyOptions {
     pub allow_replacement: bool,
 }
 
+/// Choices the user makes for a destroy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DestroyOptions {
+    /// Delete secrets at once instead of keeping them restorable for the recovery window.
+    pub force_delete_secrets: bool,
+}
+
 /// Who the stack acts as: the caller's account and the region.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
@@ -93,22 +117,44 @@ pub struct Identity {
 pub struct StackOutputs {
     /// The network's ids.
     pub network: NetworkOutputs,
+    /// The stack key's ARN.
+    pub kms_key_arn: Known<String>,
+    /// `(log type, group name)` per enabled log type.
+    pub log_groups: Vec<(&'static str, String)>,
+    /// `(secret name, ARN)` per secret.
+    pub secrets: Vec<(String, Known<String>)>,
 }
 
 impl StackOutputs {
-    /// The outputs as name and value pairs, for display. Unknown values are left out.
-    pub fn entries(&self) -> Vec<(&'static str, String)> {
+    /// The outputs as name and value pairs, for display. Unknown values are left out;
+    /// none is secret.
+    pub fn entries(&self) -> Vec<(String, String)> {
         let network = &self.network;
         let mut entries = Vec::new();
-        if let Known::Value(id) = &network.vpc_id {
-            entries.push(("vpc_id", id.clone()));
+        let mut push = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                entries.push((name.to_owned(), value));
+            }
+        };
+        push("vpc_id", network.vpc_id.value().cloned());
+        push(
+            "subnet_ids",
+            network.subnet_ids.value().map(|ids| ids.join(",")),
+        );
+        push("cache_subnet_group", Some(network.subnet_group.clone()));
+        push(
+            "security_group_id",
+            network.security_group_id.value().cloned(),
+        );
+        push("kms_key_arn", self.kms_key_arn.value().cloned());
+        for (log_type, group) in &self.log_groups {
+            push(
+                &format!("{}_group", log_type.replace('-', "_")),
+                Some(group.clone()),
+            );
         }
-        if let Known::Value(ids) = &network.subnet_ids {
-            entries.push(("subnet_ids", ids.join(",")));
-        }
-        entries.push(("cache_subnet_group", network.subnet_group.clone()));
-        if let Known::Value(id) = &network.security_group_id {
-            entries.push(("security_group_id", id.clone()));
+        for (name, arn) in &self.secrets {
+            push(&format!("secret_arn[{name}]"), arn.value().cloned());
         }
         entries
     }
@@ -120,6 +166,9 @@ pub struct Stack {
     spec: Spec,
     config: SdkConfig,
     network: Network,
+    kms: Kms,
+    logs: Logs,
+    secrets: Secrets,
 }
 
 impl Stack {
@@ -130,6 +179,9 @@ impl Stack {
                 aws_sdk_ec2::Client::new(config),
                 aws_sdk_elasticache::Client::new(config),
             ),
+            kms: Kms::new(aws_sdk_kms::Client::new(config)),
+            logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
+            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(config)),
             config: config.clone(),
             spec,
         }
@@ -154,13 +206,46 @@ impl Stack {
         })
     }
 
-    /// Everything that would change. Reads only.
+    async fn scope(&self) -> Result<Scope, StackError> {
+        let identity = self.identity().await?;
+        Ok(Scope::new(identity.account, identity.region))
+    }
+
+    /// Everything that would change. Reads only; the steps are observed concurrently,
+    /// then diffed in order, each with the outputs the steps before it will produce.
     pub async fn plan(&self) -> Result<Plan, StackError> {
-        let desired = network::Desired::from_spec(&self.spec);
-        let observed = self.network.observe(&desired).await?;
-        let network_plan = network::diff(&desired, &observed)?;
-        let mut plan = Plan::new(&self.spec.stack);
+        let spec = &self.spec;
+        let scope = self.scope().await?;
+        let unknown = Known::AfterApply;
+        let network_desired = network::Desired::from_spec(spec);
+        let kms_desired = kms::Desired::from_spec(spec, &scope);
+        let (network_observed, kms_observed, logs_observed, secrets_observed) = try_join!(
+            async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
+            async { Ok(self.kms.observe(&kms_desired).await?) },
+            async {
+                Ok(self
+                    .logs
+                    .observe(&logs::Desired::from_spec(spec, &unknown))
+                    .await?)
+            },
+            async {
+                Ok(self
+                    .secrets
+                    .observe(&secrets::Desired::from_spec(spec, &unknown))
+                    .await?)
+            },
+        )?;
+        let network_plan = network::diff(&network_desired, &network_observed)?;
+        let kms_plan = kms::diff(&kms_desired, &kms_observed)?;
+        let key = &kms_plan.outputs.key_arn;
+        let logs_plan = logs::diff(&logs::Desired::from_spec(spec, key), &logs_observed)?;
+        let secrets_plan =
+            secrets::diff(&secrets::Desired::from_spec(spec, key), &secrets_observed)?;
+        let mut plan = Plan::new(&spec.stack);
         plan.extend(network_plan.changes, []);
+        plan.extend(kms_plan.changes, kms_plan.warnings);
+        plan.extend(logs_plan.changes, logs_plan.warnings);
+        plan.extend(secrets_plan.changes, secrets_plan.warnings);
         Ok(plan)
     }
 
@@ -172,54 +257,155 @@ impl Stack {
         options: ApplyOptions,
         on_event: &(dyn Fn(Event) + Sync),
     ) -> Result<StackOutputs, StackError> {
-        let desired = network::Desired::from_spec(&self.spec);
+        let spec = &self.spec;
+        let scope = self.scope().await?;
+        let step = |name, changes: &[Change]| -> Result<(), StackError> {
+            refuse_replacements(changes, options)?;
+            on_event(Event::StepStarted {
+                step: name,
+                changes: changes.iter().filter(|c| c.is_change()).count(),
+            });
+            Ok(())
+        };
+        let finished = |name| on_event(Event::StepFinished { step: name });
+
+        let desired = network::Desired::from_spec(spec);
         let observed = self.network.observe(&desired).await?;
-        let network_plan = network::diff(&desired, &observed)?;
-        refuse_replacements(&network_plan.changes, options)?;
-        let changes = network_plan
-            .changes
-            .iter()
-            .filter(|c| c.is_change())
-            .count();
-        on_event(Event::StepStarted {
-            step: "network",
-            changes,
-        });
-        let network = self
-            .network
-            .apply(&desired, &observed, &network_plan)
-            .await?;
-        on_event(Event::StepFinished { step: "network" });
-        Ok(StackOutputs { network })
+        let plan = network::diff(&desired, &observed)?;
+        step("network", &plan.changes)?;
+        let network = self.network.apply(&desired, &observed, &plan).await?;
+        finished("network");
+
+        let desired = kms::Desired::from_spec(spec, &scope);
+        let plan = kms::diff(&desired, &self.kms.observe(&desired).await?)?;
+        step("kms", &plan.changes)?;
+        let key = self.kms.apply(&plan).await?.key_arn;
+        finished("kms");
+
+        let desired = logs::Desired::from_spec(spec, &key);
+        let plan = logs::diff(&desired, &self.logs.observe(&desired).await?)?;
+        step("logs", &plan.changes)?;
+        let log_groups = self.logs.apply(&plan).await?.groups;
+        finished("logs");
+
+        let desired = secrets::Desired::from_spec(spec, &key);
+        let plan = secrets::diff(&desired, &self.secrets.observe(&desired).await?)?;
+        step("secrets", &plan.changes)?;
+        let secrets = self.secrets.apply(&plan).await?.secrets;
+        finished("secrets");
+
+        Ok(StackOutputs {
+            network,
+            kms_key_arn: key,
+            log_groups,
+            secrets,
+        })
     }
 
-    /// What destroy would delete. Reads only.
-    pub async fn plan_destroy(&self) -> Result<Plan, StackError> {
-        let desired = network::Desired::from_spec(&self.spec);
-        let observed = self.network.observe(&desired).await?;
+    /// What destroy would delete, and what it keeps. Reads only.
+    pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<Plan, StackError> {
+        let plans = self.destroy_plans(options).await?;
         let mut plan = Plan::new(&self.spec.stack);
-        plan.extend(network::diff_destroy(&desired, &observed).changes, []);
+        plan.extend(plans.secrets.changes, plans.secrets.warnings);
+        plan.extend(plans.logs.changes, plans.logs.warnings);
+        plan.extend(plans.kms.changes, plans.kms.warnings);
+        plan.extend(plans.network.changes, []);
         Ok(plan)
     }
 
-    /// Deletes what the stack owns, in reverse order of creation.
-    pub async fn destroy(&self, on_event: &(dyn Fn(Event) + Sync)) -> Result<(), StackError> {
-        let desired = network::Desired::from_spec(&self.spec);
-        let observed = self.network.observe(&desired).await?;
-        let network_plan = network::diff_destroy(&desired, &observed);
+    async fn destroy_plans(&self, options: DestroyOptions) -> Result<DestroyPlans, StackError> {
+        let spec = &self.spec;
+        let scope = self.scope().await?;
+        let unknown = Known::AfterApply;
+        let network_desired = network::Desired::from_spec(spec);
+        let kms_desired = kms::Desired::from_spec(spec, &scope);
+        let logs_desired = logs::Desired::from_spec(spec, &unknown);
+        let secrets_desired = secrets::Desired::from_spec(spec, &unknown);
+        let (network_observed, kms_observed, logs_observed, secrets_observed) = try_join!(
+            async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
+            async { Ok(self.kms.observe(&kms_desired).await?) },
+            async { Ok(self.logs.observe(&logs_desired).await?) },
+            async { Ok(self.secrets.observe(&secrets_desired).await?) },
+        )?;
+        Ok(DestroyPlans {
+            secrets: secrets::diff_destroy(
+                &secrets_desired,
+                &secrets_observed,
+                options.force_delete_secrets,
+            ),
+            logs: logs::diff_destroy(&logs_desired, &logs_observed),
+            kms: kms::diff_destroy(&kms_desired, &kms_observed),
+            network: network::diff_destroy(&network_desired, &network_observed),
+            network_desired,
+        })
+    }
+
+    /// Deletes what the stack owns, in reverse order of creation. Every step is
+    /// attempted even when one fails; all failures are reported.
+    pub async fn destroy(
+        &self,
+        options: DestroyOptions,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), StackError> {
+        let plans = self.destroy_plans(options).await?;
+        let mut failures = Vec::new();
+        let count = |changes: &[Change]| changes.iter().filter(|c| c.is_change()).count();
+
+        on_event(Event::StepStarted {
+            step: "secrets",
+            changes: count(&plans.secrets.changes),
+        });
+        if let Err(err) = self.secrets.destroy(&plans.secrets).await {
+            failures.push(err.into());
+        }
+        on_event(Event::StepFinished { step: "secrets" });
+        on_event(Event::StepStarted {
+            step: "logs",
+            changes: count(&plans.logs.changes),
+        });
+        if let Err(err) = self.logs.apply(&plans.logs).await {
+            failures.push(err.into());
+        }
+        on_event(Event::StepFinished { step: "logs" });
+        on_event(Event::StepStarted {
+            step: "kms",
+            changes: count(&plans.kms.changes),
+        });
+        if let Err(err) = self.kms.destroy(&plans.kms).await {
+            failures.push(err.into());
+        }
+        on_event(Event::StepFinished { step: "kms" });
         on_event(Event::StepStarted {
             step: "network",
-            changes: network_plan.changes.len(),
+            changes: count(&plans.network.changes),
         });
-        self.network.destroy(&desired, &network_plan).await?;
+        if let Err(err) = self
+            .network
+            .destroy(&plans.network_desired, &plans.network)
+            .await
+        {
+            failures.push(err.into());
+        }
         on_event(Event::StepFinished { step: "network" });
-        Ok(())
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(StackError::Several(failures)),
+        }
     }
 }
 
+struct DestroyPlans {
+    secrets: secrets::SecretsPlan,
+    logs: logs::LogsPlan,
+    kms: kms::KmsPlan,
+    network: network::NetworkPlan,
+    network_desired: network::Desired,
+}
+
 /// Refuses a step's replacements unless the user allowed them.
-fn refuse_replacements(changes: &[plan::Change], options: ApplyOptions) -> Result<(), StackError> {
-    let replaced: Vec<&plan::Change> = changes
+fn refuse_replacements(changes: &[Change], options: ApplyOptions) -> Result<(), StackError> {
+    let replaced: Vec<&Change> = changes
         .iter()
         .filter(|c| c.action == plan::Action::Replace)
         .collect();

@@ -22,7 +22,11 @@ async fn converge(kms: &Kms, desired: &Desired) -> kms::KmsOutputs {
 async fn assert_quiet(kms: &Kms, desired: &Desired) {
     let plan = diff(desired, &kms.observe(desired).await.expect("observes")).expect("plans");
     assert!(!plan.has_writes(), "{:#?}", plan.changes);
-    assert!(plan.changes.iter().all(|c| !c.is_change()), "{:#?}", plan.changes);
+    assert!(
+        plan.changes.iter().all(|c| !c.is_change()),
+        "{:#?}",
+        plan.changes
+    );
 }
 
 #[tokio::test]
@@ -38,7 +42,10 @@ async fn creates_the_key_then_plans_no_change_and_repairs_policy_drift() {
     let observed = kms.observe(&desired).await.expect("observes");
     let key = observed.key.as_ref().expect("found by alias");
     assert!(key.rotation);
-    assert_eq!(key.tags.get("elasticache-action:stack").map(String::as_str), Some("keydemo"));
+    assert_eq!(
+        key.tags.get("elasticache-action:stack").map(String::as_str),
+        Some("keydemo")
+    );
     assert_quiet(&kms, &desired).await;
 
     // Out of band: a statement granting everyone decrypt.
@@ -68,14 +75,30 @@ async fn destroy_schedules_deletion_and_apply_brings_the_key_back() {
     let client = aws_sdk_kms::Client::new(&account.config);
     let kms = Kms::new(client.clone());
     let desired = desired(&account, SPEC);
-    let arn = converge(&kms, &desired).await.key_arn.value().expect("known").clone();
+    let arn = converge(&kms, &desired)
+        .await
+        .key_arn
+        .value()
+        .expect("known")
+        .clone();
 
     let plan = diff_destroy(&desired, &kms.observe(&desired).await.expect("observes"));
     kms.destroy(&plan).await.expect("destroys");
-    let key = client.describe_key().key_id(&arn).send().await.expect("describes");
-    let state = key.key_metadata().and_then(|m| m.key_state()).map(|s| s.as_str().to_owned());
+    let key = client
+        .describe_key()
+        .key_id(&arn)
+        .send()
+        .await
+        .expect("describes");
+    let state = key
+        .key_metadata()
+        .and_then(|m| m.key_state())
+        .map(|s| s.as_str().to_owned());
     assert_eq!(state.as_deref(), Some("PendingDeletion"));
-    assert!(kms.observe(&desired).await.expect("observes").key.is_none(), "the alias is gone");
+    assert!(
+        kms.observe(&desired).await.expect("observes").key.is_none(),
+        "the alias is gone"
+    );
 }
 
 #[tokio::test]
@@ -84,19 +107,37 @@ async fn an_existing_key_is_checked_before_anything_is_created() {
     let client = aws_sdk_kms::Client::new(&account.config);
     let kms = Kms::new(client.clone());
 
-    let missing = desired(&account, &format!("{SPEC}encryption: {{kms_key: alias/nope}}\n"));
-    let error = diff(&missing, &kms.observe(&missing).await.expect("observes")).expect_err("missing");
+    let missing = desired(
+        &account,
+        &format!("{SPEC}encryption: {{kms_key: alias/nope}}\n"),
+    );
+    let error =
+        diff(&missing, &kms.observe(&missing).await.expect("observes")).expect_err("missing");
     assert!(matches!(error, KmsError::KeyNotFound(_)), "{error}");
 
     let key = client.create_key().send().await.expect("creates");
     let id = key.key_metadata().expect("metadata").key_id().to_owned();
-    client.disable_key().key_id(&id).send().await.expect("disables");
+    client
+        .disable_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("disables");
     let disabled = desired(&account, &format!("{SPEC}encryption: {{kms_key: {id}}}\n"));
-    let error = diff(&disabled, &kms.observe(&disabled).await.expect("observes")).expect_err("disabled");
+    let error =
+        diff(&disabled, &kms.observe(&disabled).await.expect("observes")).expect_err("disabled");
     assert!(error.to_string().contains("it is Disabled"), "{error}");
 
-    client.enable_key().key_id(&id).send().await.expect("enables");
+    client
+        .enable_key()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("enables");
     let plan = diff(&disabled, &kms.observe(&disabled).await.expect("observes")).expect("usable");
     assert!(plan.changes.is_empty());
-    assert!(!plan.warnings.is_empty(), "the default policy does not admit CloudWatch Logs");
+    assert!(
+        !plan.warnings.is_empty(),
+        "the default policy does not admit CloudWatch Logs"
+    );
 }

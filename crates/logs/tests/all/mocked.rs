@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::operation::associate_kms_key::AssociateKmsKeyOutput;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use logs::{Logs, ObservedLogGroup, Observed, diff};
+use logs::{Logs, Observed, ObservedLogGroup, diff};
 
 use crate::emulator::{SPEC, desired};
 
@@ -17,7 +17,11 @@ async fn a_group_under_another_key_is_associated_with_the_stack_key() {
             .groups
             .iter()
             .map(|g| {
-                let key = if g.log_type == "slow-log" { "arn:aws:kms:us-east-1:1:key/old" } else { "arn:aws:kms:us-east-1:1:key/stack" };
+                let key = if g.log_type == "slow-log" {
+                    "arn:aws:kms:us-east-1:1:key/old"
+                } else {
+                    "arn:aws:kms:us-east-1:1:key/stack"
+                };
                 (
                     g.name.clone(),
                     ObservedLogGroup {
