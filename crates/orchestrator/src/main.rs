@@ -36,7 +36,15 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, style)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{} {err:#}", style.red("error:"));
+            let message = format!("{err:#}");
+            eprintln!("{} {message}", style.red("error:"));
+            if message.contains("loading credentials") {
+                eprintln!(
+                    "hint: no AWS credentials were found. Set AWS_PROFILE (after `aws sso login` if it uses SSO), \
+                     or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in GitHub Actions use \
+                     aws-actions/configure-aws-credentials."
+                );
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -44,7 +52,8 @@ fn main() -> ExitCode {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // The credential chain warns about every provider it tries; the error says it.
+        0 => "warn,aws_config=error",
         1 => "info,stack=debug,network=debug",
         _ => "debug,hyper=info,h2=info,rustls=info",
     };

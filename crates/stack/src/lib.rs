@@ -252,11 +252,16 @@ impl Stack {
     /// Makes the stack match the spec, step by step: each step is observed and diffed
     /// again with the real outputs of the steps before it, then only its difference is
     /// applied. Running it twice changes nothing the second time.
+    ///
+    /// Before the first write the whole stack is planned, so a problem any step can see
+    /// without writing (a missing existing key or subnet, a refused replacement) stops
+    /// apply before anything is created.
     pub async fn apply(
         &self,
         options: ApplyOptions,
         on_event: &(dyn Fn(Event) + Sync),
     ) -> Result<StackOutputs, StackError> {
+        refuse_replacements(&self.plan().await?.changes, options)?;
         let spec = &self.spec;
         let scope = self.scope().await?;
         let step = |name, changes: &[Change]| -> Result<(), StackError> {
