@@ -1,5 +1,6 @@
 //! The pure half of the KMS step.
 
+use plan::tags::{merged, tags_value};
 use plan::{Action, Change, Diff, Known, ResourceId, Value};
 
 use crate::policy::{allows_cloudwatch_logs, same_policy, statement_ids, statements_for_plan};
@@ -141,7 +142,7 @@ fn diff_created(
                 ("key_spec", Value::from("SYMMETRIC_DEFAULT")),
                 ("rotation", Value::from(true)),
                 ("policy_statements", statement_ids(policy)),
-                ("tags", tag_value(tags)),
+                ("tags", tags_value(tags)),
             ],
         ));
         plan.changes.push(Change::create(
@@ -177,8 +178,8 @@ fn diff_created(
         .attribute("rotation", Value::from(key.rotation), Value::from(true))
         .attribute(
             "tags",
-            tag_value(&key.tags),
-            tag_value(&merged(&key.tags, tags)),
+            tags_value(&key.tags),
+            tags_value(&merged(&key.tags, tags)),
         );
     if policy_drift {
         change = change.attribute(
@@ -198,11 +199,7 @@ fn diff_created(
     if !key.rotation {
         plan.ops.push(Op::EnableRotation);
     }
-    let missing: Tags = tags
-        .iter()
-        .filter(|(k, v)| key.tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let missing = plan::tags::missing(&key.tags, tags);
     if !missing.is_empty() {
         plan.ops.push(Op::Tag { tags: missing });
     }
@@ -259,16 +256,6 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> KmsPlan {
         key.id
     ));
     plan
-}
-
-fn tag_value(tags: &Tags) -> Value {
-    Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
-}
-
-fn merged(current: &Tags, wanted: &Tags) -> Tags {
-    let mut tags = current.clone();
-    tags.extend(wanted.iter().map(|(k, v)| (k.clone(), v.clone())));
-    tags
 }
 
 #[cfg(test)]

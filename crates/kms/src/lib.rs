@@ -16,15 +16,13 @@ mod aws;
 mod diff;
 pub mod policy;
 
-use std::collections::BTreeMap;
-
 pub use aws_error::AwsError;
 pub use diff::{KmsOutputs, KmsPlan, diff, diff_destroy, kinds};
 use spec::Spec;
 use spec::names::{self, Scope};
 
 /// Tags as KMS stores them.
-pub type Tags = BTreeMap<String, String>;
+pub use plan::tags::Tags;
 
 /// The key the spec asks for.
 #[derive(Debug, Clone, PartialEq)]

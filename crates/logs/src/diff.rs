@@ -1,5 +1,6 @@
 //! The pure half of the logs step.
 
+use plan::tags::{merged, tags_value};
 use plan::{Change, Diff, Known, ResourceId, Value};
 
 use crate::{Desired, DesiredLogGroup, LogsError, Observed, Tags};
@@ -68,7 +69,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
                 vec![
                     ("kms_key_id", group.kms_key.to_plan_value()),
                     ("retention_days", Value::from(group.retention_days)),
-                    ("tags", tag_value(&group.tags)),
+                    ("tags", tags_value(&group.tags)),
                 ],
             ));
             plan.ops.push(Op::Create {
@@ -76,8 +77,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
             });
             continue;
         };
-        let mut merged = found.tags.clone();
-        merged.extend(group.tags.clone());
+        let merged = merged(&found.tags, &group.tags);
         let change = Diff::new(id)
             .attribute(
                 "kms_key_id",
@@ -89,7 +89,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
                 Value::from(found.retention_days),
                 Value::from(group.retention_days),
             )
-            .attribute("tags", tag_value(&found.tags), tag_value(&merged))
+            .attribute("tags", tags_value(&found.tags), tags_value(&merged))
             .finish();
         if found.retention_days != Some(group.retention_days) {
             plan.ops.push(Op::SetRetention {
@@ -149,10 +149,6 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> LogsPlan {
         }
     }
     plan
-}
-
-fn tag_value(tags: &Tags) -> Value {
-    Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
 }
 
 #[cfg(test)]

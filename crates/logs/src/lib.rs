@@ -21,7 +21,7 @@ use plan::Known;
 use spec::{LogSettings, Spec, names};
 
 /// Tags as CloudWatch Logs stores them.
-pub type Tags = BTreeMap<String, String>;
+pub use plan::tags::Tags;
 
 /// The log groups the spec asks for.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use ipnet::Ipv4Net;
+use plan::tags::{merged, tags_value};
 use plan::{Change, Diff, Known, ResourceId, Value};
 
 use crate::NetworkError;
@@ -202,7 +203,7 @@ fn diff_vpc(
                 ("cidr_block", Value::from(cidr.to_string())),
                 ("enable_dns_support", Value::from(true)),
                 ("enable_dns_hostnames", Value::from(true)),
-                ("tags", tag_value(tags)),
+                ("tags", tags_value(tags)),
             ],
         ));
         plan.ops.push(Op::CreateVpc {
@@ -233,8 +234,8 @@ fn diff_vpc(
         )
         .attribute(
             "tags",
-            tag_value(&vpc.tags),
-            tag_value(&merged(&vpc.tags, tags)),
+            tags_value(&vpc.tags),
+            tags_value(&merged(&vpc.tags, tags)),
         )
         .finish();
     if change.action == plan::Action::Replace {
@@ -286,7 +287,7 @@ fn diff_subnets(
                     vec![
                         ("availability_zone", Value::from(&subnet.availability_zone)),
                         ("cidr_block", Value::from(subnet.cidr.to_string())),
-                        ("tags", tag_value(&subnet.tags)),
+                        ("tags", tags_value(&subnet.tags)),
                     ],
                 ));
                 create(plan);
@@ -301,8 +302,8 @@ fn diff_subnets(
                     )
                     .attribute(
                         "tags",
-                        tag_value(&found.tags),
-                        tag_value(&merged(&found.tags, &subnet.tags)),
+                        tags_value(&found.tags),
+                        tags_value(&merged(&found.tags, &subnet.tags)),
                     )
                     .finish();
                 if change.action == plan::Action::Replace {
@@ -404,7 +405,7 @@ fn diff_subnet_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obser
             vec![
                 ("description", Value::from(&group.description)),
                 ("subnet_ids", subnets),
-                ("tags", tag_value(&group.tags)),
+                ("tags", tags_value(&group.tags)),
             ],
         ));
         plan.ops.push(Op::CreateSubnetGroup {
@@ -446,7 +447,7 @@ fn diff_security_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obs
                 vec![
                     ("description", Value::from(&group.description)),
                     ("vpc_id", vpc_id),
-                    ("tags", tag_value(&group.tags)),
+                    ("tags", tags_value(&group.tags)),
                 ],
             ));
             plan.ops.push(Op::CreateSecurityGroup {
@@ -459,8 +460,8 @@ fn diff_security_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obs
             let change = Diff::new(id)
                 .attribute(
                     "tags",
-                    tag_value(&found.tags),
-                    tag_value(&merged(&found.tags, &group.tags)),
+                    tags_value(&found.tags),
+                    tags_value(&merged(&found.tags, &group.tags)),
                 )
                 .finish();
             push_tag_op(&mut plan.ops, &found.id, &found.tags, &group.tags);
@@ -586,24 +587,8 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> NetworkPlan {
     plan
 }
 
-/// Tags as a plan shows them: sorted `key=value` texts.
-fn tag_value(tags: &Tags) -> Value {
-    Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
-}
-
-/// The tags a resource has after we set ours: foreign tags are left alone.
-fn merged(current: &Tags, wanted: &Tags) -> Tags {
-    let mut tags = current.clone();
-    tags.extend(wanted.iter().map(|(k, v)| (k.clone(), v.clone())));
-    tags
-}
-
 fn push_tag_op(ops: &mut Vec<Op>, resource_id: &str, current: &Tags, wanted: &Tags) {
-    let missing: Tags = wanted
-        .iter()
-        .filter(|(k, v)| current.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let missing = plan::tags::missing(current, wanted);
     if !missing.is_empty() {
         ops.push(Op::Tag {
             resource_id: resource_id.to_owned(),

@@ -1,12 +1,10 @@
 //! What the network should be (derived from the spec) and what it is (observed in AWS).
 
-use std::collections::BTreeMap;
-
 use ipnet::Ipv4Net;
 use spec::{Spec, names};
 
 /// Tags as AWS stores them: key to value.
-pub type Tags = BTreeMap<String, String>;
+pub use plan::tags::Tags;
 
 /// The network the spec asks for.
 #[derive(Debug, Clone, PartialEq)]

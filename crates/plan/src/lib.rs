@@ -27,6 +27,7 @@ assert_eq!(change.action, plan::Action::Update);
 
 mod known;
 mod sensitive;
+pub mod tags;
 mod value;
 
 use std::fmt;

@@ -1,5 +1,6 @@
 //! The pure half of the secrets step.
 
+use plan::tags::{merged, tags_value};
 use plan::{Change, Diff, Known, ResourceId, Value};
 
 use crate::{Desired, DesiredSecret, Observed, SecretsError, Tags};
@@ -90,7 +91,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
                     ("description", Value::from(&secret.description)),
                     ("kms_key_id", secret.kms_key.to_plan_value()),
                     ("value", Value::Sensitive),
-                    ("tags", tag_value(&secret.tags)),
+                    ("tags", tags_value(&secret.tags)),
                 ],
             ));
             plan.ops.push(Op::Create {
@@ -98,8 +99,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
             });
             continue;
         };
-        let mut merged = found.tags.clone();
-        merged.extend(secret.tags.clone());
+        let merged = merged(&found.tags, &secret.tags);
         let change = Diff::new(id)
             .attribute(
                 "scheduled_for_deletion",
@@ -116,7 +116,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
                 Value::from(found.kms_key.clone()),
                 secret.kms_key.to_plan_value(),
             )
-            .attribute("tags", tag_value(&found.tags), tag_value(&merged))
+            .attribute("tags", tags_value(&found.tags), tags_value(&merged))
             .finish();
         if found.deleted {
             plan.ops.push(Op::Restore {
@@ -191,10 +191,6 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed, force: bool) -> Secr
         ));
     }
     plan
-}
-
-fn tag_value(tags: &Tags) -> Value {
-    Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use plan::Known;
 use spec::{AuthMode, Spec, names};
 
 /// Tags as Secrets Manager stores them.
-pub type Tags = BTreeMap<String, String>;
+pub use plan::tags::Tags;
 
 /// The secrets the spec asks for.
 #[derive(Debug, Clone, PartialEq)]

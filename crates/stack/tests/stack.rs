@@ -53,3 +53,47 @@ async fn apply_twice_then_plan_is_empty() {
     let plan = stack.plan().await.expect("plans");
     assert!(!plan.has_changes(), "{:#?}", plan.changes);
 }
+
+/// The same scenario against a real AWS account, for maintainers who have one:
+/// `ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --nocapture` with credentials
+/// in the environment (region from `ELASTICACHE_ACTION_LIVE_REGION`, default us-east-1).
+/// It creates a uniquely named stack, checks a second plan is empty, and destroys it with
+/// secrets deleted at once and log groups removed. Skipped (it returns at once) without
+/// the variable, so CI never touches AWS.
+#[tokio::test]
+async fn live_aws_apply_plan_destroy() {
+    if std::env::var("ELASTICACHE_ACTION_LIVE_AWS").as_deref() != Ok("1") {
+        eprintln!("skipped: set ELASTICACHE_ACTION_LIVE_AWS=1 to run against a real AWS account");
+        return;
+    }
+    let region =
+        std::env::var("ELASTICACHE_ACTION_LIVE_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let source = format!(
+        "stack: ea-live-{stamp}\nregion: {region}\nengine: {{name: valkey, version: \"8.0\"}}\nnode_type: cache.t4g.micro\n\
+         network:\n  create:\n    vpc_cidr: 10.99.0.0/16\n    subnets:\n      - {{availability_zone: {region}a, cidr: 10.99.1.0/24}}\n      \
+         - {{availability_zone: {region}b, cidr: 10.99.2.0/24}}\n  allow: {{cidrs: [10.99.0.0/16]}}\n\
+         destroy: {{kms_key_deletion_window_days: 7, delete_log_groups: true}}\n"
+    );
+    let spec = spec::parse(&source, "live.yaml").expect("valid spec");
+    let config = stack::aws_config_for(&spec).await;
+    let stack = Stack::new(spec, &config);
+    stack
+        .apply(ApplyOptions::default(), &|_| {})
+        .await
+        .expect("applies");
+    let plan = stack.plan().await.expect("plans");
+    let destroy = stack
+        .destroy(
+            stack::DestroyOptions {
+                force_delete_secrets: true,
+            },
+            &|_| {},
+        )
+        .await;
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+    destroy.expect("destroys");
+}
