@@ -19,8 +19,14 @@ AWS credentials and settings come from the usual places (environment variables,
 ~/.aws profiles, SSO, web identity for GitHub OIDC); the region is the spec's.
 AWS_ENDPOINT_URL points every call at another endpoint, such as a local emulator.
 
+Every plan ends with policy findings: the Checkov rules teams already run
+(CKV_AWS_29 at-rest encryption, CKV_AWS_31 TLS with authentication, …) and our own
+(EA_001 cache port open to 0.0.0.0/0). Waive one in the spec with a reason:
+  waivers: [{ rule: CKV2_AWS_50, reason: \"dev stack, no replica\" }]
+
 Exit codes: 0 success (and, with --detailed-exitcode, no changes); 1 error;
-2 success with changes (plan --detailed-exitcode only).";
+2 success with changes (plan --detailed-exitcode only); 3 a policy finding at or
+above --fail-on (plan only).";
 
 /// The orchestrator's arguments.
 #[derive(Debug, Parser)]
@@ -65,6 +71,10 @@ pub enum Command {
         /// Exit 2 when there are changes and 0 when there are none (1 is still an error).
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Exit 3 when a policy finding of this severity or higher fails and is not
+        /// waived in the spec (`waivers:`).
+        #[arg(long, value_name = "SEVERITY", value_parser = ["high", "medium", "low"])]
+        fail_on: Option<String>,
     },
     /// Make AWS match the spec: show the plan, ask for confirmation, apply it.
     /// Running it again changes nothing.

@@ -17,6 +17,8 @@ use stack::{ApplyOptions, DestroyOptions, Event, Stack};
 /// Exit codes scripts can rely on, as Terraform's.
 const EXIT_ERROR: u8 = 1;
 const EXIT_CHANGES: u8 = 2;
+/// A policy finding at or above `--fail-on`.
+const EXIT_POLICY: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -76,7 +78,8 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
         Command::Plan {
             target,
             detailed_exitcode,
-        } => plan(&target, detailed_exitcode, style).await,
+            fail_on,
+        } => plan(&target, detailed_exitcode, fail_on.as_deref(), style).await,
         Command::Apply {
             target,
             auto_approve,
@@ -151,11 +154,34 @@ async fn load_stack(path: &Path) -> anyhow::Result<Stack> {
     Ok(Stack::new(spec, &config))
 }
 
-async fn plan(target: &Target, detailed_exitcode: bool, style: Style) -> anyhow::Result<ExitCode> {
+async fn plan(
+    target: &Target,
+    detailed_exitcode: bool,
+    fail_on: Option<&str>,
+    style: Style,
+) -> anyhow::Result<ExitCode> {
+    let threshold: Option<findings::Severity> = fail_on
+        .map(str::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let stack = load_stack(&target.spec).await?;
+    let findings = findings::evaluate(stack.spec());
+    for rule in findings::unknown_waivers(stack.spec()) {
+        eprintln!("warning: the spec waives {rule}, which is not a rule this version knows");
+    }
     let identity = stack.identity().await?;
     let plan = stack.plan().await?;
-    print_plan(&plan, &identity, target.json, style)?;
+    if target.json {
+        let mut document = render::plan_json(&plan, &identity);
+        document["findings"] = serde_json::to_value(&findings)?;
+        print_json(&document)?;
+    } else {
+        print!("{}", render::plan_text(&plan, &identity, style));
+        print!("\n{}", render::findings_text(&findings, style));
+    }
+    if threshold.is_some_and(|t| findings::exceeds(&findings, t)) {
+        return Ok(ExitCode::from(EXIT_POLICY));
+    }
     Ok(if detailed_exitcode && plan.has_changes() {
         ExitCode::from(EXIT_CHANGES)
     } else {
@@ -255,20 +281,6 @@ async fn destroy(
         }))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_plan(
-    plan: &plan::Plan,
-    identity: &stack::Identity,
-    json: bool,
-    style: Style,
-) -> anyhow::Result<()> {
-    if json {
-        print_json(&render::plan_json(plan, identity))
-    } else {
-        print!("{}", render::plan_text(plan, identity, style));
-        Ok(())
-    }
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {

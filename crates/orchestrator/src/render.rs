@@ -102,6 +102,45 @@ fn attribute_text(attribute: &AttributeChange) -> String {
     }
 }
 
+/// Policy findings as a person reads them: failures and waivers, each with its fix.
+pub fn findings_text(findings: &[findings::Finding], style: Style) -> String {
+    let mut out = String::new();
+    let shown: Vec<&findings::Finding> = findings
+        .iter()
+        .filter(|f| f.status != findings::Status::Pass)
+        .collect();
+    if shown.is_empty() {
+        let _ = writeln!(out, "Policy: all {} checks pass.", findings.len());
+        return out;
+    }
+    let _ = writeln!(out, "{}", style.bold("Policy findings:"));
+    for finding in shown {
+        let label = match &finding.status {
+            findings::Status::Waived(_) => "waived".to_owned(),
+            _ => finding.severity.to_string().to_uppercase(),
+        };
+        let label = if finding.failed() {
+            style.red(&format!("{label:<7}"))
+        } else {
+            format!("{label:<7}")
+        };
+        let _ = writeln!(
+            out,
+            "  {label} {} {}: {}",
+            finding.rule, finding.resource, finding.message
+        );
+        match &finding.status {
+            findings::Status::Waived(reason) => {
+                let _ = writeln!(out, "          reason: {reason}");
+            }
+            _ => {
+                let _ = writeln!(out, "          fix: {}", finding.fix);
+            }
+        }
+    }
+    out
+}
+
 /// The plan as JSON, for machines.
 pub fn plan_json(plan: &Plan, identity: &Identity) -> serde_json::Value {
     json!({

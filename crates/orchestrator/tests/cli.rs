@@ -72,7 +72,7 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
         "{stdout}"
     );
     assert!(
-        stdout.ends_with("Plan: 11 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
+        stdout.contains("\nPlan: 11 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
         "{stdout}"
     );
 
@@ -104,7 +104,7 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
 
     let again = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
-    assert!(text(&again.stdout).ends_with("No changes.\n"));
+    assert!(text(&again.stdout).contains("\nNo changes.\n"));
 
     let json = orchestrator(
         Some(&account),
@@ -332,4 +332,60 @@ fn help_teaches_the_commands_and_exit_codes() {
     ] {
         assert!(help.contains(expected), "--help lacks {expected}");
     }
+}
+
+#[tokio::test]
+async fn fail_on_high_fails_a_plan_with_at_rest_encryption_off() {
+    let account = Emulator::account("cli_fail_on").await;
+    let spec = std::env::temp_dir().join(format!("cli-no-at-rest-{}.yaml", std::process::id()));
+    let source = std::fs::read_to_string(examples().join("quickstart.yaml")).expect("example")
+        + "encryption:\n  at_rest: false\n";
+    std::fs::write(&spec, &source).expect("write");
+    let spec = spec.display().to_string();
+
+    let failed = orchestrator(Some(&account), &["plan", &spec, "--fail-on", "high"]);
+    assert_eq!(failed.status.code(), Some(3), "{}", text(&failed.stderr));
+    let stdout = text(&failed.stdout);
+    assert!(
+        stdout.contains(
+            "HIGH    CKV_AWS_29 replication_group quickstart: data at rest is not encrypted"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fix: set encryption.at_rest: true"),
+        "{stdout}"
+    );
+
+    let json = orchestrator(
+        Some(&account),
+        &["plan", &spec, "--json", "--fail-on", "high"],
+    );
+    assert_eq!(json.status.code(), Some(3));
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let failed: Vec<&serde_json::Value> = document["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 2, "CKV_AWS_29 and CKV_AWS_191: {failed:?}");
+
+    let waived_spec = spec.replace(".yaml", "-waived.yaml");
+    std::fs::write(
+        &waived_spec,
+        source + "waivers:\n  - {rule: CKV_AWS_29, reason: scratch data}\n  - {rule: CKV_AWS_191, reason: scratch data}\n",
+    )
+    .expect("write");
+    let waived = orchestrator(Some(&account), &["plan", &waived_spec, "--fail-on", "low"]);
+    assert_eq!(waived.status.code(), Some(0), "{}", text(&waived.stdout));
+    assert!(text(&waived.stdout).contains("reason: scratch data"));
+
+    let defaults = orchestrator(Some(&account), &["plan", &quickstart(), "--fail-on", "low"]);
+    assert_eq!(defaults.status.code(), Some(0));
+    assert!(
+        text(&defaults.stdout).contains("Policy: all 12 checks pass."),
+        "{}",
+        text(&defaults.stdout)
+    );
 }
