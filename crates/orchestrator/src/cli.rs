@@ -75,6 +75,10 @@ pub enum Command {
         /// waived in the spec (`waivers:`).
         #[arg(long, value_name = "SEVERITY", value_parser = ["high", "medium", "low"])]
         fail_on: Option<String>,
+        /// Print the plan as GitHub-flavoured markdown (the pull-request comment) instead
+        /// of text.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
     },
     /// Make AWS match the spec: show the plan, ask for confirmation, apply it.
     /// Running it again changes nothing.

@@ -79,7 +79,22 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             target,
             detailed_exitcode,
             fail_on,
-        } => plan(&target, detailed_exitcode, fail_on.as_deref(), style).await,
+            markdown,
+        } => {
+            let output = if markdown {
+                PlanOutput::Markdown
+            } else {
+                PlanOutput::Text
+            };
+            plan(
+                &target,
+                detailed_exitcode,
+                fail_on.as_deref(),
+                output,
+                style,
+            )
+            .await
+        }
         Command::Apply {
             target,
             auto_approve,
@@ -154,10 +169,18 @@ async fn load_stack(path: &Path) -> anyhow::Result<Stack> {
     Ok(Stack::new(spec, &config))
 }
 
+/// How `plan` prints when not `--json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlanOutput {
+    Text,
+    Markdown,
+}
+
 async fn plan(
     target: &Target,
     detailed_exitcode: bool,
     fail_on: Option<&str>,
+    output: PlanOutput,
     style: Style,
 ) -> anyhow::Result<ExitCode> {
     let threshold: Option<findings::Severity> = fail_on
@@ -175,6 +198,19 @@ async fn plan(
         let mut document = render::plan_json(&plan, &identity);
         document["findings"] = serde_json::to_value(&findings)?;
         print_json(&document)?;
+    } else if output == PlanOutput::Markdown {
+        let spec_path = target.spec.display().to_string();
+        let commit = std::env::var("GITHUB_SHA").ok();
+        let report = markdown::Report {
+            plan: &plan,
+            account: &identity.account,
+            region: &identity.region,
+            findings: &findings,
+            spec_path: &spec_path,
+            commit: commit.as_deref(),
+            full_plan_at: "the workflow run's job summary",
+        };
+        print!("{}", markdown::render(&report, markdown::COMMENT_LIMIT));
     } else {
         print!("{}", render::plan_text(&plan, &identity, style));
         print!("\n{}", render::findings_text(&findings, style));

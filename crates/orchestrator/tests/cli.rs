@@ -389,3 +389,32 @@ async fn fail_on_high_fails_a_plan_with_at_rest_encryption_off() {
         text(&defaults.stdout)
     );
 }
+
+#[tokio::test]
+async fn plan_renders_the_pull_request_comment_as_markdown() {
+    let account = Emulator::account("cli_markdown").await;
+    let mut command_env = account.clone();
+    command_env
+        .env
+        .push(("GITHUB_SHA", "feedfacecafe0123456789".to_owned()));
+    let output = orchestrator(Some(&command_env), &["plan", &quickstart(), "--markdown"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let markdown = text(&output.stdout);
+    assert!(
+        markdown.starts_with("## ElastiCache stack `quickstart`"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `+` | `vpc quickstart` | create |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("+ value = (sensitive)"), "{markdown}");
+    assert!(
+        markdown.contains("Planned by elasticache-action for `feedfacecafe`"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.ends_with("<!-- elasticache-action:stack=quickstart -->\n"),
+        "{markdown}"
+    );
+}
