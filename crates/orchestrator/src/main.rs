@@ -2,6 +2,7 @@
 //! lives in the library crates (`spec`, `plan`, `stack` and the steps).
 
 mod cli;
+mod github;
 mod render;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -194,27 +195,31 @@ async fn plan(
     }
     let identity = stack.identity().await?;
     let plan = stack.plan().await?;
+    let mut document = render::plan_json(&plan, &identity);
+    document["findings"] = serde_json::to_value(&findings)?;
+    let spec_path = target.spec.display().to_string();
+    let commit = std::env::var("GITHUB_SHA").ok();
+    let report = markdown::Report {
+        plan: &plan,
+        account: &identity.account,
+        region: &identity.region,
+        findings: &findings,
+        spec_path: &spec_path,
+        commit: commit.as_deref(),
+        full_plan_at: "the workflow run's job summary",
+    };
     if target.json {
-        let mut document = render::plan_json(&plan, &identity);
-        document["findings"] = serde_json::to_value(&findings)?;
         print_json(&document)?;
     } else if output == PlanOutput::Markdown {
-        let spec_path = target.spec.display().to_string();
-        let commit = std::env::var("GITHUB_SHA").ok();
-        let report = markdown::Report {
-            plan: &plan,
-            account: &identity.account,
-            region: &identity.region,
-            findings: &findings,
-            spec_path: &spec_path,
-            commit: commit.as_deref(),
-            full_plan_at: "the workflow run's job summary",
-        };
         print!("{}", markdown::render(&report, markdown::COMMENT_LIMIT));
     } else {
         print!("{}", render::plan_text(&plan, &identity, style));
         print!("\n{}", render::findings_text(&findings, style));
     }
+    github::publish(&github::Published {
+        report,
+        json: &document,
+    });
     if threshold.is_some_and(|t| findings::exceeds(&findings, t)) {
         return Ok(ExitCode::from(EXIT_POLICY));
     }

@@ -19,6 +19,10 @@ fn orchestrator(account: Option<&Account>, args: &[&str]) -> Output {
         "AWS_ENDPOINT_URL",
         "AWS_SESSION_TOKEN",
         "RUST_LOG",
+        // Under GitHub Actions, tests must not write to the real job summary.
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "GITHUB_SHA",
     ] {
         command.env_remove(name);
     }
@@ -417,4 +421,44 @@ async fn plan_renders_the_pull_request_comment_as_markdown() {
         markdown.ends_with("<!-- elasticache-action:stack=quickstart -->\n"),
         "{markdown}"
     );
+}
+
+#[tokio::test]
+async fn under_github_actions_plan_writes_the_job_summary_and_outputs() {
+    let mut account = Emulator::account("cli_github").await;
+    let dir = std::env::temp_dir().join(format!("cli-github-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let summary = dir.join("summary.md");
+    let outputs = dir.join("outputs.txt");
+    account
+        .env
+        .push(("GITHUB_STEP_SUMMARY", summary.display().to_string()));
+    account
+        .env
+        .push(("GITHUB_OUTPUT", outputs.display().to_string()));
+    let output = orchestrator(Some(&account), &["plan", &quickstart()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+
+    let summary = std::fs::read_to_string(summary).expect("a job summary");
+    assert!(
+        summary.starts_with("## ElastiCache stack `quickstart`"),
+        "{summary}"
+    );
+    assert!(summary.contains("<!-- elasticache-action:stack=quickstart -->"));
+    let outputs = std::fs::read_to_string(outputs).expect("outputs");
+    assert!(
+        outputs.contains("has-changes<<ELASTICACHE_ACTION_EOF\ntrue\n"),
+        "{outputs}"
+    );
+    assert!(
+        outputs.contains("summary<<ELASTICACHE_ACTION_EOF\nPlan: 11 to add"),
+        "{outputs}"
+    );
+    let json = outputs
+        .split("plan-json<<ELASTICACHE_ACTION_EOF\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nELASTICACHE_ACTION_EOF").next())
+        .expect("plan-json output");
+    let document: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    assert_eq!(document["summary"]["add"], 11);
 }
