@@ -79,6 +79,11 @@ pub enum Command {
         /// of text.
         #[arg(long, conflicts_with = "json")]
         markdown: bool,
+        /// On a pull request under GitHub Actions, post the plan as a comment, or update
+        /// the stack's earlier comment. Uses GITHUB_TOKEN, GITHUB_REPOSITORY,
+        /// GITHUB_EVENT_PATH and GITHUB_API_URL; a GitHub failure is a warning.
+        #[arg(long)]
+        github_comment: bool,
     },
     /// Make AWS match the spec: show the plan, ask for confirmation, apply it.
     /// Running it again changes nothing.

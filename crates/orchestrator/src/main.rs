@@ -81,20 +81,20 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             detailed_exitcode,
             fail_on,
             markdown,
+            github_comment,
         } => {
             let output = if markdown {
                 PlanOutput::Markdown
             } else {
                 PlanOutput::Text
             };
-            plan(
-                &target,
+            let options = PlanOptions {
                 detailed_exitcode,
-                fail_on.as_deref(),
+                fail_on: fail_on.as_deref(),
                 output,
-                style,
-            )
-            .await
+                github_comment,
+            };
+            plan(&target, options, style).await
         }
         Command::Apply {
             target,
@@ -177,13 +177,21 @@ enum PlanOutput {
     Markdown,
 }
 
-async fn plan(
-    target: &Target,
+/// How `plan` reports.
+struct PlanOptions<'a> {
     detailed_exitcode: bool,
-    fail_on: Option<&str>,
+    fail_on: Option<&'a str>,
     output: PlanOutput,
-    style: Style,
-) -> anyhow::Result<ExitCode> {
+    github_comment: bool,
+}
+
+async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow::Result<ExitCode> {
+    let PlanOptions {
+        detailed_exitcode,
+        fail_on,
+        output,
+        github_comment,
+    } = options;
     let threshold: Option<findings::Severity> = fail_on
         .map(str::parse)
         .transpose()
@@ -220,6 +228,9 @@ async fn plan(
         report,
         json: &document,
     });
+    if github_comment {
+        comment(&report).await;
+    }
     if threshold.is_some_and(|t| findings::exceeds(&findings, t)) {
         return Ok(ExitCode::from(EXIT_POLICY));
     }
@@ -228,6 +239,39 @@ async fn plan(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Posts or updates the stack's pull-request comment; any failure is a warning.
+async fn comment(report: &markdown::Report<'_>) {
+    let Some(pull_request) = github::PullRequest::from_env() else {
+        eprintln!(
+            "warning: --github-comment: this run is not for a pull request; no comment posted"
+        );
+        return;
+    };
+    let Ok(token) = std::env::var("GITHUB_TOKEN") else {
+        eprintln!("warning: --github-comment: GITHUB_TOKEN is not set; no comment posted");
+        return;
+    };
+    let api_url =
+        std::env::var("GITHUB_API_URL").unwrap_or_else(|_| "https://api.github.com".to_owned());
+    let body = markdown::render(report, markdown::COMMENT_LIMIT);
+    let marker = markdown::marker(&report.plan.stack);
+    match github::upsert_comment(&api_url, &token, &pull_request, &marker, &body).await {
+        Ok(github::Commented::Created) => {
+            eprintln!("commented on pull request #{}", pull_request.number)
+        }
+        Ok(github::Commented::Updated(id)) => {
+            eprintln!(
+                "updated comment {id} on pull request #{}",
+                pull_request.number
+            )
+        }
+        Err(err) => eprintln!(
+            "warning: could not comment on the pull request: {}",
+            github::explain(&err)
+        ),
+    }
 }
 
 async fn apply(
