@@ -51,3 +51,22 @@ where
         }
     }
 }
+
+/// A describe call's answer, where one specific "not found" error means the resource is
+/// absent rather than that the call failed: `Ok(None)` for that error, `Ok(Some(output))`
+/// on success, and an [`AwsError`] naming `operation` for anything else.
+pub fn absent_if<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    operation: &'static str,
+    is_not_found: impl FnOnce(&E) -> bool,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(err) if err.as_service_error().is_some_and(is_not_found) => Ok(None),
+        Err(err) => Err(aws_error(operation)(err)),
+    }
+}

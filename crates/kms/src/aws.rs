@@ -1,6 +1,6 @@
 //! The KMS calls: observing the key and performing a plan's operations.
 
-use aws_error::aws_error;
+use aws_error::{absent_if, aws_error};
 use aws_sdk_kms::types::Tag;
 use futures::try_join;
 use plan::Known;
@@ -16,17 +16,8 @@ impl Kms {
             Desired::Existing { key, .. } => key.as_str(),
         };
         let described = self.client.describe_key().key_id(reference).send().await;
-        let metadata = match described {
-            Ok(output) => output.key_metadata().cloned(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_not_found_exception()) =>
-            {
-                None
-            }
-            Err(err) => return Err(aws_error("DescribeKey")(err).into()),
-        };
+        let metadata = absent_if(described, "DescribeKey", |e| e.is_not_found_exception())?
+            .and_then(|output| output.key_metadata().cloned());
         let Some(metadata) = metadata else {
             return Ok(Observed::default());
         };

@@ -20,7 +20,7 @@ mod model;
 mod observe;
 
 pub use aws_error::AwsError;
-use aws_error::aws_error;
+use aws_error::{absent_if, aws_error};
 
 pub use diff::{NetworkOutputs, NetworkPlan, Op, diff, diff_destroy, kinds};
 pub use model::*;

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use futures::try_join;
 
 use crate::model::*;
-use crate::{Network, NetworkError, aws_error};
+use crate::{Network, NetworkError, absent_if, aws_error};
 
 impl Network {
     /// Observes the stack's network. Lookups that do not depend on each other run
@@ -156,16 +156,11 @@ impl Network {
             .cache_subnet_group_name(name)
             .send()
             .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_cache_subnet_group_not_found_fault()) =>
-            {
-                return Ok(None);
-            }
-            Err(err) => return Err(aws_error("DescribeCacheSubnetGroups")(err).into()),
+        let Some(output) = absent_if(result, "DescribeCacheSubnetGroups", |e| {
+            e.is_cache_subnet_group_not_found_fault()
+        })?
+        else {
+            return Ok(None);
         };
         Ok(output
             .cache_subnet_groups()

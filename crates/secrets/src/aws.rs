@@ -1,6 +1,6 @@
 //! The Secrets Manager calls.
 
-use aws_error::aws_error;
+use aws_error::{absent_if, aws_error};
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use futures::future::try_join_all;
 use plan::{Known, Sensitive};
@@ -25,16 +25,11 @@ impl Secrets {
 
     async fn describe(&self, name: &str) -> Result<Option<(String, ObservedSecret)>, SecretsError> {
         let result = self.client.describe_secret().secret_id(name).send().await;
-        let output = match result {
-            Ok(output) => output,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(err) => return Err(aws_error("DescribeSecret")(err).into()),
+        let Some(output) = absent_if(result, "DescribeSecret", |e| {
+            e.is_resource_not_found_exception()
+        })?
+        else {
+            return Ok(None);
         };
         Ok(Some((
             name.to_owned(),
