@@ -75,14 +75,14 @@ pub enum StackError {
 /// Progress as apply and destroy go, for the front end to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A step starts writing.
+    /// A step with changes starts writing (steps with none send no events).
     StepStarted {
         /// The step's name.
         step: &'static str,
         /// How many resources it changes.
         changes: usize,
     },
-    /// A step finished.
+    /// A step finished its changes without error.
     StepFinished {
         /// The step's name.
         step: &'static str,
@@ -264,40 +264,48 @@ impl Stack {
         refuse_replacements(&self.plan().await?.changes, options)?;
         let spec = &self.spec;
         let scope = self.scope().await?;
-        let step = |name, changes: &[Change]| -> Result<(), StackError> {
+        // Events only for steps that change something: "applying 0 changes" is noise.
+        let step = |name, changes: &[Change]| -> Result<bool, StackError> {
             refuse_replacements(changes, options)?;
-            on_event(Event::StepStarted {
-                step: name,
-                changes: changes.iter().filter(|c| c.is_change()).count(),
-            });
-            Ok(())
+            let count = count_changes(changes);
+            if count > 0 {
+                on_event(Event::StepStarted {
+                    step: name,
+                    changes: count,
+                });
+            }
+            Ok(count > 0)
         };
-        let finished = |name| on_event(Event::StepFinished { step: name });
+        let finished = |name, changed: bool| {
+            if changed {
+                on_event(Event::StepFinished { step: name });
+            }
+        };
 
         let desired = network::Desired::from_spec(spec);
         let observed = self.network.observe(&desired).await?;
         let plan = network::diff(&desired, &observed)?;
-        step("network", &plan.changes)?;
+        let changed = step("network", &plan.changes)?;
         let network = self.network.apply(&desired, &observed, &plan).await?;
-        finished("network");
+        finished("network", changed);
 
         let desired = kms::Desired::from_spec(spec, &scope);
         let plan = kms::diff(&desired, &self.kms.observe(&desired).await?)?;
-        step("kms", &plan.changes)?;
+        let changed = step("kms", &plan.changes)?;
         let key = self.kms.apply(&plan).await?.key_arn;
-        finished("kms");
+        finished("kms", changed);
 
         let desired = logs::Desired::from_spec(spec, &key);
         let plan = logs::diff(&desired, &self.logs.observe(&desired).await?)?;
-        step("logs", &plan.changes)?;
+        let changed = step("logs", &plan.changes)?;
         let log_groups = self.logs.apply(&plan).await?.groups;
-        finished("logs");
+        finished("logs", changed);
 
         let desired = secrets::Desired::from_spec(spec, &key);
         let plan = secrets::diff(&desired, &self.secrets.observe(&desired).await?)?;
-        step("secrets", &plan.changes)?;
+        let changed = step("secrets", &plan.changes)?;
         let secrets = self.secrets.apply(&plan).await?.secrets;
-        finished("secrets");
+        finished("secrets", changed);
 
         Ok(StackOutputs {
             network,
@@ -354,44 +362,45 @@ impl Stack {
     ) -> Result<(), StackError> {
         let plans = self.destroy_plans(options).await?;
         let mut failures = Vec::new();
-        let count = |changes: &[Change]| changes.iter().filter(|c| c.is_change()).count();
-
-        on_event(Event::StepStarted {
-            step: "secrets",
-            changes: count(&plans.secrets.changes),
-        });
-        if let Err(err) = self.secrets.destroy(&plans.secrets).await {
-            failures.push(err.into());
+        let steps: [(&'static str, &[Change]); 4] = [
+            ("secrets", &plans.secrets.changes),
+            ("logs", &plans.logs.changes),
+            ("kms", &plans.kms.changes),
+            ("network", &plans.network.changes),
+        ];
+        for (name, changes) in steps {
+            let count = count_changes(changes);
+            if count == 0 {
+                continue;
+            }
+            on_event(Event::StepStarted {
+                step: name,
+                changes: count,
+            });
+            let result: Result<(), StackError> = match name {
+                "secrets" => self
+                    .secrets
+                    .destroy(&plans.secrets)
+                    .await
+                    .map_err(Into::into),
+                "logs" => self
+                    .logs
+                    .apply(&plans.logs)
+                    .await
+                    .map(drop)
+                    .map_err(Into::into),
+                "kms" => self.kms.destroy(&plans.kms).await.map_err(Into::into),
+                _ => self
+                    .network
+                    .destroy(&plans.network_desired, &plans.network)
+                    .await
+                    .map_err(Into::into),
+            };
+            match result {
+                Ok(()) => on_event(Event::StepFinished { step: name }),
+                Err(err) => failures.push(err),
+            }
         }
-        on_event(Event::StepFinished { step: "secrets" });
-        on_event(Event::StepStarted {
-            step: "logs",
-            changes: count(&plans.logs.changes),
-        });
-        if let Err(err) = self.logs.apply(&plans.logs).await {
-            failures.push(err.into());
-        }
-        on_event(Event::StepFinished { step: "logs" });
-        on_event(Event::StepStarted {
-            step: "kms",
-            changes: count(&plans.kms.changes),
-        });
-        if let Err(err) = self.kms.destroy(&plans.kms).await {
-            failures.push(err.into());
-        }
-        on_event(Event::StepFinished { step: "kms" });
-        on_event(Event::StepStarted {
-            step: "network",
-            changes: count(&plans.network.changes),
-        });
-        if let Err(err) = self
-            .network
-            .destroy(&plans.network_desired, &plans.network)
-            .await
-        {
-            failures.push(err.into());
-        }
-        on_event(Event::StepFinished { step: "network" });
         match failures.len() {
             0 => Ok(()),
             1 => Err(failures.remove(0)),
@@ -406,6 +415,10 @@ struct DestroyPlans {
     kms: kms::KmsPlan,
     network: network::NetworkPlan,
     network_desired: network::Desired,
+}
+
+fn count_changes(changes: &[Change]) -> usize {
+    changes.iter().filter(|c| c.is_change()).count()
 }
 
 /// Refuses a step's replacements unless the user allowed them.
