@@ -95,13 +95,19 @@ pub enum Command {
         auto_approve: bool,
         /// Replace resources whose changed attributes AWS cannot modify in place.
         /// Without it, a plan with a replacement (-/+) is refused before any change.
+        /// A replaced replication group is snapshotted first and the new one is seeded
+        /// from that snapshot.
         #[arg(long)]
         allow_replacement: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
-    /// Delete everything the stack created, keeping data recoverable: the KMS key is
-    /// scheduled for deletion (7-30 days), secrets keep a recovery window, log groups are
-    /// kept unless the spec sets destroy.delete_log_groups. An existing VPC, subnets or
-    /// KMS key named in the spec are never touched.
+    /// Delete everything the stack created, keeping data recoverable: the replication
+    /// group leaves a final snapshot (<stack>-final-<UTC time>) and the KMS key that
+    /// encrypts it is kept; without a snapshot the key is scheduled for deletion (7-30
+    /// days). Secrets keep a recovery window, log groups are kept unless the spec sets
+    /// destroy.delete_log_groups. An existing VPC, subnets or KMS key named in the spec
+    /// are never touched.
     Destroy {
         #[command(flatten)]
         target: Target,
@@ -112,7 +118,28 @@ pub enum Command {
         /// recovery window (destroy.secret_recovery_window_days, 30 days by default).
         #[arg(long)]
         force_delete_secrets: bool,
+        /// Delete the replication group without a final snapshot: its data is lost.
+        #[arg(long)]
+        skip_final_snapshot: bool,
+        /// How long to wait for the replication group to be deleted (the network and
+        /// key go only after it), e.g. 30m, 2h.
+        #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
     },
+}
+
+/// How apply waits for ElastiCache.
+#[derive(Debug, Args)]
+pub struct Wait {
+    /// Return once the last change is accepted instead of waiting until the replication
+    /// group is available (changes that must follow one another still wait in between).
+    /// Apply again, or plan, to see when it is done.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up waiting after this long, e.g. 90m, 2h. Re-running apply picks up where it
+    /// stopped.
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// The spec a command acts on, and how to report.

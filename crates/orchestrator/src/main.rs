@@ -3,6 +3,7 @@
 
 mod cli;
 mod github;
+mod progress;
 mod render;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -12,8 +13,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 use cli::{Cli, Command, Target};
+use progress::Reporter;
 use render::Style;
-use stack::{ApplyOptions, DestroyOptions, Event, Stack};
+use stack::{ApplyOptions, DestroyOptions, Stack, WaitOptions};
 
 /// Exit codes scripts can rely on, as Terraform's.
 const EXIT_ERROR: u8 = 1;
@@ -100,11 +102,20 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             target,
             auto_approve,
             allow_replacement,
+            wait,
         } => {
+            let wait = WaitOptions {
+                wait: !wait.no_wait,
+                timeout: wait.timeout,
+                ..WaitOptions::default()
+            };
             apply(
                 &target,
                 auto_approve,
-                ApplyOptions { allow_replacement },
+                ApplyOptions {
+                    allow_replacement,
+                    wait,
+                },
                 style,
             )
             .await
@@ -113,12 +124,19 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             target,
             auto_approve,
             force_delete_secrets,
+            skip_final_snapshot,
+            timeout,
         } => {
             destroy(
                 &target,
                 auto_approve,
                 DestroyOptions {
                     force_delete_secrets,
+                    skip_final_snapshot,
+                    wait: WaitOptions {
+                        timeout,
+                        ..WaitOptions::default()
+                    },
                 },
                 style,
             )
@@ -305,7 +323,10 @@ async fn apply(
         )?;
     }
     // With no changes this only reads, and gathers the outputs.
-    let outputs = stack.apply(options, &progress).await?;
+    let reporter = Reporter::new();
+    let outputs = stack.apply(options, &|event| reporter.show(event)).await;
+    reporter.finish();
+    let outputs = outputs?;
     if target.json {
         print_json(&serde_json::json!({
             "plan": render::plan_json(&plan, &identity),
@@ -348,7 +369,10 @@ async fn destroy(
                 plan.stack, identity.account, identity.region
             ),
         )?;
-        stack.destroy(options, &progress).await?;
+        let reporter = Reporter::new();
+        let destroyed = stack.destroy(options, &|event| reporter.show(event)).await;
+        reporter.finish();
+        destroyed?;
         if !target.json {
             println!(
                 "\n{}",
@@ -373,14 +397,6 @@ fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut stdout, value)?;
     writeln!(stdout)?;
     Ok(())
-}
-
-/// Progress lines on stderr, so stdout stays one document with `--json`.
-fn progress(event: Event) {
-    match event {
-        Event::StepStarted { step, changes } => eprintln!("{step}: applying {changes} change(s)…"),
-        Event::StepFinished { step } => eprintln!("{step}: done"),
-    }
 }
 
 /// Asks on the terminal; without one, only `--auto-approve` proceeds.

@@ -78,6 +78,27 @@ impl Secrets {
         Ok(found)
     }
 
+    /// The credential a secret holds (the AUTH token or a user's password), for the
+    /// cluster step to send. The rest of the document is not returned.
+    pub async fn read_credential(&self, name: &str) -> Result<Sensitive, SecretsError> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(aws_error("GetSecretValue"))?;
+        let document: serde_json::Value = output
+            .secret_string()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .ok_or_else(|| SecretsError::Unreadable(name.to_owned()))?;
+        [TOKEN_FIELD, PASSWORD_FIELD]
+            .iter()
+            .find_map(|field| document.get(field).and_then(|v| v.as_str()))
+            .map(Sensitive::new)
+            .ok_or_else(|| SecretsError::Unreadable(name.to_owned()))
+    }
+
     /// Performs the plan's operations and returns the secrets' ARNs.
     pub async fn apply(&self, plan: &SecretsPlan) -> Result<SecretsOutputs, SecretsError> {
         let mut outputs = plan.outputs.clone();

@@ -165,6 +165,11 @@ pub enum SecretsError {
     /// An AWS call failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// A secret's value is not the JSON document this step writes (edited by hand?).
+    #[error(
+        "secret {0} does not hold a JSON document with `auth_token` or `password`; restore its value or delete it to have a new one generated"
+    )]
+    Unreadable(String),
     /// Apply was called before the key's ARN was known.
     #[error("internal error: {0}")]
     Internal(&'static str),

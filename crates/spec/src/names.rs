@@ -67,9 +67,29 @@ pub fn user_secret(spec: &Spec, user: &str) -> String {
     format!("{}/users/{user}", spec.stack)
 }
 
-/// The parameter group, when the stack needs one.
-pub fn parameter_group(spec: &Spec) -> String {
-    format!("{}-params", spec.stack)
+/// The stack's parameter group for a parameter group `family` (`valkey8`, `redis6.x`).
+/// The family is part of the name because a group cannot change family: an engine
+/// upgrade across families creates the next group and switches to it.
+pub fn parameter_group(spec: &Spec, family: &str) -> String {
+    format!("{}-{}", spec.stack, family.replace('.', "-"))
+}
+
+/// The id of an RBAC user the spec lists (user ids are per account and region, so they
+/// carry the stack name; the user *name* stays the spec's).
+pub fn rbac_user_id(spec: &Spec, user: &str) -> String {
+    format!("{}-{user}", spec.stack)
+}
+
+/// The id of the stack's `default` user, which has no access: every user group needs a
+/// user named `default`, and AWS's own (id `default`) has full access.
+pub fn default_user_id(spec: &Spec) -> String {
+    format!("{}-default", spec.stack)
+}
+
+/// The final snapshot destroy or a replacement takes, for a UTC time written as
+/// `YYYYMMDD-HHMMSS`.
+pub fn final_snapshot(spec: &Spec, utc: &str) -> String {
+    format!("{}-final-{utc}", spec.stack)
 }
 
 /// The user group for RBAC and IAM users.

@@ -1,6 +1,6 @@
 /*!
 Plans, applies and destroys a whole stack by running the step crates in order:
-network (steps 1-3), kms (4-5), logs (6) and secrets (7), with cluster and policies
+network (steps 1-3), kms (4-5), logs (6), secrets (7) and cluster (8), with policies
 joining behind them. This is the library API every front end calls (the orchestrator binary, a GitHub
 integration, a service broker), so none of them re-implements step order.
 
@@ -14,9 +14,13 @@ Architecture invariant: every AWS write happens inside [`Stack::apply`] or
 */
 #![deny(missing_docs)]
 
+use std::time::{Duration, SystemTime};
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_error::{AwsError, aws_error};
+use cluster::{Cluster, ClusterError, ClusterOutputs, Credentials};
+pub use cluster::{Progress, WaitOptions, format_duration};
 use futures::try_join;
 use kms::{Kms, KmsError};
 use logs::{Logs, LogsError};
@@ -52,6 +56,12 @@ pub enum StackError {
     /// The secrets step failed.
     #[error("secrets: {0}")]
     Secrets(#[from] SecretsError),
+    /// The cluster step failed.
+    #[error("cluster: {0}")]
+    Cluster(#[from] ClusterError),
+    /// Destroy left steps alone because the replication group still exists.
+    #[error("not destroyed yet: {} (they are in use until the replication group is gone; run destroy again)", .0.join(", "))]
+    Skipped(Vec<&'static str>),
     /// An AWS call outside the steps failed (the caller's identity).
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -87,6 +97,25 @@ pub enum Event {
         /// The step's name.
         step: &'static str,
     },
+    /// Still waiting for ElastiCache.
+    Waiting {
+        /// What is waited for.
+        resource: String,
+        /// Its status now.
+        status: String,
+        /// Time since the wait began.
+        elapsed: Duration,
+    },
+}
+
+impl From<cluster::Progress> for Event {
+    fn from(progress: cluster::Progress) -> Self {
+        Event::Waiting {
+            resource: progress.resource,
+            status: progress.status,
+            elapsed: progress.elapsed,
+        }
+    }
 }
 
 /// Choices the user makes for an apply.
@@ -94,6 +123,8 @@ pub enum Event {
 pub struct ApplyOptions {
     /// Replace resources whose attributes AWS cannot change in place.
     pub allow_replacement: bool,
+    /// How long to wait for ElastiCache, and whether to wait after the last change.
+    pub wait: WaitOptions,
 }
 
 /// Choices the user makes for a destroy.
@@ -101,6 +132,10 @@ pub struct ApplyOptions {
 pub struct DestroyOptions {
     /// Delete secrets at once instead of keeping them restorable for the recovery window.
     pub force_delete_secrets: bool,
+    /// Delete the replication group without a final snapshot.
+    pub skip_final_snapshot: bool,
+    /// How long to wait for the replication group to be deleted.
+    pub wait: WaitOptions,
 }
 
 /// Who the stack acts as: the caller's account and the region.
@@ -123,6 +158,8 @@ pub struct StackOutputs {
     pub log_groups: Vec<(&'static str, String)>,
     /// `(secret name, ARN)` per secret.
     pub secrets: Vec<(String, Known<String>)>,
+    /// The replication group's id, ARN and endpoints.
+    pub cluster: ClusterOutputs,
 }
 
 impl StackOutputs {
@@ -156,6 +193,21 @@ impl StackOutputs {
         for (name, arn) in &self.secrets {
             push(&format!("secret_arn[{name}]"), arn.value().cloned());
         }
+        let cluster = &self.cluster;
+        push(
+            "replication_group_id",
+            Some(cluster.replication_group_id.clone()),
+        );
+        push("replication_group_arn", cluster.arn.value().cloned());
+        if let Some(endpoints) = cluster.endpoints.value() {
+            push("primary_endpoint", endpoints.primary.clone());
+            push("reader_endpoint", endpoints.reader.clone());
+            push("configuration_endpoint", endpoints.configuration.clone());
+        }
+        push("port", Some(cluster.port.to_string()));
+        if !cluster.user_ids.is_empty() {
+            push("user_ids", Some(cluster.user_ids.join(",")));
+        }
         entries
     }
 }
@@ -169,6 +221,7 @@ pub struct Stack {
     kms: Kms,
     logs: Logs,
     secrets: Secrets,
+    cluster: Cluster,
 }
 
 impl Stack {
@@ -182,6 +235,7 @@ impl Stack {
             kms: Kms::new(aws_sdk_kms::Client::new(config)),
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(config)),
+            cluster: Cluster::new(aws_sdk_elasticache::Client::new(config)),
             config: config.clone(),
             spec,
         }
@@ -214,12 +268,20 @@ impl Stack {
     /// Everything that would change. Reads only; the steps are observed concurrently,
     /// then diffed in order, each with the outputs the steps before it will produce.
     pub async fn plan(&self) -> Result<Plan, StackError> {
+        Ok(self.plan_steps().await?.into_plan(&self.spec.stack))
+    }
+
+    async fn plan_steps(&self) -> Result<StepPlans, StackError> {
         let spec = &self.spec;
         let scope = self.scope().await?;
         let unknown = Known::AfterApply;
         let network_desired = network::Desired::from_spec(spec);
         let kms_desired = kms::Desired::from_spec(spec, &scope);
-        let (network_observed, kms_observed, logs_observed, secrets_observed) = try_join!(
+        let unknown_inputs = cluster::Inputs {
+            security_group_id: Known::AfterApply,
+            kms_key_arn: Known::AfterApply,
+        };
+        let (network_observed, kms_observed, logs_observed, secrets_observed, cluster_observed) = try_join!(
             async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
             async { Ok(self.kms.observe(&kms_desired).await?) },
             async {
@@ -234,19 +296,33 @@ impl Stack {
                     .observe(&secrets::Desired::from_spec(spec, &unknown))
                     .await?)
             },
+            async {
+                Ok(self
+                    .cluster
+                    .observe(&cluster::Desired::from_spec(spec, &unknown_inputs))
+                    .await?)
+            },
         )?;
-        let network_plan = network::diff(&network_desired, &network_observed)?;
-        let kms_plan = kms::diff(&kms_desired, &kms_observed)?;
-        let key = &kms_plan.outputs.key_arn;
-        let logs_plan = logs::diff(&logs::Desired::from_spec(spec, key), &logs_observed)?;
-        let secrets_plan =
-            secrets::diff(&secrets::Desired::from_spec(spec, key), &secrets_observed)?;
-        let mut plan = Plan::new(&spec.stack);
-        plan.extend(network_plan.changes, []);
-        plan.extend(kms_plan.changes, kms_plan.warnings);
-        plan.extend(logs_plan.changes, logs_plan.warnings);
-        plan.extend(secrets_plan.changes, secrets_plan.warnings);
-        Ok(plan)
+        let network = network::diff(&network_desired, &network_observed)?;
+        let kms = kms::diff(&kms_desired, &kms_observed)?;
+        let key = &kms.outputs.key_arn;
+        let logs = logs::diff(&logs::Desired::from_spec(spec, key), &logs_observed)?;
+        let secrets = secrets::diff(&secrets::Desired::from_spec(spec, key), &secrets_observed)?;
+        let inputs = cluster::Inputs {
+            security_group_id: network.outputs.security_group_id.clone(),
+            kms_key_arn: key.clone(),
+        };
+        let cluster = cluster::diff(
+            &cluster::Desired::from_spec(spec, &inputs),
+            &cluster_observed,
+        );
+        Ok(StepPlans {
+            network,
+            kms,
+            logs,
+            secrets,
+            cluster,
+        })
     }
 
     /// Makes the stack match the spec, step by step: each step is observed and diffed
@@ -307,21 +383,55 @@ impl Stack {
         let secrets = self.secrets.apply(&plan).await?.secrets;
         finished("secrets", changed);
 
+        let inputs = cluster::Inputs {
+            security_group_id: network.security_group_id.clone(),
+            kms_key_arn: key.clone(),
+        };
+        let desired = cluster::Desired::from_spec(spec, &inputs);
+        let mut plan = cluster::diff(&desired, &self.cluster.observe(&desired).await?);
+        let changed = step("cluster", &plan.changes)?;
+        if cluster::replaces_group(&plan) {
+            cluster::replace(&mut plan, &desired, snapshot_name(spec));
+        }
+        let credentials = self.credentials(&plan).await?;
+        let report = |progress: cluster::Progress| on_event(progress.into());
+        let cluster = self
+            .cluster
+            .apply(&plan, &credentials, &options.wait, &report)
+            .await?;
+        finished("cluster", changed);
+
         Ok(StackOutputs {
             network,
             kms_key_arn: key,
             log_groups,
             secrets,
+            cluster,
         })
+    }
+
+    /// Reads the secret values the cluster plan sends (and only those).
+    async fn credentials(&self, plan: &cluster::ClusterPlan) -> Result<Credentials, StackError> {
+        let mut credentials = Credentials::new();
+        for name in plan.secrets_needed() {
+            let value = self.secrets.read_credential(&name).await?;
+            credentials.insert(name, value);
+        }
+        Ok(credentials)
     }
 
     /// What destroy would delete, and what it keeps. Reads only.
     pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<Plan, StackError> {
         let plans = self.destroy_plans(options).await?;
         let mut plan = Plan::new(&self.spec.stack);
+        plan.extend(plans.cluster.changes, plans.cluster.warnings);
         plan.extend(plans.secrets.changes, plans.secrets.warnings);
         plan.extend(plans.logs.changes, plans.logs.warnings);
-        plan.extend(plans.kms.changes, plans.kms.warnings);
+        match plans.kms {
+            Some(kms) => plan.extend(kms.changes, kms.warnings),
+            None if plans.key_kept => plan.extend([], [KEY_KEPT.to_owned()]),
+            None => {}
+        }
         plan.extend(plans.network.changes, []);
         Ok(plan)
     }
@@ -334,27 +444,46 @@ impl Stack {
         let kms_desired = kms::Desired::from_spec(spec, &scope);
         let logs_desired = logs::Desired::from_spec(spec, &unknown);
         let secrets_desired = secrets::Desired::from_spec(spec, &unknown);
-        let (network_observed, kms_observed, logs_observed, secrets_observed) = try_join!(
+        let cluster_desired = cluster::Desired::from_spec(
+            spec,
+            &cluster::Inputs {
+                security_group_id: Known::AfterApply,
+                kms_key_arn: Known::AfterApply,
+            },
+        );
+        let (network_observed, kms_observed, logs_observed, secrets_observed, cluster_observed) = try_join!(
             async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
             async { Ok(self.kms.observe(&kms_desired).await?) },
             async { Ok(self.logs.observe(&logs_desired).await?) },
             async { Ok(self.secrets.observe(&secrets_desired).await?) },
+            async { Ok(self.cluster.observe(&cluster_desired).await?) },
         )?;
+        let snapshot = (spec.destroy.final_snapshot && !options.skip_final_snapshot)
+            .then(|| snapshot_name(spec));
+        let cluster = cluster::diff_destroy(&cluster_desired, &cluster_observed, snapshot);
+        // A final snapshot is encrypted with the stack key: deleting the key would
+        // make the snapshot useless, so the key stays.
+        let kms = kms::diff_destroy(&kms_desired, &kms_observed);
+        let key_kept = cluster.takes_final_snapshot() && count_changes(&kms.changes) > 0;
         Ok(DestroyPlans {
+            cluster,
             secrets: secrets::diff_destroy(
                 &secrets_desired,
                 &secrets_observed,
                 options.force_delete_secrets,
             ),
             logs: logs::diff_destroy(&logs_desired, &logs_observed),
-            kms: kms::diff_destroy(&kms_desired, &kms_observed),
+            kms: (!key_kept).then_some(kms),
+            key_kept,
             network: network::diff_destroy(&network_desired, &network_observed),
             network_desired,
         })
     }
 
-    /// Deletes what the stack owns, in reverse order of creation. Every step is
-    /// attempted even when one fails; all failures are reported.
+    /// Deletes what the stack owns, in reverse order of creation. The replication group
+    /// goes first (with its final snapshot) and is waited for; the key and the network
+    /// are deleted only once it is gone. Every other step is attempted even when one
+    /// fails; all failures are reported.
     pub async fn destroy(
         &self,
         options: DestroyOptions,
@@ -362,43 +491,60 @@ impl Stack {
     ) -> Result<(), StackError> {
         let plans = self.destroy_plans(options).await?;
         let mut failures = Vec::new();
-        let steps: [(&'static str, &[Change]); 4] = [
-            ("secrets", &plans.secrets.changes),
-            ("logs", &plans.logs.changes),
-            ("kms", &plans.kms.changes),
-            ("network", &plans.network.changes),
+        let report = |progress: cluster::Progress| on_event(progress.into());
+        let cluster_gone = self
+            .destroy_step("cluster", &plans.cluster.changes, on_event, async {
+                Ok(self
+                    .cluster
+                    .destroy(&plans.cluster, &options.wait, &report)
+                    .await?)
+            })
+            .await
+            .map_err(|err| failures.push(err))
+            .is_ok();
+        let independent = [
+            self.destroy_step("secrets", &plans.secrets.changes, on_event, async {
+                Ok(self.secrets.destroy(&plans.secrets).await?)
+            })
+            .await,
+            self.destroy_step("logs", &plans.logs.changes, on_event, async {
+                Ok(self.logs.apply(&plans.logs).await.map(drop)?)
+            })
+            .await,
         ];
-        for (name, changes) in steps {
-            let count = count_changes(changes);
-            if count == 0 {
-                continue;
+        failures.extend(independent.into_iter().filter_map(Result::err));
+        if cluster_gone {
+            if let Some(kms) = &plans.kms {
+                let result = self
+                    .destroy_step("kms", &kms.changes, on_event, async {
+                        Ok(self.kms.destroy(kms).await?)
+                    })
+                    .await;
+                failures.extend(result.err());
             }
-            on_event(Event::StepStarted {
-                step: name,
-                changes: count,
-            });
-            let result: Result<(), StackError> = match name {
-                "secrets" => self
-                    .secrets
-                    .destroy(&plans.secrets)
-                    .await
-                    .map_err(Into::into),
-                "logs" => self
-                    .logs
-                    .apply(&plans.logs)
-                    .await
-                    .map(drop)
-                    .map_err(Into::into),
-                "kms" => self.kms.destroy(&plans.kms).await.map_err(Into::into),
-                _ => self
-                    .network
-                    .destroy(&plans.network_desired, &plans.network)
-                    .await
-                    .map_err(Into::into),
-            };
-            match result {
-                Ok(()) => on_event(Event::StepFinished { step: name }),
-                Err(err) => failures.push(err),
+            let result = self
+                .destroy_step("network", &plans.network.changes, on_event, async {
+                    Ok(self
+                        .network
+                        .destroy(&plans.network_desired, &plans.network)
+                        .await?)
+                })
+                .await;
+            failures.extend(result.err());
+        } else {
+            let mut skipped = Vec::new();
+            if plans
+                .kms
+                .as_ref()
+                .is_some_and(|k| count_changes(&k.changes) > 0)
+            {
+                skipped.push("kms");
+            }
+            if count_changes(&plans.network.changes) > 0 {
+                skipped.push("network");
+            }
+            if !skipped.is_empty() {
+                failures.push(StackError::Skipped(skipped));
             }
         }
         match failures.len() {
@@ -407,12 +553,68 @@ impl Stack {
             _ => Err(StackError::Several(failures)),
         }
     }
+
+    /// Runs one destroy step when it has changes, reporting start and finish.
+    async fn destroy_step(
+        &self,
+        name: &'static str,
+        changes: &[Change],
+        on_event: &(dyn Fn(Event) + Sync),
+        run: impl Future<Output = Result<(), StackError>>,
+    ) -> Result<(), StackError> {
+        let count = count_changes(changes);
+        if count == 0 {
+            return Ok(());
+        }
+        on_event(Event::StepStarted {
+            step: name,
+            changes: count,
+        });
+        run.await?;
+        on_event(Event::StepFinished { step: name });
+        Ok(())
+    }
+}
+
+const KEY_KEPT: &str = "the stack's KMS key is kept: it encrypts the final snapshot (destroy with --skip-final-snapshot, or schedule the key's deletion yourself once the snapshot is gone)";
+
+/// The name of a final snapshot taken now: `<stack>-final-YYYYMMDD-HHMMSS` (UTC).
+fn snapshot_name(spec: &Spec) -> String {
+    let now = aws_smithy_types::DateTime::from(SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let digits: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    spec::names::final_snapshot(spec, &format!("{date}-{time}"))
+}
+
+/// Each step's plan, in apply order.
+struct StepPlans {
+    network: network::NetworkPlan,
+    kms: kms::KmsPlan,
+    logs: logs::LogsPlan,
+    secrets: secrets::SecretsPlan,
+    cluster: cluster::ClusterPlan,
+}
+
+impl StepPlans {
+    fn into_plan(self, stack: &str) -> Plan {
+        let mut plan = Plan::new(stack);
+        plan.extend(self.network.changes, []);
+        plan.extend(self.kms.changes, self.kms.warnings);
+        plan.extend(self.logs.changes, self.logs.warnings);
+        plan.extend(self.secrets.changes, self.secrets.warnings);
+        plan.extend(self.cluster.changes, self.cluster.warnings);
+        plan
+    }
 }
 
 struct DestroyPlans {
+    cluster: cluster::ClusterPlan,
     secrets: secrets::SecretsPlan,
     logs: logs::LogsPlan,
-    kms: kms::KmsPlan,
+    kms: Option<kms::KmsPlan>,
+    key_kept: bool,
     network: network::NetworkPlan,
     network_desired: network::Desired,
 }

@@ -57,8 +57,9 @@ async fn apply_twice_then_plan_is_empty() {
 /// The same scenario against a real AWS account, for maintainers who have one:
 /// `ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --nocapture` with credentials
 /// in the environment (region from `ELASTICACHE_ACTION_LIVE_REGION`, default us-east-1).
-/// It creates a uniquely named stack, checks a second plan is empty, and destroys it with
-/// secrets deleted at once and log groups removed. Skipped (it returns at once) without
+/// It creates a uniquely named stack (all eight steps; the replication group takes 10-20
+/// minutes), checks a second plan is empty, and destroys it without a final snapshot,
+/// with secrets deleted at once and log groups removed. Skipped (it returns at once) without
 /// the variable, so CI never touches AWS.
 #[tokio::test]
 async fn live_aws_apply_plan_destroy() {
@@ -90,6 +91,8 @@ async fn live_aws_apply_plan_destroy() {
         .destroy(
             stack::DestroyOptions {
                 force_delete_secrets: true,
+                skip_final_snapshot: true,
+                ..Default::default()
             },
             &|_| {},
         )

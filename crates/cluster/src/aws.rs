@@ -1,0 +1,979 @@
+//! The ElastiCache calls: observing step 8's resources and performing a plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_error::{absent_if, aws_error};
+use aws_sdk_elasticache::types::{
+    AuthTokenUpdateStrategyType, AuthenticationMode, CloudWatchLogsDestinationDetails, ClusterMode,
+    DestinationDetails, DestinationType, InputAuthenticationType, LogDeliveryConfiguration,
+    LogDeliveryConfigurationRequest, LogFormat, LogType, ParameterNameValue,
+    ReplicationGroup as SdkGroup, Tag, TransitEncryptionMode,
+};
+use futures::future::try_join_all;
+use plan::Known;
+
+use crate::diff::{AuthChange, ClusterOutputs, ClusterPlan, Modification, Op};
+use crate::wait::{self, Poll, Progress, WaitOptions};
+use crate::{
+    Authentication, Cluster, ClusterError, Credentials, Desired, Endpoints, LogDelivery, Member,
+    Observed, ObservedGroup, ObservedParameterGroup, ObservedUser, ObservedUserGroup,
+    ParameterGroup, ReplicationGroup, Tags, User, UserGroup,
+};
+
+/// ElastiCache takes at most 20 parameters per `ModifyCacheParameterGroup`.
+const PARAMETERS_PER_CALL: usize = 20;
+
+type Report<'a> = &'a (dyn Fn(Progress) + Sync);
+
+impl Cluster {
+    /// Observes the replication group, the stack's users, user group and parameter
+    /// groups. Reads only.
+    pub async fn observe(&self, desired: &Desired) -> Result<Observed, ClusterError> {
+        let group = self.describe_group(&desired.replication_group.id).await?;
+        let wanted_ids = desired.users.iter().map(|u| u.id.clone());
+        let mut users = self.describe_users(wanted_ids, &desired.stack).await?;
+        // The group is created after its users and deleted before them: without the
+        // stack's `default` user there is no group to look for.
+        let attached = group
+            .as_ref()
+            .is_some_and(|g| g.user_group_ids.contains(&desired.user_group_id));
+        let user_group = if attached || users.contains_key(&desired.default_user_id) {
+            self.describe_user_group(&desired.user_group_id).await?
+        } else {
+            None
+        };
+        if let Some(found) = &user_group {
+            let others = found
+                .user_ids
+                .iter()
+                .filter(|id| !users.contains_key(*id) && *id != "default")
+                .cloned()
+                .collect::<Vec<_>>();
+            users.extend(self.describe_users(others, &desired.stack).await?);
+        }
+        let parameter_groups = self
+            .describe_parameter_groups(desired, group.as_ref())
+            .await?;
+        Ok(Observed {
+            replication_group: group,
+            parameter_groups,
+            users,
+            user_group,
+        })
+    }
+
+    async fn describe_group(&self, id: &str) -> Result<Option<ObservedGroup>, ClusterError> {
+        let Some(group) = self.describe_sdk_group(id).await? else {
+            return Ok(None);
+        };
+        let arn = group.arn().unwrap_or_default().to_owned();
+        let tags = if arn.is_empty() || group.status() == Some("deleting") {
+            Tags::new()
+        } else {
+            self.tags_of(&arn).await?
+        };
+        let member = match group.member_clusters().first() {
+            Some(member) => self.describe_member(member).await?,
+            None => None,
+        };
+        Ok(Some(observed_group(&group, arn, tags, member)))
+    }
+
+    async fn describe_sdk_group(&self, id: &str) -> Result<Option<SdkGroup>, ClusterError> {
+        let result = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeReplicationGroups", |e| {
+            e.is_replication_group_not_found_fault()
+        })?;
+        Ok(found.and_then(|out| out.replication_groups().first().cloned()))
+    }
+
+    async fn tags_of(&self, arn: &str) -> Result<Tags, ClusterError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(aws_error("ListTagsForResource"))?;
+        Ok(out
+            .tag_list()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect())
+    }
+
+    /// What only a member cluster reports. None when it cannot be read (a member
+    /// being replaced; the emulator): those settings are then not compared.
+    async fn describe_member(&self, id: &str) -> Result<Option<Member>, ClusterError> {
+        let result = self
+            .client
+            .describe_cache_clusters()
+            .cache_cluster_id(id)
+            .show_cache_node_info(true)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeCacheClusters", |e| {
+            e.is_cache_cluster_not_found_fault()
+        })?;
+        let Some(cluster) = found.and_then(|out| out.cache_clusters().first().cloned()) else {
+            tracing::debug!(
+                member = id,
+                "member cluster not readable; its settings are not compared"
+            );
+            return Ok(None);
+        };
+        Ok(Some(Member {
+            engine_version: cluster.engine_version().unwrap_or_default().to_owned(),
+            parameter_group: cluster
+                .cache_parameter_group()
+                .and_then(|p| p.cache_parameter_group_name())
+                .unwrap_or_default()
+                .to_owned(),
+            subnet_group: cluster
+                .cache_subnet_group_name()
+                .unwrap_or_default()
+                .to_owned(),
+            security_group_ids: cluster
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.security_group_id().map(str::to_owned))
+                .collect(),
+            maintenance_window: cluster
+                .preferred_maintenance_window()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            auto_minor_version_upgrade: cluster.auto_minor_version_upgrade().unwrap_or(true),
+            port: cluster
+                .cache_nodes()
+                .first()
+                .and_then(|n| n.endpoint())
+                .and_then(|e| e.port())
+                .and_then(|p| u16::try_from(p).ok()),
+        }))
+    }
+
+    async fn describe_users(
+        &self,
+        ids: impl IntoIterator<Item = String>,
+        stack: &str,
+    ) -> Result<BTreeMap<String, ObservedUser>, ClusterError> {
+        let found = try_join_all(ids.into_iter().map(|id| self.describe_user(id, stack))).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn describe_user(
+        &self,
+        id: String,
+        stack: &str,
+    ) -> Result<Option<(String, ObservedUser)>, ClusterError> {
+        let result = self.client.describe_users().user_id(&id).send().await;
+        let found = absent_if(result, "DescribeUsers", |e| e.is_user_not_found_fault())?;
+        let Some(user) = found.and_then(|out| out.users().first().cloned()) else {
+            return Ok(None);
+        };
+        let tags = match user.arn() {
+            Some(arn) => self.tags_of(arn).await?,
+            None => Tags::new(),
+        };
+        Ok(Some((
+            id,
+            ObservedUser {
+                name: user.user_name().unwrap_or_default().to_owned(),
+                access: user.access_string().unwrap_or_default().to_owned(),
+                authentication: user
+                    .authentication()
+                    .and_then(|a| a.r#type())
+                    .map_or("password", |t| t.as_str())
+                    .to_owned(),
+                status: user.status().unwrap_or_default().to_owned(),
+                ours: tags.get(spec::STACK_TAG).map(String::as_str) == Some(stack),
+            },
+        )))
+    }
+
+    async fn describe_user_group(
+        &self,
+        id: &str,
+    ) -> Result<Option<ObservedUserGroup>, ClusterError> {
+        let result = self
+            .client
+            .describe_user_groups()
+            .user_group_id(id)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeUserGroups", |e| {
+            e.is_user_group_not_found_fault()
+        })?;
+        Ok(found
+            .and_then(|out| out.user_groups().first().cloned())
+            .map(|group| ObservedUserGroup {
+                user_ids: group.user_ids().iter().cloned().collect(),
+                status: group.status().unwrap_or_default().to_owned(),
+            }))
+    }
+
+    /// The desired parameter group and the one in use, when it is the stack's.
+    async fn describe_parameter_groups(
+        &self,
+        desired: &Desired,
+        group: Option<&ObservedGroup>,
+    ) -> Result<BTreeMap<String, ObservedParameterGroup>, ClusterError> {
+        let mut names = BTreeSet::new();
+        if let Some(own) = &desired.parameter_group {
+            names.insert(own.name.clone());
+        }
+        if let Some(in_use) = group
+            .and_then(|g| g.member.as_ref())
+            .map(|m| m.parameter_group.clone())
+            .filter(|name| is_own_parameter_group(&desired.stack, name))
+        {
+            names.insert(in_use);
+        }
+        let mut found = BTreeMap::new();
+        for name in names {
+            if let Some(group) = self.describe_parameter_group(&name).await? {
+                found.insert(name, group);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn describe_parameter_group(
+        &self,
+        name: &str,
+    ) -> Result<Option<ObservedParameterGroup>, ClusterError> {
+        let result = self
+            .client
+            .describe_cache_parameter_groups()
+            .cache_parameter_group_name(name)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeCacheParameterGroups", |e| {
+            e.is_cache_parameter_group_not_found_fault()
+        })?;
+        let Some(group) = found.and_then(|out| out.cache_parameter_groups().first().cloned())
+        else {
+            return Ok(None);
+        };
+        let mut parameters = BTreeMap::new();
+        let mut pages = self
+            .client
+            .describe_cache_parameters()
+            .cache_parameter_group_name(name)
+            .source("user")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("DescribeCacheParameters"))?;
+            for parameter in page.parameters() {
+                if let (Some(key), Some(value)) =
+                    (parameter.parameter_name(), parameter.parameter_value())
+                {
+                    parameters.insert(key.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Ok(Some(ObservedParameterGroup {
+            family: group
+                .cache_parameter_group_family()
+                .unwrap_or_default()
+                .to_owned(),
+            parameters,
+        }))
+    }
+
+    /// Performs the plan: each operation in order, waiting where the next one needs
+    /// ElastiCache to have finished, and after the last one unless `options.wait` is
+    /// off. Returns the group's outputs as ElastiCache reports them afterwards.
+    pub async fn apply(
+        &self,
+        plan: &ClusterPlan,
+        credentials: &Credentials,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<ClusterOutputs, ClusterError> {
+        let last_group_op = plan.ops.iter().rposition(touches_group);
+        for (index, op) in plan.ops.iter().enumerate() {
+            tracing::debug!(?op, "elasticache operation");
+            if touches_group(op) && !matches!(op, Op::CreateGroup { .. }) {
+                self.settle(group_id(op), options, on_progress).await?;
+            }
+            self.perform(op, credentials, options, on_progress).await?;
+            let more_follow = last_group_op.is_some_and(|last| index < last)
+                || plan.ops[index + 1..]
+                    .iter()
+                    .any(|next| !touches_group(next));
+            if touches_group(op) && (options.wait || more_follow) {
+                self.wait_for_group(group_id(op), options, on_progress)
+                    .await?;
+            }
+        }
+        let mut outputs = plan.outputs.clone();
+        if let Some(group) = self
+            .describe_sdk_group(&outputs.replication_group_id)
+            .await?
+        {
+            outputs.arn = Known::Value(group.arn().unwrap_or_default().to_owned());
+            outputs.endpoints = Known::Value(endpoints_of(&group));
+        }
+        Ok(outputs)
+    }
+
+    /// Performs a destroy plan: the replication group goes first (with its final
+    /// snapshot), and what depended on it only once it is gone.
+    pub async fn destroy(
+        &self,
+        plan: &ClusterPlan,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        for op in &plan.ops {
+            self.perform(op, &Credentials::new(), options, on_progress)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the group can take a change, or says it is busy under `--no-wait`.
+    async fn settle(
+        &self,
+        id: &str,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        match self.group_poll(id).await? {
+            Poll::Ready => Ok(()),
+            Poll::Pending(status) if !options.wait => Err(ClusterError::Busy {
+                resource: format!("replication group {id}"),
+                status,
+            }),
+            _ => self.wait_for_group(id, options, on_progress).await,
+        }
+    }
+
+    async fn wait_for_group(
+        &self,
+        id: &str,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        let resource = format!("replication group {id}");
+        wait::until(&resource, options, on_progress, || self.group_poll(id)).await
+    }
+
+    async fn group_poll(&self, id: &str) -> Result<Poll, ClusterError> {
+        let Some(group) = self.describe_sdk_group(id).await? else {
+            return Ok(Poll::Pending("not found yet".to_owned()));
+        };
+        let status = group.status().unwrap_or_default().to_owned();
+        let members_ready = group
+            .node_groups()
+            .iter()
+            .all(|g| g.status().is_none_or(|s| s == "available"));
+        Ok(match status.as_str() {
+            "available" if members_ready => Poll::Ready,
+            "available" => Poll::Pending("available, members still changing".to_owned()),
+            "create-failed" | "deleting" => Poll::Failed(status),
+            _ => Poll::Pending(status),
+        })
+    }
+
+    async fn wait_until_gone(
+        &self,
+        id: &str,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        let resource = format!("deletion of replication group {id}");
+        wait::until(&resource, options, on_progress, || async {
+            Ok(match self.describe_sdk_group(id).await? {
+                None => Poll::Ready,
+                Some(group) => Poll::Pending(group.status().unwrap_or_default().to_owned()),
+            })
+        })
+        .await
+    }
+
+    async fn wait_for_user_group(
+        &self,
+        id: &str,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        let resource = format!("user group {id}");
+        wait::until(&resource, options, on_progress, || async {
+            Ok(match self.describe_user_group(id).await? {
+                Some(group) if group.status == "active" => Poll::Ready,
+                Some(group) => Poll::Pending(group.status),
+                None => Poll::Pending("not found yet".to_owned()),
+            })
+        })
+        .await
+    }
+
+    async fn perform(
+        &self,
+        op: &Op,
+        credentials: &Credentials,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        match op {
+            Op::CreateParameterGroup(group) => self.create_parameter_group(group).await,
+            Op::SetParameters { group, parameters } => self.set_parameters(group, parameters).await,
+            Op::ResetParameters { group, names } => self.reset_parameters(group, names).await,
+            Op::DeleteParameterGroup { name } => {
+                self.client
+                    .delete_cache_parameter_group()
+                    .cache_parameter_group_name(name)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteCacheParameterGroup"))?;
+                Ok(())
+            }
+            Op::CreateUser(user) => self.create_user(user, credentials).await,
+            Op::ModifyUser { id, access } => {
+                self.client
+                    .modify_user()
+                    .user_id(id)
+                    .access_string(access)
+                    .send()
+                    .await
+                    .map_err(aws_error("ModifyUser"))?;
+                Ok(())
+            }
+            Op::DeleteUser { id } => {
+                self.client
+                    .delete_user()
+                    .user_id(id)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteUser"))?;
+                Ok(())
+            }
+            Op::CreateUserGroup(group) => {
+                self.create_user_group(group).await?;
+                self.wait_for_user_group(&group.id, options, on_progress)
+                    .await
+            }
+            Op::ModifyUserGroup { id, add, remove } => {
+                self.client
+                    .modify_user_group()
+                    .user_group_id(id)
+                    .set_user_ids_to_add(non_empty(add))
+                    .set_user_ids_to_remove(non_empty(remove))
+                    .send()
+                    .await
+                    .map_err(aws_error("ModifyUserGroup"))?;
+                self.wait_for_user_group(id, options, on_progress).await
+            }
+            Op::DeleteUserGroup { id } => {
+                self.client
+                    .delete_user_group()
+                    .user_group_id(id)
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteUserGroup"))?;
+                Ok(())
+            }
+            Op::CreateGroup {
+                group,
+                from_snapshot,
+            } => {
+                self.create_group(group, from_snapshot.as_deref(), credentials)
+                    .await
+            }
+            Op::ModifyGroup(modification) => self.modify_group(modification, credentials).await,
+            Op::SetReplicas {
+                id,
+                count,
+                increase,
+            } => self.set_replicas(id, *count, *increase).await,
+            Op::SetShards { id, count, remove } => {
+                self.client
+                    .modify_replication_group_shard_configuration()
+                    .replication_group_id(id)
+                    .node_group_count(i32::from(*count))
+                    .apply_immediately(true)
+                    .set_node_groups_to_remove(non_empty(remove))
+                    .send()
+                    .await
+                    .map_err(aws_error("ModifyReplicationGroupShardConfiguration"))?;
+                Ok(())
+            }
+            Op::TagGroup { arn, tags } => {
+                self.client
+                    .add_tags_to_resource()
+                    .resource_name(arn)
+                    .set_tags(Some(sdk_tags(tags)))
+                    .send()
+                    .await
+                    .map_err(aws_error("AddTagsToResource"))?;
+                Ok(())
+            }
+            Op::DeleteGroup { id, final_snapshot } => {
+                self.client
+                    .delete_replication_group()
+                    .replication_group_id(id)
+                    .set_final_snapshot_identifier(final_snapshot.clone())
+                    .send()
+                    .await
+                    .map_err(aws_error("DeleteReplicationGroup"))?;
+                // Everything after (a new group with the same id, the subnet group,
+                // users) needs it gone.
+                self.wait_until_gone(id, options, on_progress).await
+            }
+        }
+    }
+
+    async fn create_parameter_group(&self, group: &ParameterGroup) -> Result<(), ClusterError> {
+        self.client
+            .create_cache_parameter_group()
+            .cache_parameter_group_name(&group.name)
+            .cache_parameter_group_family(&group.family)
+            .description(&group.description)
+            .set_tags(Some(sdk_tags(&group.tags)))
+            .send()
+            .await
+            .map_err(aws_error("CreateCacheParameterGroup"))?;
+        Ok(())
+    }
+
+    async fn set_parameters(
+        &self,
+        group: &str,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<(), ClusterError> {
+        let values: Vec<ParameterNameValue> = parameters
+            .iter()
+            .map(|(name, value)| {
+                ParameterNameValue::builder()
+                    .parameter_name(name)
+                    .parameter_value(value)
+                    .build()
+            })
+            .collect();
+        for chunk in values.chunks(PARAMETERS_PER_CALL) {
+            self.client
+                .modify_cache_parameter_group()
+                .cache_parameter_group_name(group)
+                .set_parameter_name_values(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(aws_error("ModifyCacheParameterGroup"))?;
+        }
+        Ok(())
+    }
+
+    async fn reset_parameters(&self, group: &str, names: &[String]) -> Result<(), ClusterError> {
+        let values: Vec<ParameterNameValue> = names
+            .iter()
+            .map(|name| ParameterNameValue::builder().parameter_name(name).build())
+            .collect();
+        for chunk in values.chunks(PARAMETERS_PER_CALL) {
+            self.client
+                .reset_cache_parameter_group()
+                .cache_parameter_group_name(group)
+                .set_parameter_name_values(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(aws_error("ResetCacheParameterGroup"))?;
+        }
+        Ok(())
+    }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        credentials: &Credentials,
+    ) -> Result<(), ClusterError> {
+        let mode = match &user.authentication {
+            Authentication::Password { secret } => AuthenticationMode::builder()
+                .r#type(InputAuthenticationType::Password)
+                .passwords(credentials.get(secret)?.expose())
+                .build(),
+            Authentication::Iam => AuthenticationMode::builder()
+                .r#type(InputAuthenticationType::Iam)
+                .build(),
+            Authentication::NoPassword => AuthenticationMode::builder()
+                .r#type(InputAuthenticationType::NoPassword)
+                .build(),
+        };
+        self.client
+            .create_user()
+            .user_id(&user.id)
+            .user_name(&user.name)
+            .engine(user.engine)
+            .access_string(&user.access)
+            .authentication_mode(mode)
+            .set_tags(Some(sdk_tags(&user.tags)))
+            .send()
+            .await
+            .map_err(aws_error("CreateUser"))?;
+        Ok(())
+    }
+
+    async fn create_user_group(&self, group: &UserGroup) -> Result<(), ClusterError> {
+        self.client
+            .create_user_group()
+            .user_group_id(&group.id)
+            .engine(group.engine)
+            .set_user_ids(Some(group.user_ids.iter().cloned().collect()))
+            .set_tags(Some(sdk_tags(&group.tags)))
+            .send()
+            .await
+            .map_err(aws_error("CreateUserGroup"))?;
+        Ok(())
+    }
+
+    async fn create_group(
+        &self,
+        group: &ReplicationGroup,
+        from_snapshot: Option<&str>,
+        credentials: &Credentials,
+    ) -> Result<(), ClusterError> {
+        let security_groups = group
+            .security_group_ids
+            .value()
+            .ok_or(ClusterError::Internal(
+                "the security group id is not known yet",
+            ))?;
+        let mut request = self
+            .client
+            .create_replication_group()
+            .replication_group_id(&group.id)
+            .replication_group_description(&group.description)
+            .engine(group.engine.as_str())
+            .engine_version(group.engine_version.to_string())
+            .cache_node_type(&group.node_type)
+            .port(i32::from(group.port))
+            // One shape for both modes: a cluster-mode-disabled group is one node group.
+            .cluster_mode(if group.cluster_mode {
+                ClusterMode::Enabled
+            } else {
+                ClusterMode::Disabled
+            })
+            .num_node_groups(i32::from(group.shards))
+            .replicas_per_node_group(i32::from(group.replicas_per_shard))
+            .automatic_failover_enabled(group.automatic_failover)
+            .multi_az_enabled(group.multi_az)
+            .cache_parameter_group_name(&group.parameter_group)
+            .cache_subnet_group_name(&group.subnet_group)
+            .set_security_group_ids(Some(security_groups.clone()))
+            .snapshot_window(&group.snapshot_window)
+            .snapshot_retention_limit(group.snapshot_retention)
+            .preferred_maintenance_window(&group.maintenance_window)
+            .auto_minor_version_upgrade(group.auto_minor_version_upgrade)
+            .set_log_delivery_configurations(Some(
+                group
+                    .log_delivery
+                    .iter()
+                    .map(|d| log_request(&d.log_type, Some(d)))
+                    .collect(),
+            ))
+            .set_snapshot_name(from_snapshot.map(str::to_owned))
+            .set_tags(Some(sdk_tags(&group.tags)));
+        if let Some(key) = &group.at_rest {
+            let key = key
+                .value()
+                .ok_or(ClusterError::Internal("the KMS key ARN is not known yet"))?;
+            request = request.at_rest_encryption_enabled(true).kms_key_id(key);
+        }
+        if let Some(mode) = group.transit {
+            request = request
+                .transit_encryption_enabled(true)
+                .transit_encryption_mode(TransitEncryptionMode::from(transit_mode(mode)));
+        }
+        if group.data_tiering {
+            request = request.data_tiering_enabled(true);
+        }
+        match &group.auth {
+            crate::GroupAuth::None => {}
+            crate::GroupAuth::Token { secret } => {
+                request = request.auth_token(credentials.get(secret)?.expose());
+            }
+            crate::GroupAuth::UserGroup { id } => request = request.user_group_ids(id),
+        }
+        request
+            .send()
+            .await
+            .map_err(aws_error("CreateReplicationGroup"))?;
+        Ok(())
+    }
+
+    async fn modify_group(
+        &self,
+        m: &Modification,
+        credentials: &Credentials,
+    ) -> Result<(), ClusterError> {
+        let security_groups = match &m.security_group_ids {
+            Some(Known::Value(ids)) => Some(ids.clone()),
+            Some(Known::AfterApply) => {
+                return Err(ClusterError::Internal(
+                    "the security group id is not known yet",
+                ));
+            }
+            None => None,
+        };
+        let mut request = self
+            .client
+            .modify_replication_group()
+            .replication_group_id(&m.id)
+            .apply_immediately(m.apply_immediately)
+            .set_replication_group_description(m.description.clone())
+            .set_cache_node_type(m.node_type.clone())
+            .set_engine(m.engine.clone())
+            .set_engine_version(m.engine_version.clone())
+            .set_cache_parameter_group_name(m.parameter_group.clone())
+            .set_security_group_ids(security_groups)
+            .set_multi_az_enabled(m.multi_az)
+            .set_automatic_failover_enabled(m.automatic_failover)
+            .set_snapshot_window(m.snapshot_window.clone())
+            .set_snapshot_retention_limit(m.snapshot_retention)
+            .set_preferred_maintenance_window(m.maintenance_window.clone())
+            .set_auto_minor_version_upgrade(m.auto_minor_version_upgrade);
+        if let Some(step) = m.transit {
+            request = request
+                .transit_encryption_enabled(step.enabled)
+                .set_transit_encryption_mode(step.mode.map(TransitEncryptionMode::from));
+        }
+        if !m.log_delivery.is_empty() {
+            request = request.set_log_delivery_configurations(Some(
+                m.log_delivery
+                    .iter()
+                    .map(|(log_type, delivery)| log_request(log_type, delivery.as_ref()))
+                    .collect(),
+            ));
+        }
+        request = match &m.auth {
+            None => request,
+            Some(AuthChange::Token {
+                secret,
+                remove_user_groups,
+            }) => request
+                .auth_token(credentials.get(secret)?.expose())
+                .auth_token_update_strategy(AuthTokenUpdateStrategyType::Rotate)
+                .set_user_group_ids_to_remove(non_empty(remove_user_groups)),
+            Some(AuthChange::UserGroup {
+                id,
+                delete_token,
+                remove_user_groups,
+            }) => {
+                let request = request
+                    .user_group_ids_to_add(id)
+                    .set_user_group_ids_to_remove(non_empty(remove_user_groups));
+                if *delete_token {
+                    request.auth_token_update_strategy(AuthTokenUpdateStrategyType::Delete)
+                } else {
+                    request
+                }
+            }
+            Some(AuthChange::RemoveUserGroups { ids }) => request
+                .set_user_group_ids_to_remove(Some(ids.clone()))
+                .remove_user_groups(true),
+        };
+        request
+            .send()
+            .await
+            .map_err(aws_error("ModifyReplicationGroup"))?;
+        Ok(())
+    }
+
+    async fn set_replicas(&self, id: &str, count: u16, increase: bool) -> Result<(), ClusterError> {
+        let count = i32::from(count);
+        if increase {
+            self.client
+                .increase_replica_count()
+                .replication_group_id(id)
+                .new_replica_count(count)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(aws_error("IncreaseReplicaCount"))?;
+        } else {
+            self.client
+                .decrease_replica_count()
+                .replication_group_id(id)
+                .new_replica_count(count)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(aws_error("DecreaseReplicaCount"))?;
+        }
+        Ok(())
+    }
+}
+
+fn touches_group(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::CreateGroup { .. } | Op::ModifyGroup(_) | Op::SetReplicas { .. } | Op::SetShards { .. }
+    )
+}
+
+fn group_id(op: &Op) -> &str {
+    match op {
+        Op::CreateGroup { group, .. } => &group.id,
+        Op::ModifyGroup(m) => &m.id,
+        Op::SetReplicas { id, .. } | Op::SetShards { id, .. } | Op::DeleteGroup { id, .. } => id,
+        _ => "",
+    }
+}
+
+/// Whether `name` is a parameter group this stack made: `<stack>-<family>`.
+fn is_own_parameter_group(stack: &str, name: &str) -> bool {
+    name.strip_prefix(stack)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|family| family.starts_with("valkey") || family.starts_with("redis"))
+}
+
+fn transit_mode(mode: spec::TransitMode) -> &'static str {
+    match mode {
+        spec::TransitMode::Required => "required",
+        spec::TransitMode::Preferred => "preferred",
+    }
+}
+
+fn non_empty(items: &[String]) -> Option<Vec<String>> {
+    (!items.is_empty()).then(|| items.to_vec())
+}
+
+fn log_request(log_type: &str, delivery: Option<&LogDelivery>) -> LogDeliveryConfigurationRequest {
+    let request = LogDeliveryConfigurationRequest::builder().log_type(LogType::from(log_type));
+    let Some(delivery) = delivery else {
+        return request.enabled(false).build();
+    };
+    let details = DestinationDetails::builder()
+        .cloud_watch_logs_details(
+            CloudWatchLogsDestinationDetails::builder()
+                .log_group(&delivery.group)
+                .build(),
+        )
+        .build();
+    request
+        .destination_type(DestinationType::CloudWatchLogs)
+        .destination_details(details)
+        .log_format(LogFormat::from(delivery.format.as_str()))
+        .enabled(true)
+        .build()
+}
+
+fn observed_log(config: &LogDeliveryConfiguration) -> Option<LogDelivery> {
+    let status = config.status().map(|s| s.as_str()).unwrap_or_default();
+    if matches!(status, "disabling" | "error") {
+        return None;
+    }
+    let details = config.destination_details();
+    let group = details
+        .and_then(|d| d.cloud_watch_logs_details())
+        .and_then(|c| c.log_group())
+        .map(str::to_owned)
+        .or_else(|| {
+            details
+                .and_then(|d| d.kinesis_firehose_details())
+                .and_then(|k| k.delivery_stream())
+                .map(|stream| format!("firehose:{stream}"))
+        })?;
+    Some(LogDelivery {
+        log_type: config.log_type()?.as_str().to_owned(),
+        group,
+        format: config
+            .log_format()
+            .map_or("text", |f| f.as_str())
+            .to_owned(),
+    })
+}
+
+fn endpoints_of(group: &SdkGroup) -> Endpoints {
+    let address = |e: Option<&aws_sdk_elasticache::types::Endpoint>| {
+        e.and_then(|e| e.address()).map(str::to_owned)
+    };
+    let first = group.node_groups().first();
+    let configuration = address(group.configuration_endpoint());
+    Endpoints {
+        primary: address(first.and_then(|g| g.primary_endpoint())),
+        reader: address(first.and_then(|g| g.reader_endpoint())),
+        port: group
+            .configuration_endpoint()
+            .or_else(|| first.and_then(|g| g.primary_endpoint()))
+            .and_then(|e| e.port())
+            .and_then(|p| u16::try_from(p).ok()),
+        configuration,
+    }
+}
+
+fn observed_group(
+    group: &SdkGroup,
+    arn: String,
+    tags: Tags,
+    member: Option<Member>,
+) -> ObservedGroup {
+    let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
+    let cluster_mode = group.cluster_enabled().unwrap_or(false)
+        || group
+            .cluster_mode()
+            .is_some_and(|m| m.as_str() == "enabled");
+    let mut log_delivery: Vec<LogDelivery> = group
+        .log_delivery_configurations()
+        .iter()
+        .filter_map(observed_log)
+        .collect();
+    log_delivery.sort();
+    ObservedGroup {
+        arn,
+        status: text(group.status()),
+        description: text(group.description()),
+        engine: group.engine().unwrap_or("redis").to_owned(),
+        node_type: text(group.cache_node_type()),
+        cluster_mode,
+        replicas: group
+            .node_groups()
+            .iter()
+            .map(|g| {
+                u16::try_from(g.node_group_members().len().saturating_sub(1)).unwrap_or(u16::MAX)
+            })
+            .collect(),
+        node_group_ids: group
+            .node_groups()
+            .iter()
+            .filter_map(|g| g.node_group_id().map(str::to_owned))
+            .collect(),
+        multi_az: group.multi_az().is_some_and(|m| m.as_str() == "enabled"),
+        automatic_failover: group
+            .automatic_failover()
+            .is_some_and(|f| matches!(f.as_str(), "enabled" | "enabling")),
+        at_rest: group.at_rest_encryption_enabled().unwrap_or(false),
+        kms_key: group.kms_key_id().map(str::to_owned),
+        in_transit: group.transit_encryption_enabled().unwrap_or(false),
+        transit_mode: group
+            .transit_encryption_mode()
+            .map(|m| m.as_str().to_owned()),
+        auth_token: group.auth_token_enabled().unwrap_or(false),
+        user_group_ids: group.user_group_ids().to_vec(),
+        log_delivery,
+        snapshot_window: text(group.snapshot_window()),
+        snapshot_retention: group.snapshot_retention_limit().unwrap_or(0),
+        data_tiering: group
+            .data_tiering()
+            .is_some_and(|d| d.as_str() == "enabled"),
+        tags,
+        member,
+        endpoints: endpoints_of(group),
+    }
+}
+
+fn sdk_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
