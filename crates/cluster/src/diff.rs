@@ -570,6 +570,12 @@ pub(crate) fn group_diff(
         );
     };
     let mut warnings = Vec::new();
+    if !found.is_available() {
+        warnings.push(format!(
+            "replication group {} is `{}`; apply waits for it to become available before changing it",
+            desired.id, found.status
+        ));
+    }
     // Redis OSS upgrades to Valkey in place; there is no way back.
     let engine_in_place = desired.engine == EngineName::Valkey;
     let mut diff = Diff::new(id)

@@ -20,6 +20,9 @@ mod diff;
 mod model;
 mod wait;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -526,3 +526,104 @@ impl ObservedGroup {
         self.status == "available"
     }
 }
+
+impl Observed {
+    /// What ElastiCache reports once `desired` is applied and settled: the state a
+    /// converged stack is compared against (tests start from it and change one thing).
+    pub fn as_applied(desired: &Desired) -> Observed {
+        let group = &desired.replication_group;
+        let shards = usize::from(group.shards);
+        let (auth_token, user_group_ids) = match &group.auth {
+            GroupAuth::None => (false, Vec::new()),
+            GroupAuth::Token { .. } => (true, Vec::new()),
+            GroupAuth::UserGroup { id } => (false, vec![id.clone()]),
+        };
+        let replication_group = ObservedGroup {
+            arn: format!(
+                "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:{}",
+                group.id
+            ),
+            status: "available".to_owned(),
+            description: group.description.clone(),
+            engine: group.engine.as_str().to_owned(),
+            node_type: group.node_type.clone(),
+            cluster_mode: group.cluster_mode,
+            replicas: vec![group.replicas_per_shard; shards],
+            node_group_ids: (1..=shards).map(|n| format!("{n:04}")).collect(),
+            multi_az: group.multi_az,
+            automatic_failover: group.automatic_failover,
+            at_rest: group.at_rest.is_some(),
+            kms_key: group.at_rest.as_ref().and_then(|k| k.value().cloned()),
+            in_transit: group.transit.is_some(),
+            transit_mode: group.transit.map(|mode| {
+                match mode {
+                    TransitMode::Required => "required",
+                    TransitMode::Preferred => "preferred",
+                }
+                .to_owned()
+            }),
+            auth_token,
+            user_group_ids,
+            log_delivery: group.log_delivery.clone(),
+            snapshot_window: group.snapshot_window.clone(),
+            snapshot_retention: group.snapshot_retention,
+            data_tiering: group.data_tiering,
+            tags: group.tags.clone(),
+            member: Some(Member {
+                engine_version: format!(
+                    "{}.{}.{}",
+                    group.engine_version.major,
+                    group.engine_version.minor,
+                    group.engine_version.patch.unwrap_or(0)
+                ),
+                parameter_group: group.parameter_group.clone(),
+                subnet_group: group.subnet_group.clone(),
+                security_group_ids: group
+                    .security_group_ids
+                    .value()
+                    .cloned()
+                    .unwrap_or_default(),
+                maintenance_window: group.maintenance_window.clone(),
+                auto_minor_version_upgrade: group.auto_minor_version_upgrade,
+                port: Some(group.port),
+            }),
+            endpoints: Endpoints::default(),
+        };
+        Observed {
+            replication_group: Some(replication_group),
+            parameter_groups: desired
+                .parameter_group
+                .iter()
+                .map(|g| {
+                    (
+                        g.name.clone(),
+                        ObservedParameterGroup {
+                            family: g.family.clone(),
+                            parameters: g.parameters.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            users: desired
+                .users
+                .iter()
+                .map(|u| {
+                    (
+                        u.id.clone(),
+                        ObservedUser {
+                            name: u.name.clone(),
+                            access: u.access.clone(),
+                            authentication: u.authentication.as_str().to_owned(),
+                            status: "active".to_owned(),
+                            ours: true,
+                        },
+                    )
+                })
+                .collect(),
+            user_group: desired.user_group.as_ref().map(|g| ObservedUserGroup {
+                user_ids: g.user_ids.clone(),
+                status: "active".to_owned(),
+            }),
+        }
+    }
+}

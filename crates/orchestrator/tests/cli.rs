@@ -76,7 +76,7 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("\nPlan: 11 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
+        stdout.contains("\nPlan: 12 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
         "{stdout}"
     );
 
@@ -150,17 +150,36 @@ async fn destroy_deletes_the_stack_after_confirmation() {
     assert_eq!(unconfirmed.status.code(), Some(1));
     assert!(text(&unconfirmed.stdout).contains("  - vpc quickstart"));
 
-    let destroyed = orchestrator(Some(&account), &["destroy", &spec, "--auto-approve"]);
-    // moto 5.2.5 lacks DeleteCacheSubnetGroup, so that one deletion fails there and is
-    // reported; everything else is gone or kept recoverable (see the steps' own tests).
-    let stderr = text(&destroyed.stderr);
-    assert!(stderr.contains("DeleteCacheSubnetGroup failed"), "{stderr}");
+    // moto 5.2.5 keeps a deleted replication group `deleting` for ever, so the wait for
+    // it times out: destroy then deletes what does not depend on the group (secrets,
+    // kept recoverable; log groups, kept) and leaves the network for the next run. The
+    // final snapshot keeps the key. The full order is tested with aws-smithy-mocks in
+    // the cluster crate.
+    let destroyed = orchestrator(
+        Some(&account),
+        &["destroy", &spec, "--auto-approve", "--timeout", "1s"],
+    );
+    assert_eq!(destroyed.status.code(), Some(1));
     let stdout = text(&destroyed.stdout);
     assert!(
-        stdout.contains("scheduled for deletion after 30 days"),
+        stdout.contains("  - replication_group quickstart"),
         "{stdout}"
     );
+    assert!(stdout.contains("final_snapshot"), "{stdout}");
+    assert!(stdout.contains("KMS key is kept"), "{stdout}");
+    assert!(
+        !stdout.contains("- kms_key"),
+        "the key encrypts the snapshot: {stdout}"
+    );
     assert!(stdout.contains("kept with its events"), "{stdout}");
+    let stderr = text(&destroyed.stderr);
+    assert!(
+        stderr.contains("waiting for deletion of replication group quickstart")
+            && stderr.contains("(last status `deleting`)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not destroyed yet: network"), "{stderr}");
+    assert!(stderr.contains("secrets: done"), "{stderr}");
 
     let after = orchestrator(Some(&account), &["plan", &spec, "--json"]);
     let document: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
@@ -176,22 +195,10 @@ async fn destroy_deletes_the_stack_after_confirmation() {
             )
         })
         .collect();
-    assert!(actions.contains(&"create vpc".to_owned()), "{actions:?}");
-    assert!(
-        actions.contains(&"create kms_key".to_owned()),
-        "a new key: the old one is pending deletion"
-    );
+    assert!(actions.contains(&"no_op vpc".to_owned()), "{actions:?}");
     assert!(
         actions.contains(&"update secret".to_owned()),
-        "the secret is restored, not recreated"
-    );
-    // The log groups were kept; they move to the new key.
-    assert!(
-        actions
-            .iter()
-            .filter(|a| a.ends_with("log_group"))
-            .all(|a| a == "update log_group"),
-        "{actions:?}"
+        "the secret is restored, not recreated: {actions:?}"
     );
 }
 

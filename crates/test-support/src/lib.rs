@@ -117,3 +117,28 @@ impl Emulator {
         (config, env)
     }
 }
+
+/// The source of a valid spec for `stack`: a Valkey 8.0 stack in a new two-subnet VPC in
+/// us-east-1, with `extra` appended. A top-level key in `extra` (`engine:`,
+/// `node_type:`, `network:`, …) replaces the default one, so a test states only what
+/// it is about.
+pub fn spec_source(stack: &str, extra: &str) -> String {
+    const DEFAULTS: [(&str, &str); 4] = [
+        ("region", "us-east-1"),
+        ("engine", "{name: valkey, version: \"8.0\"}"),
+        ("node_type", "cache.r7g.large"),
+        (
+            "network",
+            "{create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: us-east-1a, cidr: 10.0.1.0/24}, \
+             {availability_zone: us-east-1b, cidr: 10.0.2.0/24}]}, allow: {cidrs: [10.0.0.0/8]}}",
+        ),
+    ];
+    let mut source = format!("stack: {stack}\n");
+    for (key, value) in DEFAULTS {
+        let prefix = format!("{key}:");
+        if !extra.lines().any(|line| line.starts_with(&prefix)) {
+            source += &format!("{key}: {value}\n");
+        }
+    }
+    source + extra
+}

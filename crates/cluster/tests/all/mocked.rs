@@ -1,0 +1,441 @@
+//! SDK-level tests for what moto 5.2.5 lacks or ignores (`../shared/reference/emulator.md`):
+//! parameter groups, user groups, `ModifyUser`, replica and shard counts, auth and
+//! log-delivery modifications, waiting through `creating`/`modifying`, a wait that times
+//! out, and deletion with a final snapshot. Responses are shaped like the AWS API
+//! reference; the assertions are on the requests this crate sends. Waits run on tokio's
+//! paused clock, so an hour-long wait takes no time.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_elasticache::Client;
+use aws_sdk_elasticache::operation::describe_replication_groups::{
+    DescribeReplicationGroupsError, DescribeReplicationGroupsOutput,
+};
+use aws_sdk_elasticache::types::error::ReplicationGroupNotFoundFault;
+use aws_sdk_elasticache::types::{ReplicationGroup as SdkGroup, UserGroup as SdkUserGroup};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use cluster::*;
+use plan::{Known, Sensitive};
+
+fn desired(extra: &str) -> Desired {
+    let spec =
+        spec::parse(&test_support::spec_source("demo", extra), "mocked.yaml").expect("valid spec");
+    Desired::from_spec(
+        &spec,
+        &Inputs {
+            security_group_id: Known::Value("sg-1".into()),
+            kms_key_arn: Known::Value("arn:aws:kms:us-east-1:123456789012:key/k1".into()),
+        },
+    )
+}
+
+fn fast() -> WaitOptions {
+    WaitOptions {
+        first_poll: Duration::from_secs(5),
+        ..WaitOptions::default()
+    }
+}
+
+fn group(status: &str) -> DescribeReplicationGroupsOutput {
+    DescribeReplicationGroupsOutput::builder()
+        .replication_groups(
+            SdkGroup::builder()
+                .replication_group_id("demo")
+                .arn("arn:aws:elasticache:us-east-1:123456789012:replicationgroup:demo")
+                .status(status)
+                .build(),
+        )
+        .build()
+}
+
+/// `DescribeReplicationGroups` answering each status in turn, the last one for ever.
+fn statuses(statuses: &'static [&'static str]) -> Rule {
+    let mut sequence = mock!(Client::describe_replication_groups).sequence();
+    for status in statuses {
+        sequence = sequence.output(move || group(status));
+    }
+    sequence.repeatedly().build()
+}
+
+fn ignore(_: Progress) {}
+
+#[tokio::test(start_paused = true)]
+async fn more_replicas_wait_through_modifying_before_failover_is_turned_on() {
+    let before =
+        desired("cluster: {replicas_per_shard: 0, multi_az: false, automatic_failover: false}\n");
+    let after = desired("cluster: {replicas_per_shard: 2}\n");
+    let plan = diff(&after, &Observed::as_applied(&before));
+
+    let describe = statuses(&["available", "modifying", "modifying", "available"]);
+    let increase = mock!(Client::increase_replica_count)
+        .match_requests(|r| {
+            r.replication_group_id() == Some("demo")
+                && r.new_replica_count() == Some(2)
+                && r.apply_immediately() == Some(true)
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::increase_replica_count::IncreaseReplicaCountOutput::builder().build()
+        });
+    let modify = mock!(Client::modify_replication_group)
+        .match_requests(|r| {
+            r.automatic_failover_enabled() == Some(true) && r.multi_az_enabled() == Some(true)
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+        });
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&describe, &increase, &modify]
+    );
+
+    let seen = Mutex::new(Vec::new());
+    let report = |p: Progress| seen.lock().expect("lock").push(p);
+    let outputs = Cluster::new(client)
+        .apply(&plan, &Credentials::new(), &fast(), &report)
+        .await
+        .expect("applies");
+    assert_eq!((increase.num_calls(), modify.num_calls()), (1, 1));
+    let seen = seen.into_inner().expect("lock");
+    assert_eq!(seen[0].status, "modifying", "{seen:?}");
+    assert_eq!(seen[0].resource, "replication group demo");
+    assert!(outputs.arn.value().is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_that_times_out_names_the_group_and_its_last_status() {
+    let before = desired("");
+    let after = desired("node_type: cache.r7g.xlarge\n");
+    let plan = diff(&after, &Observed::as_applied(&before));
+    let describe = statuses(&["available", "modifying"]);
+    let modify = mock!(Client::modify_replication_group).then_output(|| {
+        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+    });
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&describe, &modify]
+    );
+    let options = WaitOptions {
+        timeout: Duration::from_secs(15 * 60),
+        ..fast()
+    };
+    let error = Cluster::new(client)
+        .apply(&plan, &Credentials::new(), &options, &ignore)
+        .await
+        .expect_err("times out");
+    let message = error.to_string();
+    assert!(message.contains("replication group demo"), "{message}");
+    assert!(message.contains("last status `modifying`"), "{message}");
+    assert!(message.contains("run the same command again"), "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_wait_returns_once_the_last_change_is_accepted() {
+    let plan = diff(
+        &desired("node_type: cache.r7g.xlarge\n"),
+        &Observed::as_applied(&desired("")),
+    );
+    let describe = statuses(&["available", "modifying"]);
+    let modify = mock!(Client::modify_replication_group).then_output(|| {
+        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+    });
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&describe, &modify]
+    );
+    let options = WaitOptions {
+        wait: false,
+        ..fast()
+    };
+    Cluster::new(client)
+        .apply(&plan, &Credentials::new(), &options, &ignore)
+        .await
+        .expect("returns without waiting");
+    // One look before the change (is it available?), one for the outputs.
+    assert_eq!(describe.num_calls(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parameter_group_is_created_set_in_batches_of_twenty_and_switched_to() {
+    let parameters: Vec<String> = (0..25).map(|n| format!("p{n:02}: v{n}")).collect();
+    let after = desired(&format!(
+        "cluster: {{parameters: {{{}}}}}\n",
+        parameters.join(", ")
+    ));
+    let plan = diff(&after, &Observed::as_applied(&desired("")));
+
+    let create = mock!(Client::create_cache_parameter_group)
+        .match_requests(|r| {
+            r.cache_parameter_group_name() == Some("demo-valkey8")
+                && r.cache_parameter_group_family() == Some("valkey8")
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::create_cache_parameter_group::CreateCacheParameterGroupOutput::builder().build()
+        });
+    let set = mock!(Client::modify_cache_parameter_group)
+        .match_requests(|r| r.parameter_name_values().len() <= 20)
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_cache_parameter_group::ModifyCacheParameterGroupOutput::builder().build()
+        });
+    let switch = mock!(Client::modify_replication_group)
+        .match_requests(|r| r.cache_parameter_group_name() == Some("demo-valkey8"))
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+        });
+    let describe = statuses(&["available"]);
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&create, &set, &switch, &describe]
+    );
+    Cluster::new(client)
+        .apply(&plan, &Credentials::new(), &fast(), &ignore)
+        .await
+        .expect("applies");
+    assert_eq!(
+        (create.num_calls(), set.num_calls(), switch.num_calls()),
+        (1, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn observe_reads_the_stack_parameter_group_and_only_user_set_values() {
+    let desired = desired("cluster: {parameters: {timeout: \"300\"}}\n");
+    let no_group = mock!(Client::describe_replication_groups).then_error(|| {
+        DescribeReplicationGroupsError::ReplicationGroupNotFoundFault(
+            ReplicationGroupNotFoundFault::builder().build(),
+        )
+    });
+    let group = mock!(Client::describe_cache_parameter_groups).then_output(|| {
+        aws_sdk_elasticache::operation::describe_cache_parameter_groups::DescribeCacheParameterGroupsOutput::builder()
+            .cache_parameter_groups(
+                aws_sdk_elasticache::types::CacheParameterGroup::builder()
+                    .cache_parameter_group_name("demo-valkey8")
+                    .cache_parameter_group_family("valkey8")
+                    .build(),
+            )
+            .build()
+    });
+    let parameters = mock!(Client::describe_cache_parameters)
+        .match_requests(|r| r.source() == Some("user"))
+        .then_output(|| {
+            aws_sdk_elasticache::operation::describe_cache_parameters::DescribeCacheParametersOutput::builder()
+                .parameters(
+                    aws_sdk_elasticache::types::Parameter::builder()
+                        .parameter_name("timeout")
+                        .parameter_value("0")
+                        .source("user")
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&no_group, &group, &parameters]
+    );
+    let observed = Cluster::new(client)
+        .observe(&desired)
+        .await
+        .expect("observes");
+    let found = &observed.parameter_groups["demo-valkey8"];
+    assert_eq!(found.parameters["timeout"], "0");
+    let plan = diff(&desired, &observed);
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.resource.kind == kinds::PARAMETER_GROUP && c.action == plan::Action::Update)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn moving_to_rbac_creates_users_and_an_active_group_then_deletes_the_token() {
+    let after = desired("auth: {mode: rbac, users: [{name: app}]}\n");
+    let plan = diff(&after, &Observed::as_applied(&desired("")));
+    let mut credentials = Credentials::new();
+    credentials.insert("demo/users/app", Sensitive::new("p".repeat(64)));
+
+    let create_user = mock!(Client::create_user)
+        .match_requests(|r| {
+            let mode = r.authentication_mode();
+            match r.user_id() {
+                Some("demo-default") => {
+                    r.user_name() == Some("default") && r.access_string() == Some("off -@all")
+                }
+                Some("demo-app") => mode.is_some_and(|m| m.passwords() == ["p".repeat(64)]),
+                _ => false,
+            }
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::create_user::CreateUserOutput::builder().build()
+        });
+    let create_group = mock!(Client::create_user_group)
+        .match_requests(|r| {
+            r.user_group_id() == Some("demo-users")
+                && r.user_ids() == ["demo-app".to_owned(), "demo-default".to_owned()]
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::create_user_group::CreateUserGroupOutput::builder()
+                .build()
+        });
+    let user_group = |status: &'static str| {
+        move || {
+            aws_sdk_elasticache::operation::describe_user_groups::DescribeUserGroupsOutput::builder(
+            )
+            .user_groups(
+                SdkUserGroup::builder()
+                    .user_group_id("demo-users")
+                    .status(status)
+                    .build(),
+            )
+            .build()
+        }
+    };
+    let describe_user_group = mock!(Client::describe_user_groups)
+        .sequence()
+        .output(user_group("creating"))
+        .output(user_group("active"))
+        .repeatedly()
+        .build();
+    let attach = mock!(Client::modify_replication_group)
+        .match_requests(|r| {
+            r.user_group_ids_to_add() == ["demo-users".to_owned()]
+                && r.auth_token_update_strategy()
+                    == Some(&aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Delete)
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+        });
+    let describe = statuses(&["available"]);
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [
+            &create_user,
+            &create_group,
+            &describe_user_group,
+            &attach,
+            &describe
+        ]
+    );
+    Cluster::new(client)
+        .apply(&plan, &credentials, &fast(), &ignore)
+        .await
+        .expect("applies");
+    assert_eq!(create_user.num_calls(), 2);
+    assert_eq!(describe_user_group.num_calls(), 2, "waited until active");
+    assert_eq!(attach.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn access_string_drift_is_corrected_with_modify_user() {
+    let wanted =
+        desired("auth: {mode: rbac, users: [{name: app, access: \"on ~app:* +@read\"}]}\n");
+    let plan = diff(
+        &wanted,
+        &Observed::as_applied(&desired("auth: {mode: rbac, users: [{name: app}]}\n")),
+    );
+    let modify_user = mock!(Client::modify_user)
+        .match_requests(|r| {
+            r.user_id() == Some("demo-app") && r.access_string() == Some("on ~app:* +@read")
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_user::ModifyUserOutput::builder().build()
+        });
+    let describe = statuses(&["available"]);
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&modify_user, &describe]
+    );
+    Cluster::new(client)
+        .apply(&plan, &Credentials::new(), &fast(), &ignore)
+        .await
+        .expect("applies");
+    assert_eq!(modify_user.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shards_and_log_delivery_change_with_their_own_calls() {
+    let before = desired("cluster: {mode: enabled, shards: 3}\n");
+    let after = desired("cluster: {mode: enabled, shards: 2}\nlogs: {engine: {enabled: false}}\n");
+    let plan = diff(&after, &Observed::as_applied(&before));
+    let modify = mock!(Client::modify_replication_group)
+        .match_requests(|r| {
+            r.log_delivery_configurations().len() == 1
+                && r.log_delivery_configurations()[0].enabled() == Some(false)
+                && r.log_delivery_configurations()[0].log_type()
+                    == Some(&aws_sdk_elasticache::types::LogType::EngineLog)
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+        });
+    let shards = mock!(Client::modify_replication_group_shard_configuration)
+        .match_requests(|r| r.node_group_count() == Some(2) && r.node_groups_to_remove() == ["0003".to_owned()])
+        .then_output(|| {
+            aws_sdk_elasticache::operation::modify_replication_group_shard_configuration::ModifyReplicationGroupShardConfigurationOutput::builder().build()
+        });
+    let describe = statuses(&["available"]);
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&modify, &shards, &describe]
+    );
+    Cluster::new(client)
+        .apply(&plan, &Credentials::new(), &fast(), &ignore)
+        .await
+        .expect("applies");
+    assert_eq!((modify.num_calls(), shards.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_takes_the_final_snapshot_and_waits_until_the_group_is_gone() {
+    let desired = desired("auth: {mode: rbac, users: [{name: app}]}\n");
+    let plan = diff_destroy(
+        &desired,
+        &Observed::as_applied(&desired),
+        Some("demo-final-20261122-080000".into()),
+    );
+    let delete = mock!(Client::delete_replication_group)
+        .match_requests(|r| {
+            r.replication_group_id() == Some("demo")
+                && r.final_snapshot_identifier() == Some("demo-final-20261122-080000")
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput::builder().build()
+        });
+    let describe = mock!(Client::describe_replication_groups)
+        .sequence()
+        .output(|| group("deleting"))
+        .error(|| {
+            DescribeReplicationGroupsError::ReplicationGroupNotFoundFault(
+                ReplicationGroupNotFoundFault::builder().build(),
+            )
+        })
+        .repeatedly()
+        .build();
+    let delete_user_group = mock!(Client::delete_user_group).then_output(|| {
+        aws_sdk_elasticache::operation::delete_user_group::DeleteUserGroupOutput::builder().build()
+    });
+    let delete_user = mock!(Client::delete_user).then_output(|| {
+        aws_sdk_elasticache::operation::delete_user::DeleteUserOutput::builder().build()
+    });
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&delete, &describe, &delete_user_group, &delete_user]
+    );
+    Cluster::new(client)
+        .destroy(&plan, &fast(), &ignore)
+        .await
+        .expect("destroys");
+    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(describe.num_calls(), 2, "waited until not found");
+    assert_eq!(
+        (delete_user_group.num_calls(), delete_user.num_calls()),
+        (1, 2)
+    );
+}
