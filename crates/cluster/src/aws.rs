@@ -54,12 +54,39 @@ impl Cluster {
         let parameter_groups = self
             .describe_parameter_groups(desired, group.as_ref())
             .await?;
+        let final_snapshots = self.final_snapshots(&desired.replication_group.id).await?;
         Ok(Observed {
             replication_group: group,
             parameter_groups,
             users,
             user_group,
+            final_snapshots,
         })
+    }
+
+    /// Snapshots named like the final snapshots destroy takes of this group.
+    async fn final_snapshots(&self, id: &str) -> Result<Vec<String>, ClusterError> {
+        let prefix = format!("{id}-final-");
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            // Filtering by group fails once the group is gone; final snapshots are
+            // manual ones, found by name.
+            .snapshot_source("manual")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("DescribeSnapshots"))?;
+            names.extend(
+                page.snapshots()
+                    .iter()
+                    .filter_map(|s| s.snapshot_name())
+                    .filter(|name| name.starts_with(&prefix))
+                    .map(str::to_owned),
+            );
+        }
+        Ok(names)
     }
 
     async fn describe_group(&self, id: &str) -> Result<Option<ObservedGroup>, ClusterError> {
@@ -490,6 +517,9 @@ impl Cluster {
                 group,
                 from_snapshot,
             } => {
+                // A group of the same id still being deleted must be gone first.
+                self.wait_until_gone(&group.id, options, on_progress)
+                    .await?;
                 self.create_group(group, from_snapshot.as_deref(), credentials)
                     .await
             }
@@ -521,6 +551,7 @@ impl Cluster {
                     .map_err(aws_error("AddTagsToResource"))?;
                 Ok(())
             }
+            Op::AwaitDeletion { id } => self.wait_until_gone(id, options, on_progress).await,
             Op::DeleteGroup { id, final_snapshot } => {
                 self.client
                     .delete_replication_group()
@@ -825,7 +856,10 @@ fn group_id(op: &Op) -> &str {
     match op {
         Op::CreateGroup { group, .. } => &group.id,
         Op::ModifyGroup(m) => &m.id,
-        Op::SetReplicas { id, .. } | Op::SetShards { id, .. } | Op::DeleteGroup { id, .. } => id,
+        Op::SetReplicas { id, .. }
+        | Op::SetShards { id, .. }
+        | Op::DeleteGroup { id, .. }
+        | Op::AwaitDeletion { id } => id,
         _ => "",
     }
 }

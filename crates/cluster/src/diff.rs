@@ -87,6 +87,10 @@ pub(crate) enum Op {
         id: String,
         final_snapshot: Option<String>,
     },
+    /// Wait for a deletion an earlier run started.
+    AwaitDeletion {
+        id: String,
+    },
 }
 
 /// The in-place changes of one `ModifyReplicationGroup` call: `None` leaves a setting
@@ -161,6 +165,7 @@ pub struct ClusterPlan {
     /// The outputs as far as they are known before apply.
     pub outputs: ClusterOutputs,
     pub(crate) ops: Vec<Op>,
+    snapshots_kept: bool,
 }
 
 impl ClusterPlan {
@@ -169,17 +174,10 @@ impl ClusterPlan {
         !self.ops.is_empty()
     }
 
-    /// Whether this (destroy) plan deletes the replication group with a final snapshot.
-    pub fn takes_final_snapshot(&self) -> bool {
-        self.ops.iter().any(|op| {
-            matches!(
-                op,
-                Op::DeleteGroup {
-                    final_snapshot: Some(_),
-                    ..
-                }
-            )
-        })
+    /// Whether data lives on in a final snapshot: this (destroy) plan takes one, or an
+    /// earlier destroy or replacement left one. The stack key encrypts them.
+    pub fn keeps_snapshots(&self) -> bool {
+        self.snapshots_kept
     }
 
     /// The secrets whose values apply must read: those its creates and token changes
@@ -254,15 +252,29 @@ pub fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
         warnings: Vec::new(),
         outputs: outputs(desired, observed),
         ops: Vec::new(),
+        snapshots_kept: !observed.final_snapshots.is_empty(),
     };
     if let Some(group) = &desired.parameter_group {
         parameter_group_diff(&mut plan, group, observed.parameter_groups.get(&group.name));
     }
     users_diff(&mut plan, desired, observed);
     user_group_diff(&mut plan, desired, observed);
+    let deleting = observed
+        .replication_group
+        .as_ref()
+        .filter(|g| g.status == "deleting");
+    if deleting.is_some() {
+        plan.warnings.push(format!(
+            "replication group {} is being deleted; apply waits until it is gone, then creates it",
+            desired.replication_group.id
+        ));
+    }
     let (change, ops, warnings) = group_diff(
         &desired.replication_group,
-        observed.replication_group.as_ref(),
+        observed
+            .replication_group
+            .as_ref()
+            .filter(|_| deleting.is_none()),
     );
     plan.changes.push(change);
     plan.ops.extend(ops);
@@ -1082,13 +1094,28 @@ pub fn diff_destroy(
         warnings: Vec::new(),
         outputs: outputs(desired, observed),
         ops: Vec::new(),
+        snapshots_kept: !observed.final_snapshots.is_empty(),
     };
+    let id = &desired.replication_group.id;
+    if let Some(found) = observed
+        .replication_group
+        .as_ref()
+        .filter(|g| g.status == "deleting")
+    {
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::REPLICATION_GROUP, id),
+            vec![
+                ("arn", Value::from(&found.arn)),
+                ("status", Value::from("deleting (waiting until gone)")),
+            ],
+        ));
+        plan.ops.push(Op::AwaitDeletion { id: id.clone() });
+    }
     if let Some(found) = observed
         .replication_group
         .as_ref()
         .filter(|g| g.status != "deleting")
     {
-        let id = &desired.replication_group.id;
         let shown = snapshot
             .clone()
             .map_or(Value::from("none (skipped)"), Value::from);
@@ -1104,6 +1131,7 @@ pub fn diff_destroy(
                 "replication group {id} is deleted WITHOUT a final snapshot: its data is lost"
             )),
         }
+        plan.snapshots_kept |= snapshot.is_some();
         plan.ops.push(Op::DeleteGroup {
             id: id.clone(),
             final_snapshot: snapshot,

@@ -402,6 +402,8 @@ pub struct Observed {
     pub users: BTreeMap<String, ObservedUser>,
     /// The stack's user group.
     pub user_group: Option<ObservedUserGroup>,
+    /// Final snapshots an earlier destroy or replacement left (`<stack>-final-…`).
+    pub final_snapshots: Vec<String>,
 }
 
 /// A parameter group as ElastiCache describes it.
@@ -624,6 +626,7 @@ impl Observed {
                 user_ids: g.user_ids.clone(),
                 status: "active".to_owned(),
             }),
+            final_snapshots: Vec::new(),
         }
     }
 }

@@ -499,7 +499,7 @@ fn destroy_snapshots_the_group_then_removes_what_it_used() {
     );
     let observed = Observed::as_applied(&desired);
     let plan = diff_destroy(&desired, &observed, Some("demo-final-1".into()));
-    assert!(plan.takes_final_snapshot());
+    assert!(plan.keeps_snapshots());
     assert!(
         matches!(&plan.ops[0], Op::DeleteGroup { final_snapshot: Some(s), .. } if s == "demo-final-1")
     );
@@ -510,8 +510,24 @@ fn destroy_snapshots_the_group_then_removes_what_it_used() {
         Some(Op::DeleteParameterGroup { .. })
     ));
     let skipped = diff_destroy(&desired, &observed, None);
-    assert!(!skipped.takes_final_snapshot());
+    assert!(!skipped.keeps_snapshots());
     assert!(skipped.warnings[0].contains("WITHOUT a final snapshot"));
+}
+
+#[test]
+fn a_second_destroy_waits_for_the_first_and_keeps_counting_its_snapshot() {
+    let desired = desired("");
+    let mut observed = Observed::as_applied(&desired);
+    if let Some(group) = observed.replication_group.as_mut() {
+        group.status = "deleting".into();
+    }
+    observed.final_snapshots = vec!["demo-final-20261122-080000".into()];
+    let plan = diff_destroy(&desired, &observed, Some("demo-final-later".into()));
+    assert_eq!(plan.ops, [Op::AwaitDeletion { id: "demo".into() }]);
+    assert!(
+        plan.keeps_snapshots(),
+        "the earlier snapshot still needs the key"
+    );
 }
 
 #[test]

@@ -92,7 +92,7 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
     let stdout = text(&applied.stdout);
     assert!(
-        stdout.contains("Apply complete! Resources: 11 added"),
+        stdout.contains("Apply complete! Resources: 12 added"),
         "{stdout}"
     );
     assert!(
@@ -133,7 +133,7 @@ async fn plan_json_is_one_document_with_unknowns_marked() {
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(document["stack"], "quickstart");
     assert_eq!(document["account"], account.id.as_str());
-    assert_eq!(document["summary"]["add"], 11);
+    assert_eq!(document["summary"]["add"], 12);
     let group = &document["changes"][3];
     assert_eq!(group["resource"]["kind"], "cache_subnet_group");
     assert_eq!(group["attributes"][1]["after"]["known_after_apply"], true);
@@ -195,11 +195,55 @@ async fn destroy_deletes_the_stack_after_confirmation() {
             )
         })
         .collect();
-    assert!(actions.contains(&"no_op vpc".to_owned()), "{actions:?}");
+    assert!(
+        !actions.contains(&"create vpc".to_owned()),
+        "the network waits for the group: {actions:?}"
+    );
+    assert!(
+        actions.contains(&"create replication_group".to_owned()),
+        "a group being deleted is created again once gone: {actions:?}"
+    );
     assert!(
         actions.contains(&"update secret".to_owned()),
         "the secret is restored, not recreated: {actions:?}"
     );
+}
+
+#[tokio::test]
+async fn the_rbac_and_iam_examples_plan_their_users_and_user_group() {
+    let account = Emulator::account("cli_examples").await;
+    for (example, users) in [
+        (
+            "production.yaml",
+            vec![
+                "orders-cache-default",
+                "orders-cache-orders-app",
+                "orders-cache-reporting",
+            ],
+        ),
+        ("iam-auth.yaml", vec!["iam-cache-default", "billing-worker"]),
+    ] {
+        let spec = examples().join(example).display().to_string();
+        let planned = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
+        let stdout = text(&planned.stdout);
+        assert_eq!(
+            planned.status.code(),
+            Some(2),
+            "{example}: {}",
+            text(&planned.stderr)
+        );
+        for user in users {
+            assert!(
+                stdout.contains(&format!("  + cache_user {user}\n")),
+                "{example}: {stdout}"
+            );
+        }
+        assert!(stdout.contains("  + user_group "), "{example}: {stdout}");
+        assert!(
+            stdout.contains("auth_token                  = \"none\""),
+            "{example}: {stdout}"
+        );
+    }
 }
 
 /// Runs the commands that print the most (-vv, --json, text) and checks that no
@@ -458,7 +502,7 @@ async fn under_github_actions_plan_writes_the_job_summary_and_outputs() {
         "{outputs}"
     );
     assert!(
-        outputs.contains("summary<<ELASTICACHE_ACTION_EOF\nPlan: 11 to add"),
+        outputs.contains("summary<<ELASTICACHE_ACTION_EOF\nPlan: 12 to add"),
         "{outputs}"
     );
     let json = outputs
@@ -467,5 +511,5 @@ async fn under_github_actions_plan_writes_the_job_summary_and_outputs() {
         .and_then(|rest| rest.split("\nELASTICACHE_ACTION_EOF").next())
         .expect("plan-json output");
     let document: serde_json::Value = serde_json::from_str(json).expect("JSON");
-    assert_eq!(document["summary"]["add"], 11);
+    assert_eq!(document["summary"]["add"], 12);
 }

@@ -464,7 +464,7 @@ impl Stack {
         // A final snapshot is encrypted with the stack key: deleting the key would
         // make the snapshot useless, so the key stays.
         let kms = kms::diff_destroy(&kms_desired, &kms_observed);
-        let key_kept = cluster.takes_final_snapshot() && count_changes(&kms.changes) > 0;
+        let key_kept = cluster.keeps_snapshots() && count_changes(&kms.changes) > 0;
         Ok(DestroyPlans {
             cluster,
             secrets: secrets::diff_destroy(

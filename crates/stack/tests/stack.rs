@@ -54,6 +54,67 @@ async fn apply_twice_then_plan_is_empty() {
     assert!(!plan.has_changes(), "{:#?}", plan.changes);
 }
 
+#[tokio::test]
+async fn a_cluster_mode_stack_of_three_shards_converges() {
+    let account = Emulator::account("stack_sharded").await;
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.yaml"),
+    )
+    .expect("example")
+    .replace(
+        "cluster:\n  replicas_per_shard: 1",
+        "cluster:\n  mode: enabled\n  shards: 3\n  replicas_per_shard: 2",
+    );
+    let spec = spec::parse(&source, "sharded.yaml").expect("valid spec");
+    let stack = Stack::new(spec, &account.config);
+    let plan = stack.plan().await.expect("plans");
+    assert_eq!(plan.summary().add, 12, "{:#?}", plan.changes);
+    let outputs = stack
+        .apply(ApplyOptions::default(), &|_| {})
+        .await
+        .expect("applies");
+    let endpoints = outputs
+        .cluster
+        .endpoints
+        .value()
+        .cloned()
+        .unwrap_or_default();
+    assert!(endpoints.configuration.is_some(), "{endpoints:?}");
+    let plan = stack.plan().await.expect("plans");
+    assert!(!plan.has_changes(), "{:#?}", plan.changes);
+}
+
+#[tokio::test]
+async fn a_replacement_is_refused_without_the_flag_before_any_change() {
+    let account = Emulator::account("stack_replace").await;
+    Stack::new(quickstart_with(""), &account.config)
+        .apply(ApplyOptions::default(), &|_| {})
+        .await
+        .expect("applies");
+    // Also a change made in place elsewhere: refused all the same, as nothing is applied.
+    let changed =
+        quickstart_with("encryption:\n  at_rest: false\nlogs:\n  slow:\n    retention_days: 30\n");
+    let stack = Stack::new(changed, &account.config);
+    let plan = stack.plan().await.expect("plans");
+    assert_eq!(plan.summary().replace, 1, "{:#?}", plan.changes);
+    let error = stack
+        .apply(ApplyOptions::default(), &|_| {})
+        .await
+        .expect_err("refused");
+    let StackError::ReplacementRefused {
+        resources,
+        attributes,
+    } = &error
+    else {
+        panic!("{error}")
+    };
+    assert_eq!(resources, &["replication_group quickstart"]);
+    assert_eq!(attributes, &["at_rest_encryption"]);
+    assert!(error.to_string().contains("--allow-replacement"));
+    let again = stack.plan().await.expect("plans");
+    assert_eq!(again.summary(), plan.summary(), "nothing was applied");
+}
+
 /// The same scenario against a real AWS account, for maintainers who have one:
 /// `ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --nocapture` with credentials
 /// in the environment (region from `ELASTICACHE_ACTION_LIVE_REGION`, default us-east-1).

@@ -232,15 +232,25 @@ async fn observe_reads_the_stack_parameter_group_and_only_user_set_values() {
                 )
                 .build()
         });
+    let snapshots = mock!(Client::describe_snapshots).then_output(|| {
+        aws_sdk_elasticache::operation::describe_snapshots::DescribeSnapshotsOutput::builder()
+            .snapshots(
+                aws_sdk_elasticache::types::Snapshot::builder()
+                    .snapshot_name("demo-final-20261101-000000")
+                    .build(),
+            )
+            .build()
+    });
     let client = mock_client!(
         aws_sdk_elasticache,
         RuleMode::MatchAny,
-        [&no_group, &group, &parameters]
+        [&no_group, &group, &parameters, &snapshots]
     );
     let observed = Cluster::new(client)
         .observe(&desired)
         .await
         .expect("observes");
+    assert_eq!(observed.final_snapshots, ["demo-final-20261101-000000"]);
     let found = &observed.parameter_groups["demo-valkey8"];
     assert_eq!(found.parameters["timeout"], "0");
     let plan = diff(&desired, &observed);
