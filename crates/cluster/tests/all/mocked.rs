@@ -60,6 +60,19 @@ fn statuses(statuses: &'static [&'static str]) -> Rule {
 
 fn ignore(_: Progress) {}
 
+/// A `ModifyReplicationGroup` rule that accepts what `rule` matches.
+fn modified(
+    rule: aws_smithy_mocks::RuleBuilder<
+        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupInput,
+        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput,
+        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupError,
+    >,
+) -> Rule {
+    rule.then_output(|| {
+        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
+    })
+}
+
 #[tokio::test(start_paused = true)]
 async fn more_replicas_wait_through_modifying_before_failover_is_turned_on() {
     let before =
@@ -77,13 +90,9 @@ async fn more_replicas_wait_through_modifying_before_failover_is_turned_on() {
         .then_output(|| {
             aws_sdk_elasticache::operation::increase_replica_count::IncreaseReplicaCountOutput::builder().build()
         });
-    let modify = mock!(Client::modify_replication_group)
-        .match_requests(|r| {
-            r.automatic_failover_enabled() == Some(true) && r.multi_az_enabled() == Some(true)
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
-        });
+    let modify = modified(mock!(Client::modify_replication_group).match_requests(|r| {
+        r.automatic_failover_enabled() == Some(true) && r.multi_az_enabled() == Some(true)
+    }));
     let client = mock_client!(
         aws_sdk_elasticache,
         RuleMode::MatchAny,
@@ -109,9 +118,7 @@ async fn a_wait_that_times_out_names_the_group_and_its_last_status() {
     let after = desired("node_type: cache.r7g.xlarge\n");
     let plan = diff(&after, &Observed::as_applied(&before));
     let describe = statuses(&["available", "modifying"]);
-    let modify = mock!(Client::modify_replication_group).then_output(|| {
-        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
-    });
+    let modify = modified(mock!(Client::modify_replication_group));
     let client = mock_client!(
         aws_sdk_elasticache,
         RuleMode::MatchAny,
@@ -138,9 +145,7 @@ async fn no_wait_returns_once_the_last_change_is_accepted() {
         &Observed::as_applied(&desired("")),
     );
     let describe = statuses(&["available", "modifying"]);
-    let modify = mock!(Client::modify_replication_group).then_output(|| {
-        aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
-    });
+    let modify = modified(mock!(Client::modify_replication_group));
     let client = mock_client!(
         aws_sdk_elasticache,
         RuleMode::MatchAny,
@@ -180,11 +185,10 @@ async fn a_parameter_group_is_created_set_in_batches_of_twenty_and_switched_to()
         .then_output(|| {
             aws_sdk_elasticache::operation::modify_cache_parameter_group::ModifyCacheParameterGroupOutput::builder().build()
         });
-    let switch = mock!(Client::modify_replication_group)
-        .match_requests(|r| r.cache_parameter_group_name() == Some("demo-valkey8"))
-        .then_output(|| {
-            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
-        });
+    let switch = modified(
+        mock!(Client::modify_replication_group)
+            .match_requests(|r| r.cache_parameter_group_name() == Some("demo-valkey8")),
+    );
     let describe = statuses(&["available"]);
     let client = mock_client!(
         aws_sdk_elasticache,
@@ -310,15 +314,11 @@ async fn moving_to_rbac_creates_users_and_an_active_group_then_deletes_the_token
         .output(user_group("active"))
         .repeatedly()
         .build();
-    let attach = mock!(Client::modify_replication_group)
-        .match_requests(|r| {
-            r.user_group_ids_to_add() == ["demo-users".to_owned()]
-                && r.auth_token_update_strategy()
-                    == Some(&aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Delete)
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
-        });
+    let attach = modified(mock!(Client::modify_replication_group).match_requests(|r| {
+        r.user_group_ids_to_add() == ["demo-users".to_owned()]
+            && r.auth_token_update_strategy()
+                == Some(&aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Delete)
+    }));
     let describe = statuses(&["available"]);
     let client = mock_client!(
         aws_sdk_elasticache,
@@ -373,16 +373,12 @@ async fn shards_and_log_delivery_change_with_their_own_calls() {
     let before = desired("cluster: {mode: enabled, shards: 3}\n");
     let after = desired("cluster: {mode: enabled, shards: 2}\nlogs: {engine: {enabled: false}}\n");
     let plan = diff(&after, &Observed::as_applied(&before));
-    let modify = mock!(Client::modify_replication_group)
-        .match_requests(|r| {
-            r.log_delivery_configurations().len() == 1
-                && r.log_delivery_configurations()[0].enabled() == Some(false)
-                && r.log_delivery_configurations()[0].log_type()
-                    == Some(&aws_sdk_elasticache::types::LogType::EngineLog)
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::modify_replication_group::ModifyReplicationGroupOutput::builder().build()
-        });
+    let modify = modified(mock!(Client::modify_replication_group).match_requests(|r| {
+        r.log_delivery_configurations().len() == 1
+            && r.log_delivery_configurations()[0].enabled() == Some(false)
+            && r.log_delivery_configurations()[0].log_type()
+                == Some(&aws_sdk_elasticache::types::LogType::EngineLog)
+    }));
     let shards = mock!(Client::modify_replication_group_shard_configuration)
         .match_requests(|r| r.node_group_count() == Some(2) && r.node_groups_to_remove() == ["0003".to_owned()])
         .then_output(|| {
