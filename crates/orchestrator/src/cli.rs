@@ -64,6 +64,13 @@ pub enum Command {
     /// For VS Code with the YAML extension, save it and add to settings.json:
     /// "yaml.schemas": { "./elasticache-spec.schema.json": "*.cache.yaml" }
     Schema,
+    /// Show how to reach an applied stack: endpoints, port, secret and parameter names,
+    /// policy ARNs, and redis-cli commands that read the credential from Secrets Manager
+    /// themselves. Reads only; never prints a secret.
+    Output {
+        #[command(flatten)]
+        target: Target,
+    },
     /// Show what apply would change. Reads from AWS; never writes.
     Plan {
         #[command(flatten)]

@@ -2,6 +2,7 @@
 //! lives in the library crates (`spec`, `plan`, `stack` and the steps).
 
 mod cli;
+mod connect;
 mod github;
 mod progress;
 mod render;
@@ -74,6 +75,7 @@ fn init_tracing(verbose: u8) {
 async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
     match command {
         Command::Validate { specs, json } => validate(&specs, json),
+        Command::Output { target } => output(&target, style).await,
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&spec::json_schema())?);
             Ok(ExitCode::SUCCESS)
@@ -388,6 +390,40 @@ async fn destroy(
             "plan": render::plan_json(&plan, &identity),
             "destroyed": plan.has_changes(),
         }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(&target.spec).await?;
+    let (outputs, drifted) = stack.outputs().await?;
+    let Some(connection) = connect::connection(stack.spec(), &outputs) else {
+        bail!(
+            "stack {} has no replication group endpoint yet: run `orchestrator apply {}` first",
+            stack.spec().stack,
+            target.spec.display()
+        );
+    };
+    if drifted {
+        eprintln!(
+            "warning: the stack differs from the spec; `orchestrator plan {}` shows how",
+            target.spec.display()
+        );
+    }
+    if target.json {
+        print_json(&serde_json::json!({
+            "outputs": render::outputs_json(&outputs),
+            "connection": connection,
+            "in_sync": !drifted,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", render::outputs_text(&outputs, style));
+    println!("\n{}", style.bold("Connect:"));
+    println!("  url       {}", connection.url);
+    println!("  password  {}", connection.password);
+    for command in &connection.commands {
+        println!("  $ {command}");
     }
     Ok(ExitCode::SUCCESS)
 }

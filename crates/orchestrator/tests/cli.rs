@@ -76,7 +76,7 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("\nPlan: 12 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
+        stdout.contains("\nPlan: 17 to add, 0 to change, 0 to replace, 0 to destroy.\n"),
         "{stdout}"
     );
 
@@ -92,11 +92,14 @@ async fn plan_apply_plan_converges_with_terraform_exit_codes() {
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
     let stdout = text(&applied.stdout);
     assert!(
-        stdout.contains("Apply complete! Resources: 12 added"),
+        stdout.contains("Apply complete! Resources: 17 added"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("secret_arn[quickstart/auth-token] = arn:aws:secretsmanager:"),
+        stdout
+            .lines()
+            .any(|l| l.starts_with("  secret_arn[quickstart/auth-token] ")
+                && l.contains(" = arn:aws:secretsmanager:")),
         "{stdout}"
     );
     assert!(
@@ -133,7 +136,7 @@ async fn plan_json_is_one_document_with_unknowns_marked() {
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(document["stack"], "quickstart");
     assert_eq!(document["account"], account.id.as_str());
-    assert_eq!(document["summary"]["add"], 12);
+    assert_eq!(document["summary"]["add"], 17);
     let group = &document["changes"][3];
     assert_eq!(group["resource"]["kind"], "cache_subnet_group");
     assert_eq!(group["attributes"][1]["after"]["known_after_apply"], true);
@@ -246,6 +249,53 @@ async fn the_rbac_and_iam_examples_plan_their_users_and_user_group() {
     }
 }
 
+#[tokio::test]
+async fn output_shows_how_to_connect_once_applied() {
+    let account = Emulator::account("cli_output").await;
+    let spec = quickstart();
+    let early = orchestrator(Some(&account), &["output", &spec]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(
+        text(&early.stderr).contains("run `orchestrator apply"),
+        "{}",
+        text(&early.stderr)
+    );
+
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let shown = orchestrator(Some(&account), &["output", &spec]);
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+    let stdout = text(&shown.stdout);
+    assert!(
+        stdout.contains("url       rediss://master.quickstart."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--secret-id quickstart/auth-token --query SecretString"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("$ redis-cli --tls -h master.quickstart."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/quickstart/port"), "{stdout}");
+
+    let json = orchestrator(Some(&account), &["output", &spec, "--json"]);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(document["in_sync"], true);
+    assert_eq!(document["outputs"]["port"], "6379");
+    assert!(
+        document["outputs"]["policy_arn[quickstart-read-connection]"]
+            .as_str()
+            .is_some_and(|arn| arn.ends_with(":policy/quickstart-read-connection"))
+    );
+    assert!(
+        document["connection"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("rediss://"))
+    );
+}
+
 /// Runs the commands that print the most (-vv, --json, text) and checks that no
 /// generated token or password, read back from the emulator, appears in any output.
 #[tokio::test]
@@ -269,6 +319,8 @@ async fn no_secret_appears_in_any_output() {
             vec!["-vv", "apply", spec.as_str(), "--auto-approve", "--json"],
             vec!["-vv", "apply", spec.as_str(), "--auto-approve"],
             vec!["-vv", "plan", spec.as_str(), "--json"],
+            vec!["-vv", "output", spec.as_str()],
+            vec!["-vv", "output", spec.as_str(), "--json"],
             vec!["-vv", "destroy", spec.as_str(), "--json"],
         ] {
             let output = orchestrator(Some(&account), &args);
@@ -502,7 +554,7 @@ async fn under_github_actions_plan_writes_the_job_summary_and_outputs() {
         "{outputs}"
     );
     assert!(
-        outputs.contains("summary<<ELASTICACHE_ACTION_EOF\nPlan: 12 to add"),
+        outputs.contains("summary<<ELASTICACHE_ACTION_EOF\nPlan: 17 to add"),
         "{outputs}"
     );
     let json = outputs
@@ -511,5 +563,5 @@ async fn under_github_actions_plan_writes_the_job_summary_and_outputs() {
         .and_then(|rest| rest.split("\nELASTICACHE_ACTION_EOF").next())
         .expect("plan-json output");
     let document: serde_json::Value = serde_json::from_str(json).expect("JSON");
-    assert_eq!(document["summary"]["add"], 12);
+    assert_eq!(document["summary"]["add"], 17);
 }

@@ -1,7 +1,7 @@
 /*!
 Plans, applies and destroys a whole stack by running the step crates in order:
-network (steps 1-3), kms (4-5), logs (6), secrets (7) and cluster (8), with policies
-joining behind them. This is the library API every front end calls (the orchestrator binary, a GitHub
+network (steps 1-3), kms (4-5), logs (6), secrets (7), cluster (8) and policies (SSM
+connection parameters and IAM policies). This is the library API every front end calls (the orchestrator binary, a GitHub
 integration, a service broker), so none of them re-implements step order.
 
 It owns: AWS configuration for a spec ([`aws_config_for`]), the order of steps, passing
@@ -26,6 +26,7 @@ use kms::{Kms, KmsError};
 use logs::{Logs, LogsError};
 use network::{Network, NetworkError, NetworkOutputs};
 use plan::{Change, Known, Plan};
+use policies::{Policies, PoliciesError, PoliciesOutputs};
 use secrets::{Secrets, SecretsError};
 use spec::Spec;
 use spec::names::Scope;
@@ -59,6 +60,9 @@ pub enum StackError {
     /// The cluster step failed.
     #[error("cluster: {0}")]
     Cluster(#[from] ClusterError),
+    /// The policies step failed.
+    #[error("policies: {0}")]
+    Policies(#[from] PoliciesError),
     /// Destroy left steps alone because the replication group still exists.
     #[error("not destroyed yet: {} (they are in use until the replication group is gone; run destroy again)", .0.join(", "))]
     Skipped(Vec<&'static str>),
@@ -160,6 +164,8 @@ pub struct StackOutputs {
     pub secrets: Vec<(String, Known<String>)>,
     /// The replication group's id, ARN and endpoints.
     pub cluster: ClusterOutputs,
+    /// The SSM parameters and IAM policies.
+    pub policies: PoliciesOutputs,
 }
 
 impl StackOutputs {
@@ -208,6 +214,12 @@ impl StackOutputs {
         if !cluster.user_ids.is_empty() {
             push("user_ids", Some(cluster.user_ids.join(",")));
         }
+        if !self.policies.parameters.is_empty() {
+            push("ssm_parameters", Some(self.policies.parameters.join(",")));
+        }
+        for (name, arn) in &self.policies.policies {
+            push(&format!("policy_arn[{name}]"), Some(arn.clone()));
+        }
         entries
     }
 }
@@ -222,6 +234,7 @@ pub struct Stack {
     logs: Logs,
     secrets: Secrets,
     cluster: Cluster,
+    policies: Policies,
 }
 
 impl Stack {
@@ -236,6 +249,10 @@ impl Stack {
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(config)),
             cluster: Cluster::new(aws_sdk_elasticache::Client::new(config)),
+            policies: Policies::new(
+                aws_sdk_ssm::Client::new(config),
+                aws_sdk_iam::Client::new(config),
+            ),
             config: config.clone(),
             spec,
         }
@@ -281,7 +298,16 @@ impl Stack {
             security_group_id: Known::AfterApply,
             kms_key_arn: Known::AfterApply,
         };
-        let (network_observed, kms_observed, logs_observed, secrets_observed, cluster_observed) = try_join!(
+        let cluster_desired = cluster::Desired::from_spec(spec, &unknown_inputs);
+        let policies_desired = unknown_policies(spec, &scope, &cluster_desired);
+        let (
+            network_observed,
+            kms_observed,
+            logs_observed,
+            secrets_observed,
+            cluster_observed,
+            policies_observed,
+        ) = try_join!(
             async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
             async { Ok(self.kms.observe(&kms_desired).await?) },
             async {
@@ -296,12 +322,8 @@ impl Stack {
                     .observe(&secrets::Desired::from_spec(spec, &unknown))
                     .await?)
             },
-            async {
-                Ok(self
-                    .cluster
-                    .observe(&cluster::Desired::from_spec(spec, &unknown_inputs))
-                    .await?)
-            },
+            async { Ok(self.cluster.observe(&cluster_desired).await?) },
+            async { Ok(self.policies.observe(&policies_desired).await?) },
         )?;
         let network = network::diff(&network_desired, &network_observed)?;
         let kms = kms::diff(&kms_desired, &kms_observed)?;
@@ -316,13 +338,49 @@ impl Stack {
             &cluster::Desired::from_spec(spec, &inputs),
             &cluster_observed,
         );
+        let inputs = policies::Inputs {
+            kms_key_arn: key.clone(),
+            secrets: secrets.outputs.secrets.clone(),
+            cluster: cluster.outputs.clone(),
+        };
+        let policies = policies::diff(
+            &policies::Desired::from_spec(spec, &scope, &inputs),
+            &policies_observed,
+        );
         Ok(StepPlans {
             network,
             kms,
             logs,
             secrets,
             cluster,
+            policies,
         })
+    }
+
+    /// What the stack hands to applications as it stands, without changing anything:
+    /// each step's outputs as observed (values of resources not created yet are
+    /// unknown), and whether the stack differs from the spec.
+    pub async fn outputs(&self) -> Result<(StackOutputs, bool), StackError> {
+        let plans = self.plan_steps().await?;
+        let drifted = [
+            &plans.network.changes,
+            &plans.kms.changes,
+            &plans.logs.changes,
+            &plans.secrets.changes,
+            &plans.cluster.changes,
+            &plans.policies.changes,
+        ]
+        .into_iter()
+        .any(|changes| count_changes(changes) > 0);
+        let outputs = StackOutputs {
+            network: plans.network.outputs,
+            kms_key_arn: plans.kms.outputs.key_arn,
+            log_groups: plans.logs.outputs.groups,
+            secrets: plans.secrets.outputs.secrets,
+            cluster: plans.cluster.outputs,
+            policies: plans.policies.outputs,
+        };
+        Ok((outputs, drifted))
     }
 
     /// Makes the stack match the spec, step by step: each step is observed and diffed
@@ -401,12 +459,24 @@ impl Stack {
             .await?;
         finished("cluster", changed);
 
+        let inputs = policies::Inputs {
+            kms_key_arn: key.clone(),
+            secrets: secrets.clone(),
+            cluster: cluster.clone(),
+        };
+        let desired = policies::Desired::from_spec(spec, &scope, &inputs);
+        let plan = policies::diff(&desired, &self.policies.observe(&desired).await?);
+        let changed = step("policies", &plan.changes)?;
+        let policies = self.policies.apply(&plan).await?;
+        finished("policies", changed);
+
         Ok(StackOutputs {
             network,
             kms_key_arn: key,
             log_groups,
             secrets,
             cluster,
+            policies,
         })
     }
 
@@ -424,6 +494,7 @@ impl Stack {
     pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<Plan, StackError> {
         let plans = self.destroy_plans(options).await?;
         let mut plan = Plan::new(&self.spec.stack);
+        plan.extend(plans.policies.changes, plans.policies.warnings);
         plan.extend(plans.cluster.changes, plans.cluster.warnings);
         plan.extend(plans.secrets.changes, plans.secrets.warnings);
         plan.extend(plans.logs.changes, plans.logs.warnings);
@@ -451,12 +522,21 @@ impl Stack {
                 kms_key_arn: Known::AfterApply,
             },
         );
-        let (network_observed, kms_observed, logs_observed, secrets_observed, cluster_observed) = try_join!(
+        let policies_desired = unknown_policies(spec, &scope, &cluster_desired);
+        let (
+            network_observed,
+            kms_observed,
+            logs_observed,
+            secrets_observed,
+            cluster_observed,
+            policies_observed,
+        ) = try_join!(
             async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
             async { Ok(self.kms.observe(&kms_desired).await?) },
             async { Ok(self.logs.observe(&logs_desired).await?) },
             async { Ok(self.secrets.observe(&secrets_desired).await?) },
             async { Ok(self.cluster.observe(&cluster_desired).await?) },
+            async { Ok(self.policies.observe(&policies_desired).await?) },
         )?;
         let snapshot = (spec.destroy.final_snapshot && !options.skip_final_snapshot)
             .then(|| snapshot_name(spec));
@@ -466,6 +546,7 @@ impl Stack {
         let kms = kms::diff_destroy(&kms_desired, &kms_observed);
         let key_kept = cluster.keeps_snapshots() && count_changes(&kms.changes) > 0;
         Ok(DestroyPlans {
+            policies: policies::diff_destroy(&policies_desired, &policies_observed),
             cluster,
             secrets: secrets::diff_destroy(
                 &secrets_desired,
@@ -492,6 +573,13 @@ impl Stack {
         let plans = self.destroy_plans(options).await?;
         let mut failures = Vec::new();
         let report = |progress: cluster::Progress| on_event(progress.into());
+        failures.extend(
+            self.destroy_step("policies", &plans.policies.changes, on_event, async {
+                Ok(self.policies.apply(&plans.policies).await.map(drop)?)
+            })
+            .await
+            .err(),
+        );
         let cluster_gone = self
             .destroy_step("cluster", &plans.cluster.changes, on_event, async {
                 Ok(self
@@ -595,6 +683,7 @@ struct StepPlans {
     logs: logs::LogsPlan,
     secrets: secrets::SecretsPlan,
     cluster: cluster::ClusterPlan,
+    policies: policies::PoliciesPlan,
 }
 
 impl StepPlans {
@@ -605,11 +694,30 @@ impl StepPlans {
         plan.extend(self.logs.changes, self.logs.warnings);
         plan.extend(self.secrets.changes, self.secrets.warnings);
         plan.extend(self.cluster.changes, self.cluster.warnings);
+        plan.extend(self.policies.changes, self.policies.warnings);
         plan
     }
 }
 
+/// The policies step's names, for observing before any output is known.
+fn unknown_policies(spec: &Spec, scope: &Scope, cluster: &cluster::Desired) -> policies::Desired {
+    let group = &cluster.replication_group;
+    let inputs = policies::Inputs {
+        kms_key_arn: Known::AfterApply,
+        secrets: Vec::new(),
+        cluster: cluster::ClusterOutputs {
+            replication_group_id: group.id.clone(),
+            arn: Known::AfterApply,
+            endpoints: Known::AfterApply,
+            port: group.port,
+            user_ids: Vec::new(),
+        },
+    };
+    policies::Desired::from_spec(spec, scope, &inputs)
+}
+
 struct DestroyPlans {
+    policies: policies::PoliciesPlan,
     cluster: cluster::ClusterPlan,
     secrets: secrets::SecretsPlan,
     logs: logs::LogsPlan,

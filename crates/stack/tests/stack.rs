@@ -68,7 +68,7 @@ async fn a_cluster_mode_stack_of_three_shards_converges() {
     let spec = spec::parse(&source, "sharded.yaml").expect("valid spec");
     let stack = Stack::new(spec, &account.config);
     let plan = stack.plan().await.expect("plans");
-    assert_eq!(plan.summary().add, 12, "{:#?}", plan.changes);
+    assert_eq!(plan.summary().add, 16, "{:#?}", plan.changes);
     let outputs = stack
         .apply(ApplyOptions::default(), &|_| {})
         .await
