@@ -207,23 +207,23 @@ fn parameters(spec: &Spec, prefix: &str, scope: &Scope, inputs: &Inputs) -> Vec<
             value,
         });
     };
-    let endpoints = &inputs.cluster.endpoints;
-    let endpoint = |pick: fn(&cluster::Endpoints) -> Option<String>| match endpoints {
-        Known::Value(found) => pick(found).map(Known::Value),
-        Known::AfterApply => Some(Known::AfterApply),
+    let wanted = if spec.cluster.mode == spec::ClusterMode::Enabled {
+        vec![CONFIGURATION_ENDPOINT]
+    } else {
+        vec![PRIMARY_ENDPOINT, READER_ENDPOINT]
     };
-    let wanted: Vec<(&str, fn(&cluster::Endpoints) -> Option<String>)> =
-        if spec.cluster.mode == spec::ClusterMode::Enabled {
-            vec![(CONFIGURATION_ENDPOINT, |e| e.configuration.clone())]
-        } else {
-            vec![
-                (PRIMARY_ENDPOINT, |e| e.primary.clone()),
-                (READER_ENDPOINT, |e| e.reader.clone()),
-            ]
+    for name in wanted {
+        let value = match &inputs.cluster.endpoints {
+            Known::AfterApply => Some(Known::AfterApply),
+            Known::Value(found) => match name {
+                PRIMARY_ENDPOINT => found.primary.clone(),
+                READER_ENDPOINT => found.reader.clone(),
+                _ => found.configuration.clone(),
+            }
+            .map(Known::Value),
         };
-    for (name, pick) in wanted {
         // An endpoint ElastiCache does not report is left out rather than left empty.
-        if let Some(value) = endpoint(pick) {
+        if let Some(value) = value {
             push(name.to_owned(), value);
         }
     }
