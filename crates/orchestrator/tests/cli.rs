@@ -215,6 +215,31 @@ async fn destroy_deletes_the_stack_after_confirmation() {
 #[tokio::test]
 async fn the_rbac_and_iam_examples_plan_their_users_and_user_group() {
     let account = Emulator::account("cli_examples").await;
+    // The roles the examples attach their policies to; a missing one stops the plan.
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    for role in ["orders-app-role", "billing-worker"] {
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send()
+            .await
+            .expect("a role");
+    }
+    let missing = Emulator::account("cli_examples_no_role").await;
+    let refused = orchestrator(
+        Some(&missing),
+        &[
+            "plan",
+            &examples().join("production.yaml").display().to_string(),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr)
+            .contains("IAM role orders-app-role (outputs.attach_to_roles) does not exist"),
+        "{}",
+        text(&refused.stderr)
+    );
     for (example, users) in [
         (
             "production.yaml",

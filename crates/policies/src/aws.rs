@@ -20,12 +20,30 @@ const PARAMETERS_PER_DELETE: usize = 10;
 impl Policies {
     /// Observes the stack's parameters (only names this crate writes) and policies.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, PoliciesError> {
-        let (parameters, policies) =
-            futures::try_join!(self.parameters(&desired.prefix), self.policies(desired))?;
+        let (parameters, policies, missing_roles) = futures::try_join!(
+            self.parameters(&desired.prefix),
+            self.policies(desired),
+            self.missing_roles(desired)
+        )?;
         Ok(Observed {
             parameters,
             policies,
+            missing_roles,
         })
+    }
+
+    async fn missing_roles(&self, desired: &Desired) -> Result<Vec<String>, PoliciesError> {
+        let mut roles: Vec<&String> = desired.policies.iter().flat_map(|p| &p.roles).collect();
+        roles.sort();
+        roles.dedup();
+        let mut missing = Vec::new();
+        for role in roles {
+            let result = self.iam.get_role().role_name(role).send().await;
+            if absent_if(result, "GetRole", |e| e.is_no_such_entity_exception())?.is_none() {
+                missing.push(role.clone());
+            }
+        }
+        Ok(missing)
     }
 
     async fn parameters(

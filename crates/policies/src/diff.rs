@@ -4,7 +4,7 @@ use plan::tags::{Tags, tags_value};
 use plan::{Change, Diff, Known, ResourceId, Value};
 
 use crate::document::statements;
-use crate::{Desired, Observed, ObservedPolicy, Parameter, Policy};
+use crate::{Desired, Observed, ObservedPolicy, Parameter, PoliciesError, Policy};
 
 /// IAM keeps at most five versions of a managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
@@ -109,8 +109,12 @@ fn empty_plan(desired: &Desired) -> PoliciesPlan {
     }
 }
 
-/// Plans parameters and policies.
-pub fn diff(desired: &Desired, observed: &Observed) -> PoliciesPlan {
+/// Plans parameters and policies; a role the spec names that does not exist is an
+/// error here, before anything is written.
+pub fn diff(desired: &Desired, observed: &Observed) -> Result<PoliciesPlan, PoliciesError> {
+    if let Some(role) = observed.missing_roles.first() {
+        return Err(PoliciesError::RoleNotFound(role.clone()));
+    }
     let mut plan = empty_plan(desired);
     for parameter in &desired.parameters {
         parameter_diff(&mut plan, desired, parameter, observed);
@@ -137,7 +141,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> PoliciesPlan {
             delete_policy(&mut plan, name, arn, found);
         }
     }
-    plan
+    Ok(plan)
 }
 
 fn parameter_diff(

@@ -264,6 +264,8 @@ pub struct Observed {
     pub parameters: BTreeMap<String, ObservedParameter>,
     /// The stack's policies that exist, by name.
     pub policies: BTreeMap<String, ObservedPolicy>,
+    /// Roles the spec names that do not exist.
+    pub missing_roles: Vec<String>,
 }
 
 /// A parameter as SSM describes it.
@@ -308,6 +310,11 @@ pub enum PoliciesError {
     /// An AWS call failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// A role to attach the policies to does not exist.
+    #[error(
+        "IAM role {0} (outputs.attach_to_roles) does not exist in this account; create it first or remove it from the spec"
+    )]
+    RoleNotFound(String),
     /// A policy document read from IAM is not JSON.
     #[error("policy {0}: its document is not JSON; fix or delete it by hand")]
     UnreadableDocument(String),

@@ -86,7 +86,20 @@ fn applied(desired: &Desired) -> Observed {
                 )
             })
             .collect(),
+        missing_roles: Vec::new(),
     }
+}
+
+#[test]
+fn a_missing_role_stops_the_plan() {
+    let desired = desired("outputs: {attach_to_roles: [app-role]}\n");
+    let mut observed = applied(&desired);
+    observed.missing_roles = vec!["app-role".into()];
+    let error = diff(&desired, &observed).expect_err("the role is missing");
+    assert!(
+        error.to_string().contains("outputs.attach_to_roles"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -182,7 +195,7 @@ fn an_applied_stack_plans_nothing() {
         "auth: {mode: rbac, users: [{name: app}]}\noutputs: {attach_to_roles: [app-role]}\n",
     ] {
         let desired = desired(extra);
-        let plan = diff(&desired, &applied(&desired));
+        let plan = diff(&desired, &applied(&desired)).expect("plans");
         assert!(!plan.has_writes(), "{extra}: {:?}", plan.ops);
     }
 }
@@ -194,7 +207,7 @@ fn a_changed_endpoint_or_an_edited_value_is_written_again() {
     if let Some(port) = observed.parameters.get_mut("/demo/port") {
         port.value = "6380".into();
     }
-    let plan = diff(&desired, &observed);
+    let plan = diff(&desired, &observed).expect("plans");
     assert_eq!(
         plan.ops,
         [Op::PutParameter {
@@ -209,7 +222,7 @@ fn a_changed_endpoint_or_an_edited_value_is_written_again() {
 #[test]
 fn a_parameter_turned_plain_is_written_anew() {
     let desired = desired("outputs: {ssm_secure: false}\n");
-    let plan = diff(&desired, &applied(&desired));
+    let plan = diff(&desired, &applied(&desired)).expect("plans");
     assert!(matches!(&plan.ops[0], Op::DeleteParameters { names } if names.len() == 1));
     assert!(matches!(
         &plan.ops[1],
@@ -245,7 +258,7 @@ fn an_edited_policy_gets_a_new_default_version_making_room_at_five() {
         ("v4".into(), false),
         ("v5".into(), true),
     ];
-    let plan = diff(&desired, &observed);
+    let plan = diff(&desired, &observed).expect("plans");
     let arn = "arn:aws:iam::123456789012:policy/demo-read-connection".to_owned();
     assert_eq!(
         plan.ops,
@@ -269,7 +282,7 @@ fn role_attachment_drift_is_corrected_both_ways() {
     if let Some(policy) = observed.policies.get_mut("demo-read-connection") {
         policy.roles = vec!["intruder-role".into()];
     }
-    let plan = diff(&desired, &observed);
+    let plan = diff(&desired, &observed).expect("plans");
     let arn = "arn:aws:iam::123456789012:policy/demo-read-connection".to_owned();
     assert_eq!(
         plan.ops,
@@ -316,7 +329,7 @@ fn destroy_detaches_then_deletes_old_versions_then_the_policy() {
 fn policies_off_removes_ours() {
     let before = desired("");
     let after = desired("outputs: {iam_policies: false}\n");
-    let plan = diff(&after, &applied(&before));
+    let plan = diff(&after, &applied(&before)).expect("plans");
     assert_eq!(
         plan.ops.last(),
         Some(&Op::DeletePolicy {

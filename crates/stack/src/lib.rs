@@ -346,7 +346,7 @@ impl Stack {
         let policies = policies::diff(
             &policies::Desired::from_spec(spec, &scope, &inputs),
             &policies_observed,
-        );
+        )?;
         Ok(StepPlans {
             network,
             kms,
@@ -465,7 +465,7 @@ impl Stack {
             cluster: cluster.clone(),
         };
         let desired = policies::Desired::from_spec(spec, &scope, &inputs);
-        let plan = policies::diff(&desired, &self.policies.observe(&desired).await?);
+        let plan = policies::diff(&desired, &self.policies.observe(&desired).await?)?;
         let changed = step("policies", &plan.changes)?;
         let policies = self.policies.apply(&plan).await?;
         finished("policies", changed);

@@ -66,15 +66,11 @@ impl Fixture {
     }
 
     async fn converge(&self, desired: &Desired) {
-        let plan = diff(
-            desired,
-            &self.policies.observe(desired).await.expect("observes"),
-        );
+        let observed = self.policies.observe(desired).await.expect("observes");
+        let plan = diff(desired, &observed).expect("plans");
         self.policies.apply(&plan).await.expect("applies");
-        let again = diff(
-            desired,
-            &self.policies.observe(desired).await.expect("observes"),
-        );
+        let observed = self.policies.observe(desired).await.expect("observes");
+        let again = diff(desired, &observed).expect("plans");
         assert!(!again.has_writes(), "{:#?}", again.changes);
     }
 
@@ -147,10 +143,8 @@ async fn parameters_and_policy_are_created_and_out_of_band_edits_repaired() {
         .send()
         .await
         .expect("widened");
-    let plan = diff(
-        &desired,
-        &fixture.policies.observe(&desired).await.expect("observes"),
-    );
+    let observed = fixture.policies.observe(&desired).await.expect("observes");
+    let plan = diff(&desired, &observed).expect("plans");
     let updated: Vec<String> = plan
         .changes
         .iter()
