@@ -590,3 +590,202 @@ async fn under_github_actions_plan_writes_the_job_summary_and_outputs() {
     let document: serde_json::Value = serde_json::from_str(json).expect("JSON");
     assert_eq!(document["summary"]["add"], 17);
 }
+
+/// Runs the steps of `action.yml` as GitHub would: each `run:` script with bash, its
+/// `env:` evaluated from the inputs, the `github` context and earlier steps' outputs,
+/// against the emulator and a mock GitHub API.
+mod action {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::process::Command;
+
+    use test_support::Account;
+
+    /// The outcome of running the action.
+    pub struct Run {
+        pub code: Option<i32>,
+        pub outputs: String,
+        pub summary: String,
+        pub stderr: String,
+    }
+
+    fn evaluate(text: &str, context: &BTreeMap<String, String>) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out += &rest[..start];
+            let end = rest[start..].find("}}").expect("a closed expression") + start;
+            let expression = rest[start + 3..end].trim();
+            let value = context
+                .get(expression)
+                .unwrap_or_else(|| panic!("the test does not know `{expression}`"));
+            out += &evaluate(value, context);
+            rest = &rest[end + 2..];
+        }
+        out + rest
+    }
+
+    pub fn run(account: &Account, inputs: &[(&str, &str)], github: &[(&str, String)]) -> Run {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = root.canonicalize().expect("the repository");
+        let action: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(root.join("action.yml")).expect("action.yml"),
+        )
+        .expect("YAML");
+        let mut context = BTreeMap::new();
+        for (name, input) in action["inputs"].as_mapping().expect("inputs") {
+            let name = name.as_str().expect("a name");
+            let default = input["default"].as_str().unwrap_or_default();
+            context.insert(format!("inputs.{name}"), default.to_owned());
+        }
+        for (name, value) in inputs {
+            context.insert(format!("inputs.{name}"), (*value).to_owned());
+        }
+        context.insert("github.token".into(), "test-token".into());
+        context.insert("github.action_ref".into(), "main".into());
+        context.insert(
+            "github.action_repository".into(),
+            "elasticache-action/elasticache-action".into(),
+        );
+        context.insert("github.action_path".into(), root.display().to_string());
+
+        let temp =
+            std::env::temp_dir().join(format!("action-{}-{}", account.id, std::process::id()));
+        std::fs::create_dir_all(&temp).expect("a temp dir");
+        let summary = temp.join("summary.md");
+        let mut last = None;
+        let mut stderr = String::new();
+        for step in action["runs"]["steps"].as_sequence().expect("steps") {
+            let id = step["id"].as_str().expect("every step has an id");
+            let outputs = temp.join(format!("{id}.out"));
+            std::fs::write(&outputs, "").expect("outputs file");
+            let mut command = Command::new("bash");
+            command
+                .arg("-c")
+                .arg(evaluate(step["run"].as_str().expect("run"), &context))
+                .current_dir(root.join(evaluate(
+                    step["working-directory"].as_str().unwrap_or("."),
+                    &context,
+                )))
+                .env_remove("GITHUB_TOKEN")
+                .env_remove("AWS_PROFILE")
+                .envs(account.env.iter().map(|(k, v)| (*k, v.as_str())))
+                .envs(github.iter().map(|(k, v)| (*k, v.as_str())))
+                .env("GITHUB_OUTPUT", &outputs)
+                .env("GITHUB_STEP_SUMMARY", &summary)
+                .env("RUNNER_TEMP", &temp)
+                .env(
+                    "ELASTICACHE_ACTION_ORCHESTRATOR",
+                    env!("CARGO_BIN_EXE_orchestrator"),
+                );
+            if let Some(env) = step["env"].as_mapping() {
+                for (name, value) in env {
+                    let value = evaluate(value.as_str().unwrap_or_default(), &context);
+                    command.env(name.as_str().expect("a name"), value);
+                }
+            }
+            let output = command.output().expect("bash runs");
+            stderr += &String::from_utf8_lossy(&output.stderr);
+            stderr += &String::from_utf8_lossy(&output.stdout);
+            let written = std::fs::read_to_string(&outputs).unwrap_or_default();
+            for line in written.lines() {
+                if let Some((name, value)) = line.split_once('=') {
+                    context.insert(format!("steps.{id}.outputs.{name}"), value.to_owned());
+                }
+            }
+            last = Some((output.status.code(), written));
+            if !output.status.success() {
+                break;
+            }
+        }
+        let (code, outputs) = last.expect("at least one step");
+        Run {
+            code,
+            outputs,
+            summary: std::fs::read_to_string(summary).unwrap_or_default(),
+            stderr,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_action_steps_plan_on_a_pull_request_with_summary_outputs_and_comment() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let account = Emulator::account("cli_action").await;
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/infra/issues/7/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({ "id": 1 })))
+        .expect(2)
+        .mount(&github)
+        .await;
+    let event = std::env::temp_dir().join(format!("event-{}.json", account.id));
+    std::fs::write(&event, r#"{"pull_request": {"number": 7}}"#).expect("event");
+    let context = [
+        ("GITHUB_EVENT_NAME", "pull_request".to_owned()),
+        ("GITHUB_EVENT_PATH", event.display().to_string()),
+        ("GITHUB_REPOSITORY", "acme/infra".to_owned()),
+        ("GITHUB_API_URL", github.uri()),
+    ];
+    let run = action::run(
+        &account,
+        &[
+            ("spec", "examples/quickstart.yaml examples/valkey.yaml"),
+            ("fail-on", "high"),
+        ],
+        &context,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.outputs.contains("has-changes=true\n"),
+        "{}",
+        run.outputs
+    );
+    assert!(
+        run.outputs
+            .contains("examples/quickstart.yaml: Plan: 17 to add"),
+        "{}",
+        run.outputs
+    );
+    let plan_json = run
+        .outputs
+        .split("plan-json<<ELASTICACHE_ACTION_EOF\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nELASTICACHE_ACTION_EOF").next())
+        .expect("plan-json");
+    let plans: serde_json::Value = serde_json::from_str(plan_json).expect("JSON");
+    assert_eq!(plans.as_array().map(Vec::len), Some(2), "one plan per spec");
+    assert!(
+        run.summary.contains("## ElastiCache stack `quickstart`"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary
+            .contains("<!-- elasticache-action:stack=quickstart -->")
+    );
+    // Dropped here, `expect(2)` checks that each stack posted its comment.
+    drop(github);
+
+    let at_rest_off = std::env::temp_dir().join(format!("action-no-at-rest-{}.yaml", account.id));
+    let source = std::fs::read_to_string(examples().join("quickstart.yaml")).expect("example")
+        + "encryption:\n  at_rest: false\n";
+    std::fs::write(&at_rest_off, source).expect("write");
+    let strict = action::run(
+        &account,
+        &[
+            ("spec", &at_rest_off.display().to_string()),
+            ("fail-on", "high"),
+            ("comment", "false"),
+        ],
+        &context,
+    );
+    assert_eq!(strict.code, Some(3), "{}", strict.stderr);
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The action's install step: puts the orchestrator on disk and names it in the step
+# output `orchestrator`.
+#
+#   1. ELASTICACHE_ACTION_ORCHESTRATOR, when set, is used as it is (a binary you built).
+#   2. Otherwise the release asset for this runner, from the release matching INPUT_VERSION
+#      or the action's ref (a major tag such as v1 means its newest v1.x.y release),
+#      checked against its .sha256.
+#   3. Otherwise (a branch or commit ref, a fork without releases) it is built from the
+#      action's source with cargo.
+set -euo pipefail
+
+output() { echo "orchestrator=$1" >>"$GITHUB_OUTPUT"; echo "using $1" >&2; }
+
+if [ -n "${ELASTICACHE_ACTION_ORCHESTRATOR:-}" ]; then
+  output "$ELASTICACHE_ACTION_ORCHESTRATOR"
+  exit 0
+fi
+
+case "${RUNNER_OS:-$(uname -s)}-${RUNNER_ARCH:-$(uname -m)}" in
+  Linux-X64 | Linux-x86_64) target=x86_64-unknown-linux-gnu ;;
+  Linux-ARM64 | Linux-aarch64) target=aarch64-unknown-linux-gnu ;;
+  macOS-ARM64 | Darwin-arm64) target=aarch64-apple-darwin ;;
+  macOS-X64 | Darwin-x86_64) target=x86_64-apple-darwin ;;
+  *) target="" ;;
+esac
+
+api="${GITHUB_API_URL:-https://api.github.com}"
+server="${GITHUB_SERVER_URL:-https://github.com}"
+repository="${ACTION_REPOSITORY:-${GITHUB_ACTION_REPOSITORY:-}}"
+ref="${INPUT_VERSION:-${ACTION_REF:-}}"
+dir="${RUNNER_TEMP:-/tmp}/elasticache-action"
+mkdir -p "$dir"
+
+# A major tag (v1) names its newest release (v1.x.y).
+resolve() {
+  if [[ "$ref" =~ ^v[0-9]+$ ]] && [ -n "$repository" ]; then
+    curl -fsSL -H "Authorization: Bearer ${GH_TOKEN:-}" "$api/repos/$repository/releases?per_page=100" |
+      jq -r --arg major "$ref." '[.[] | select(.draft | not) | select(.tag_name | startswith($major))][0].tag_name // empty'
+  elif [[ "$ref" =~ ^v[0-9]+\.[0-9]+\.[0-9]+ ]]; then
+    echo "$ref"
+  fi
+}
+
+download() {
+  local tag="$1" asset="orchestrator-$target.tar.gz"
+  local base="$server/$repository/releases/download/$tag"
+  curl -fsSL -o "$dir/$asset" "$base/$asset" || return 1
+  curl -fsSL -o "$dir/$asset.sha256" "$base/$asset.sha256" || return 1
+  (cd "$dir" && if command -v sha256sum >/dev/null; then sha256sum -c "$asset.sha256"; else shasum -a 256 -c "$asset.sha256"; fi) >&2
+  tar -xzf "$dir/$asset" -C "$dir"
+  output "$dir/orchestrator"
+}
+
+if [ -n "$target" ] && [ -n "$repository" ]; then
+  tag="$(resolve || true)"
+  if [ -n "$tag" ] && download "$tag"; then
+    exit 0
+  fi
+  echo "no release binary for '${ref:-?}' on $target; building from source" >&2
+fi
+
+cargo install --locked --quiet --path "$ACTION_PATH/crates/orchestrator" --root "$dir" >&2
+output "$dir/bin/orchestrator"
