@@ -789,3 +789,41 @@ async fn the_action_steps_plan_on_a_pull_request_with_summary_outputs_and_commen
     );
     assert_eq!(strict.code, Some(3), "{}", strict.stderr);
 }
+
+#[test]
+fn the_example_workflow_uses_only_what_the_action_declares() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |path: &str| -> serde_yaml::Value {
+        serde_yaml::from_str(&std::fs::read_to_string(root.join(path)).expect(path)).expect(path)
+    };
+    let action = read("action.yml");
+    let inputs = action["inputs"].as_mapping().expect("inputs");
+    let outputs = action["outputs"].as_mapping().expect("outputs");
+    let workflow = read("examples/workflows/elasticache.yml");
+    let text =
+        std::fs::read_to_string(root.join("examples/workflows/elasticache.yml")).expect("workflow");
+    let mut uses = 0;
+    for (_, job) in workflow["jobs"].as_mapping().expect("jobs") {
+        for step in job["steps"].as_sequence().expect("steps") {
+            let Some(action_ref) = step["uses"].as_str() else {
+                continue;
+            };
+            if !action_ref.starts_with("elasticache-action/elasticache-action@") {
+                continue;
+            }
+            uses += 1;
+            for (name, _) in step["with"].as_mapping().expect("with") {
+                assert!(inputs.contains_key(name), "unknown input {name:?}");
+            }
+        }
+    }
+    assert_eq!(uses, 3, "plan, apply and the drift check");
+    for output in ["has-changes", "summary"] {
+        assert!(outputs.contains_key(output));
+        assert!(text.contains(&format!("steps.plan.outputs.{output}")));
+    }
+    let permissions = &workflow["permissions"];
+    assert_eq!(permissions["pull-requests"], "write");
+    assert_eq!(permissions["id-token"], "write");
+    assert_eq!(permissions["contents"], "read");
+}
