@@ -516,7 +516,7 @@ async fn fail_on_high_fails_a_plan_with_at_rest_encryption_off() {
     let defaults = orchestrator(Some(&account), &["plan", &quickstart(), "--fail-on", "low"]);
     assert_eq!(defaults.status.code(), Some(0));
     assert!(
-        text(&defaults.stdout).contains("Policy: all 12 checks pass."),
+        text(&defaults.stdout).contains("Policy: all 18 checks pass."),
         "{}",
         text(&defaults.stdout)
     );
