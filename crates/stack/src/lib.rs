@@ -288,43 +288,52 @@ impl Stack {
         Ok(self.plan_steps().await?.into_plan(&self.spec.stack))
     }
 
+    /// Observes every step at once, each for the names-only desired state a plan
+    /// from nothing would have (outputs of earlier steps unknown).
+    async fn observe_all(&self, scope: &Scope) -> Result<Observation, StackError> {
+        let spec = &self.spec;
+        let unknown = Known::AfterApply;
+        let network = network::Desired::from_spec(spec);
+        let kms = kms::Desired::from_spec(spec, scope);
+        let logs = logs::Desired::from_spec(spec, &unknown);
+        let secrets = secrets::Desired::from_spec(spec, &unknown);
+        let cluster = cluster::Desired::from_spec(
+            spec,
+            &cluster::Inputs {
+                security_group_id: Known::AfterApply,
+                kms_key_arn: Known::AfterApply,
+            },
+        );
+        let policies = unknown_policies(spec, scope, &cluster);
+        let observed = try_join!(
+            async { Ok::<_, StackError>(self.network.observe(&network).await?) },
+            async { Ok(self.kms.observe(&kms).await?) },
+            async { Ok(self.logs.observe(&logs).await?) },
+            async { Ok(self.secrets.observe(&secrets).await?) },
+            async { Ok(self.cluster.observe(&cluster).await?) },
+            async { Ok(self.policies.observe(&policies).await?) },
+        )?;
+        Ok(Observation {
+            network: (network, observed.0),
+            kms: (kms, observed.1),
+            logs: (logs, observed.2),
+            secrets: (secrets, observed.3),
+            cluster: (cluster, observed.4),
+            policies: (policies, observed.5),
+        })
+    }
+
     async fn plan_steps(&self) -> Result<StepPlans, StackError> {
         let spec = &self.spec;
         let scope = self.scope().await?;
-        let unknown = Known::AfterApply;
-        let network_desired = network::Desired::from_spec(spec);
-        let kms_desired = kms::Desired::from_spec(spec, &scope);
-        let unknown_inputs = cluster::Inputs {
-            security_group_id: Known::AfterApply,
-            kms_key_arn: Known::AfterApply,
-        };
-        let cluster_desired = cluster::Desired::from_spec(spec, &unknown_inputs);
-        let policies_desired = unknown_policies(spec, &scope, &cluster_desired);
-        let (
-            network_observed,
-            kms_observed,
-            logs_observed,
-            secrets_observed,
-            cluster_observed,
-            policies_observed,
-        ) = try_join!(
-            async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
-            async { Ok(self.kms.observe(&kms_desired).await?) },
-            async {
-                Ok(self
-                    .logs
-                    .observe(&logs::Desired::from_spec(spec, &unknown))
-                    .await?)
-            },
-            async {
-                Ok(self
-                    .secrets
-                    .observe(&secrets::Desired::from_spec(spec, &unknown))
-                    .await?)
-            },
-            async { Ok(self.cluster.observe(&cluster_desired).await?) },
-            async { Ok(self.policies.observe(&policies_desired).await?) },
-        )?;
+        let Observation {
+            network: (network_desired, network_observed),
+            kms: (kms_desired, kms_observed),
+            logs: (_, logs_observed),
+            secrets: (_, secrets_observed),
+            cluster: (_, cluster_observed),
+            policies: (_, policies_observed),
+        } = self.observe_all(&scope).await?;
         let network = network::diff(&network_desired, &network_observed)?;
         let kms = kms::diff(&kms_desired, &kms_observed)?;
         let key = &kms.outputs.key_arn;
@@ -510,34 +519,14 @@ impl Stack {
     async fn destroy_plans(&self, options: DestroyOptions) -> Result<DestroyPlans, StackError> {
         let spec = &self.spec;
         let scope = self.scope().await?;
-        let unknown = Known::AfterApply;
-        let network_desired = network::Desired::from_spec(spec);
-        let kms_desired = kms::Desired::from_spec(spec, &scope);
-        let logs_desired = logs::Desired::from_spec(spec, &unknown);
-        let secrets_desired = secrets::Desired::from_spec(spec, &unknown);
-        let cluster_desired = cluster::Desired::from_spec(
-            spec,
-            &cluster::Inputs {
-                security_group_id: Known::AfterApply,
-                kms_key_arn: Known::AfterApply,
-            },
-        );
-        let policies_desired = unknown_policies(spec, &scope, &cluster_desired);
-        let (
-            network_observed,
-            kms_observed,
-            logs_observed,
-            secrets_observed,
-            cluster_observed,
-            policies_observed,
-        ) = try_join!(
-            async { Ok::<_, StackError>(self.network.observe(&network_desired).await?) },
-            async { Ok(self.kms.observe(&kms_desired).await?) },
-            async { Ok(self.logs.observe(&logs_desired).await?) },
-            async { Ok(self.secrets.observe(&secrets_desired).await?) },
-            async { Ok(self.cluster.observe(&cluster_desired).await?) },
-            async { Ok(self.policies.observe(&policies_desired).await?) },
-        )?;
+        let Observation {
+            network: (network_desired, network_observed),
+            kms: (kms_desired, kms_observed),
+            logs: (logs_desired, logs_observed),
+            secrets: (secrets_desired, secrets_observed),
+            cluster: (cluster_desired, cluster_observed),
+            policies: (policies_desired, policies_observed),
+        } = self.observe_all(&scope).await?;
         let snapshot = (spec.destroy.final_snapshot && !options.skip_final_snapshot)
             .then(|| snapshot_name(spec));
         let cluster = cluster::diff_destroy(&cluster_desired, &cluster_observed, snapshot);
@@ -674,6 +663,16 @@ fn snapshot_name(spec: &Spec) -> String {
     let digits: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
     let (date, time) = digits.split_at(digits.len().min(8));
     spec::names::final_snapshot(spec, &format!("{date}-{time}"))
+}
+
+/// Each step's names-only desired state and what was observed for it.
+struct Observation {
+    network: (network::Desired, network::Observed),
+    kms: (kms::Desired, kms::Observed),
+    logs: (logs::Desired, logs::Observed),
+    secrets: (secrets::Desired, secrets::Observed),
+    cluster: (cluster::Desired, cluster::Observed),
+    policies: (policies::Desired, policies::Observed),
 }
 
 /// Each step's plan, in apply order.
