@@ -336,10 +336,16 @@ impl Cluster {
                 self.settle(group_id(op), options, on_progress).await?;
             }
             self.perform(op, credentials, options, on_progress).await?;
+            // Clean-up needs the group to have let go of what it deletes.
             let more_follow = last_group_op.is_some_and(|last| index < last)
-                || plan.ops[index + 1..]
-                    .iter()
-                    .any(|next| !touches_group(next));
+                || plan.ops[index + 1..].iter().any(|next| {
+                    matches!(
+                        next,
+                        Op::DeleteUser { .. }
+                            | Op::DeleteUserGroup { .. }
+                            | Op::DeleteParameterGroup { .. }
+                    )
+                });
             if touches_group(op) && (options.wait || more_follow) {
                 self.wait_for_group(group_id(op), options, on_progress)
                     .await?;

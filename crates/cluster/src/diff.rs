@@ -364,6 +364,12 @@ fn users_diff(plan: &mut ClusterPlan, desired: &Desired, observed: &Observed) {
             plan.ops.push(Op::CreateUser(user.clone()));
             continue;
         };
+        if !found.ours {
+            plan.warnings.push(format!(
+                "user {} exists without this stack's tag: another stack or person may use it too",
+                user.id
+            ));
+        }
         // User name and authentication type cannot change: a new user is created.
         let change = Diff::new(id)
             .replacing(

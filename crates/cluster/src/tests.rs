@@ -556,3 +556,22 @@ fn a_plan_never_shows_a_credential() {
         .expect("auth_token");
     assert_eq!(token.after, Some(plan::Value::Sensitive));
 }
+
+#[test]
+fn a_user_the_stack_did_not_create_is_flagged() {
+    let desired = desired(
+        "engine: {name: valkey, version: \"7.2\"}\nauth: {mode: iam, users: [{name: app}]}\n",
+    );
+    let mut observed = Observed::as_applied(&desired);
+    if let Some(app) = observed.users.get_mut("app") {
+        app.ours = false;
+    }
+    let plan = diff(&desired, &observed);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("user app exists without this stack's tag")),
+        "{:?}",
+        plan.warnings
+    );
+}
