@@ -47,7 +47,11 @@ download() {
   local base="$server/$repository/releases/download/$tag"
   curl -fsSL -o "$dir/$asset" "$base/$asset" || return 1
   curl -fsSL -o "$dir/$asset.sha256" "$base/$asset.sha256" || return 1
-  (cd "$dir" && if command -v sha256sum >/dev/null; then sha256sum -c "$asset.sha256"; else shasum -a 256 -c "$asset.sha256"; fi) >&2
+  # A missing asset falls back to building; a wrong one stops here.
+  if ! (cd "$dir" && if command -v sha256sum >/dev/null; then sha256sum -c "$asset.sha256"; else shasum -a 256 -c "$asset.sha256"; fi) >&2; then
+    echo "::error::$asset from $tag does not match its published SHA-256; not using it"
+    exit 1
+  fi
   tar -xzf "$dir/$asset" -C "$dir"
   output "$dir/orchestrator"
 }

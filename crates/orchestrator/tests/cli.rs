@@ -827,3 +827,97 @@ fn the_example_workflow_uses_only_what_the_action_declares() {
     assert_eq!(permissions["id-token"], "write");
     assert_eq!(permissions["contents"], "read");
 }
+
+#[tokio::test]
+async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_it() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let work = std::env::temp_dir().join(format!("install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("pkg")).expect("dirs");
+    std::fs::write(work.join("pkg/orchestrator"), "#!/bin/sh\necho released\n").expect("binary");
+    std::fs::set_permissions(
+        work.join("pkg/orchestrator"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("executable");
+    let asset = "orchestrator-x86_64-unknown-linux-gnu.tar.gz";
+    let packed = Command::new("tar")
+        .args(["-czf", asset, "-C", "pkg", "orchestrator"])
+        .current_dir(&work)
+        .status()
+        .expect("tar");
+    assert!(packed.success());
+    let archive = std::fs::read(work.join(asset)).expect("archive");
+    let sum = Command::new("sha256sum")
+        .arg(asset)
+        .current_dir(&work)
+        .output()
+        .expect("sha256sum");
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/elasticache-action/releases"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            { "tag_name": "v2.0.0", "draft": false },
+            { "tag_name": "v1.4.0", "draft": true },
+            { "tag_name": "v1.3.1", "draft": false },
+            { "tag_name": "v1.3.0", "draft": false },
+        ])))
+        .mount(&server)
+        .await;
+    let download = format!("/acme/elasticache-action/releases/download/v1.3.1/{asset}");
+    Mock::given(method("GET"))
+        .and(path(download.clone()))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(archive))
+        .mount(&server)
+        .await;
+    let install = |temp: &str| {
+        let temp = work.join(temp);
+        std::fs::create_dir_all(&temp).expect("temp");
+        let outputs = temp.join("outputs");
+        let status = Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/action/install.sh"))
+            .env_remove("ELASTICACHE_ACTION_ORCHESTRATOR")
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("ACTION_REF", "v1")
+            .env("ACTION_REPOSITORY", "acme/elasticache-action")
+            .env("GITHUB_API_URL", server.uri())
+            .env("GITHUB_SERVER_URL", server.uri())
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GH_TOKEN", "t")
+            .output()
+            .expect("bash");
+        (status, std::fs::read_to_string(outputs).unwrap_or_default())
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("{download}.sha256")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(sum.stdout.clone()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let (good, outputs) = install("good");
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    let binary = outputs
+        .strip_prefix("orchestrator=")
+        .map(str::trim)
+        .expect("the orchestrator output");
+    let ran = Command::new(binary).output().expect("runs");
+    assert_eq!(text(&ran.stdout), "released\n");
+
+    // The next download is tampered with: its checksum no longer matches.
+    Mock::given(method("GET"))
+        .and(path(format!("{download}.sha256")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(format!("{}  {asset}\n", "0".repeat(64))),
+        )
+        .mount(&server)
+        .await;
+    let (bad, outputs) = install("bad");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stdout).contains("does not match its published SHA-256"));
+    assert!(outputs.is_empty(), "no binary is named");
+}
