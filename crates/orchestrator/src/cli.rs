@@ -13,6 +13,7 @@ Typical use:
   orchestrator plan spec.yaml              show what would change (reads only)
   orchestrator apply spec.yaml             show the plan, ask, then make it so
   orchestrator apply spec.yaml --auto-approve   the same, without asking (CI)
+  orchestrator output spec.yaml            endpoints, secret and a redis-cli command to connect
   orchestrator destroy spec.yaml           delete the stack, keeping data recoverable
 
 AWS credentials and settings come from the usual places (environment variables,
