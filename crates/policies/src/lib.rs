@@ -107,6 +107,16 @@ impl Desired {
                 policy_arn(&names::connect_policy(spec)),
             ),
         ];
+        let policy = |index: usize, description: String, document: Known<serde_json::Value>| {
+            let (name, arn): &(String, String) = &policy_names[index];
+            Policy {
+                name: name.clone(),
+                arn: arn.clone(),
+                description,
+                document,
+                roles: spec.outputs.attach_to_roles.clone(),
+            }
+        };
         let mut policies = Vec::new();
         if spec.outputs.iam_policies {
             let parameter_arns: Vec<String> = parameters
@@ -115,36 +125,32 @@ impl Desired {
                 .collect();
             let secret_arns: Vec<Known<String>> =
                 inputs.secrets.iter().map(|(_, arn)| arn.clone()).collect();
-            policies.push(Policy {
-                name: policy_names[0].0.clone(),
-                arn: policy_names[0].1.clone(),
-                description: format!(
+            policies.push(policy(
+                0,
+                format!(
                     "Read the connection parameters and credentials of ElastiCache stack {}",
                     spec.stack
                 ),
-                document: document::read_connection(
+                document::read_connection(
                     scope,
                     &parameter_arns,
                     &secret_arns,
                     &inputs.kms_key_arn,
                 ),
-                roles: spec.outputs.attach_to_roles.clone(),
-            });
+            ));
             if spec.auth.mode == AuthMode::Iam {
-                policies.push(Policy {
-                    name: policy_names[1].0.clone(),
-                    arn: policy_names[1].1.clone(),
-                    description: format!(
+                policies.push(policy(
+                    1,
+                    format!(
                         "Connect to ElastiCache stack {} with IAM authentication",
                         spec.stack
                     ),
-                    document: Known::Value(document::connect(
+                    Known::Value(document::connect(
                         scope,
                         &inputs.cluster.replication_group_id,
                         &inputs.cluster.user_ids,
                     )),
-                    roles: spec.outputs.attach_to_roles.clone(),
-                });
+                ));
             }
         }
         Desired {
