@@ -437,6 +437,31 @@ impl Cluster {
         .await
     }
 
+    /// Waits while ElastiCache is still working on the group (it refuses to delete a
+    /// group that is creating, modifying or snapshotting); a failed group is idle.
+    async fn wait_until_idle(
+        &self,
+        id: &str,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        let resource = format!("replication group {id}");
+        wait::until(&resource, options, on_progress, || async {
+            Ok(match self.describe_sdk_group(id).await? {
+                Some(group)
+                    if matches!(
+                        group.status(),
+                        Some("creating" | "modifying" | "snapshotting")
+                    ) =>
+                {
+                    Poll::Pending(group.status().unwrap_or_default().to_owned())
+                }
+                _ => Poll::Ready,
+            })
+        })
+        .await
+    }
+
     async fn wait_for_user_group(
         &self,
         id: &str,
@@ -559,6 +584,7 @@ impl Cluster {
             }
             Op::AwaitDeletion { id } => self.wait_until_gone(id, options, on_progress).await,
             Op::DeleteGroup { id, final_snapshot } => {
+                self.wait_until_idle(id, options, on_progress).await?;
                 self.client
                     .delete_replication_group()
                     .replication_group_id(id)

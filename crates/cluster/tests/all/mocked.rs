@@ -415,6 +415,7 @@ async fn destroy_takes_the_final_snapshot_and_waits_until_the_group_is_gone() {
         });
     let describe = mock!(Client::describe_replication_groups)
         .sequence()
+        .output(|| group("available"))
         .output(|| group("deleting"))
         .error(|| {
             DescribeReplicationGroupsError::ReplicationGroupNotFoundFault(
@@ -439,9 +440,63 @@ async fn destroy_takes_the_final_snapshot_and_waits_until_the_group_is_gone() {
         .await
         .expect("destroys");
     assert_eq!(delete.num_calls(), 1);
-    assert_eq!(describe.num_calls(), 2, "waited until not found");
+    assert_eq!(
+        describe.num_calls(),
+        3,
+        "idle first, then waited until not found"
+    );
     assert_eq!(
         (delete_user_group.num_calls(), delete_user.num_calls()),
         (1, 2)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_allowed_replacement_snapshots_waits_until_gone_and_restores_from_the_snapshot() {
+    let after = desired("port: 6380\n");
+    let mut plan = diff(&after, &Observed::as_applied(&desired("")));
+    assert!(replaces_group(&plan));
+    replace(&mut plan, &after, "demo-final-20261122-090000".into());
+    let mut credentials = Credentials::new();
+    credentials.insert("demo/auth-token", Sensitive::new("t".repeat(64)));
+
+    let not_found = || {
+        DescribeReplicationGroupsError::ReplicationGroupNotFoundFault(
+            ReplicationGroupNotFoundFault::builder().build(),
+        )
+    };
+    let describe = mock!(Client::describe_replication_groups)
+        .sequence()
+        .output(|| group("snapshotting"))
+        .output(|| group("available"))
+        .output(|| group("deleting"))
+        .error(not_found)
+        .error(not_found)
+        .output(|| group("available"))
+        .repeatedly()
+        .build();
+    let delete = mock!(Client::delete_replication_group)
+        .match_requests(|r| r.final_snapshot_identifier() == Some("demo-final-20261122-090000"))
+        .then_output(|| {
+            aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput::builder().build()
+        });
+    let create = mock!(Client::create_replication_group)
+        .match_requests(|r| {
+            r.snapshot_name() == Some("demo-final-20261122-090000")
+                && r.port() == Some(6380)
+                && r.auth_token() == Some(&"t".repeat(64))
+        })
+        .then_output(|| {
+            aws_sdk_elasticache::operation::create_replication_group::CreateReplicationGroupOutput::builder().build()
+        });
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&describe, &delete, &create]
+    );
+    Cluster::new(client)
+        .apply(&plan, &credentials, &fast(), &ignore)
+        .await
+        .expect("replaces");
+    assert_eq!((delete.num_calls(), create.num_calls()), (1, 1));
 }
