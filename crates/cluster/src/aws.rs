@@ -755,7 +755,7 @@ impl Cluster {
         if let Some(mode) = group.transit {
             request = request
                 .transit_encryption_enabled(true)
-                .transit_encryption_mode(TransitEncryptionMode::from(transit_mode(mode)));
+                .transit_encryption_mode(TransitEncryptionMode::from(mode.as_str()));
         }
         if group.data_tiering {
             request = request.data_tiering_enabled(true);
@@ -901,13 +901,6 @@ fn is_own_parameter_group(stack: &str, name: &str) -> bool {
     name.strip_prefix(stack)
         .and_then(|rest| rest.strip_prefix('-'))
         .is_some_and(|family| family.starts_with("valkey") || family.starts_with("redis"))
-}
-
-fn transit_mode(mode: spec::TransitMode) -> &'static str {
-    match mode {
-        spec::TransitMode::Required => "required",
-        spec::TransitMode::Preferred => "preferred",
-    }
 }
 
 fn non_empty(items: &[String]) -> Option<Vec<String>> {

@@ -493,11 +493,7 @@ fn clean_up(plan: &mut ClusterPlan, desired: &Desired, observed: &Observed) {
 }
 
 fn transit_text(mode: Option<TransitMode>) -> &'static str {
-    match mode {
-        None => "off",
-        Some(TransitMode::Required) => "required",
-        Some(TransitMode::Preferred) => "preferred",
-    }
+    mode.map_or("off", TransitMode::as_str)
 }
 
 fn auth_text(auth: &GroupAuth) -> String {
@@ -1007,7 +1003,7 @@ fn transit_step(
         }),
         (Some(_), Some(mode)) => Some(TransitStep {
             enabled: true,
-            mode: Some(transit_text(Some(mode))),
+            mode: Some(mode.as_str()),
         }),
     }
 }

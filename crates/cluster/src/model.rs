@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use plan::Known;
 use plan::tags::Tags;
-use spec::{AuthMode, ClusterMode, EngineName, EngineVersion, LogFormat, Spec, TransitMode, names};
+use spec::{AuthMode, ClusterMode, EngineName, EngineVersion, Spec, TransitMode, names};
 
 /// What the earlier steps hand to this one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,11 +381,7 @@ fn log_delivery(spec: &Spec) -> Vec<LogDelivery> {
             LogDelivery {
                 log_type: log_type.to_owned(),
                 group,
-                format: match settings.format {
-                    LogFormat::Json => "json",
-                    LogFormat::Text => "text",
-                }
-                .to_owned(),
+                format: settings.format.as_str().to_owned(),
             }
         })
         .collect()
@@ -557,13 +553,7 @@ impl Observed {
             at_rest: group.at_rest.is_some(),
             kms_key: group.at_rest.as_ref().and_then(|k| k.value().cloned()),
             in_transit: group.transit.is_some(),
-            transit_mode: group.transit.map(|mode| {
-                match mode {
-                    TransitMode::Required => "required",
-                    TransitMode::Preferred => "preferred",
-                }
-                .to_owned()
-            }),
+            transit_mode: group.transit.map(|mode| mode.as_str().to_owned()),
             auth_token,
             user_group_ids,
             log_delivery: group.log_delivery.clone(),

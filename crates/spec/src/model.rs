@@ -294,6 +294,16 @@ pub enum TransitMode {
     Preferred,
 }
 
+impl TransitMode {
+    /// ElastiCache's name for the mode, as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransitMode::Required => "required",
+            TransitMode::Preferred => "preferred",
+        }
+    }
+}
+
 /// How clients authenticate.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -417,6 +427,16 @@ pub enum LogFormat {
     Json,
     /// Plain text.
     Text,
+}
+
+impl LogFormat {
+    /// ElastiCache's name for the format, as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Json => "json",
+            LogFormat::Text => "text",
+        }
+    }
 }
 
 /// What the stack publishes for applications.
