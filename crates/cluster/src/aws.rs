@@ -11,6 +11,7 @@ use aws_sdk_elasticache::types::{
 };
 use futures::future::try_join_all;
 use plan::Known;
+use plan::tags::from_pairs;
 
 use crate::diff::{AuthChange, ClusterOutputs, ClusterPlan, Modification, Op};
 use crate::wait::{self, Poll, Progress, WaitOptions};
@@ -127,16 +128,9 @@ impl Cluster {
             .send()
             .await
             .map_err(aws_error("ListTagsForResource"))?;
-        Ok(out
-            .tag_list()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect())
+        Ok(from_pairs(
+            out.tag_list().iter().map(|t| (t.key(), t.value())),
+        ))
     }
 
     /// What only a member cluster reports. None when it cannot be read (a member

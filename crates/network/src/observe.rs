@@ -262,14 +262,7 @@ fn subnet_of(subnet: &aws_sdk_ec2::types::Subnet) -> ObservedSubnet {
 }
 
 pub(crate) fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
+    plan::tags::from_pairs(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 fn filter(name: &str, value: &str) -> Filter {

@@ -8,6 +8,16 @@ use crate::Value;
 /// Tags: key to value.
 pub type Tags = BTreeMap<String, String>;
 
+/// Tags from an SDK's tag list, given as `(key, value)` pairs: every service's `Tag`
+/// type is its own, but all have an optional key and value. A tag without a key is
+/// skipped; a missing value is empty.
+pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Tags {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or_default().to_owned())))
+        .collect()
+}
+
 /// Tags as a plan shows them: sorted `key=value` texts.
 pub fn tags_value(tags: &Tags) -> Value {
     Value::set(tags.iter().map(|(k, v)| format!("{k}={v}")))
@@ -37,6 +47,14 @@ pub fn tags_change(current: &Tags, wanted: &Tags) -> (Value, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sdk_pairs_skip_keyless_tags_and_default_empty_values() {
+        let tags = from_pairs([(Some("a"), Some("1")), (None, Some("2")), (Some("b"), None)]);
+        assert_eq!(tags.get("a").map(String::as_str), Some("1"));
+        assert_eq!(tags.get("b").map(String::as_str), Some(""));
+        assert_eq!(tags.len(), 2);
+    }
 
     #[test]
     fn foreign_tags_stay_and_ours_win() {

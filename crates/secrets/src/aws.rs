@@ -217,14 +217,7 @@ fn secret_value(content: &Content, credential: &Sensitive) -> Sensitive {
 }
 
 fn tags_of(tags: &[Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
+    plan::tags::from_pairs(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 fn sm_tags(tags: &Tags) -> Vec<Tag> {
