@@ -75,13 +75,8 @@ pub fn same_policy(a: &Value, b: &Value) -> bool {
 
 /// The statements as a plan shows them: one compact, canonical JSON text each.
 pub fn statements_for_plan(policy: &Value) -> plan::Value {
-    let statements = match normalize(policy).get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single) => vec![single.clone()],
-        None => Vec::new(),
-    };
     plan::Value::List(
-        statements
+        statements(&normalize(policy))
             .iter()
             .map(|s| plan::Value::Text(s.to_string()))
             .collect(),
@@ -90,24 +85,24 @@ pub fn statements_for_plan(policy: &Value) -> plan::Value {
 
 /// The statements' ids, for showing a policy that is created whole.
 pub fn statement_ids(policy: &Value) -> plan::Value {
-    let statements = match policy.get("Statement") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(single) => vec![single.clone()],
-        None => Vec::new(),
-    };
     plan::Value::List(
-        statements
+        statements(policy)
             .iter()
             .map(|s| {
-                plan::Value::Text(
-                    s.get("Sid")
-                        .and_then(Value::as_str)
-                        .unwrap_or("(no Sid)")
-                        .to_owned(),
-                )
+                let sid = s.get("Sid").and_then(Value::as_str);
+                plan::Value::Text(sid.unwrap_or("(no Sid)").to_owned())
             })
             .collect(),
     )
+}
+
+/// A policy's statements: IAM allows one statement object as well as a list.
+fn statements(policy: &Value) -> Vec<Value> {
+    match policy.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(single) => vec![single.clone()],
+        None => Vec::new(),
+    }
 }
 
 /// Whether a policy lets CloudWatch Logs in this region use the key, which encrypted log
