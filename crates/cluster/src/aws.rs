@@ -55,19 +55,20 @@ impl Cluster {
         let parameter_groups = self
             .describe_parameter_groups(desired, group.as_ref())
             .await?;
-        let final_snapshots = self.final_snapshots(&desired.replication_group.id).await?;
         Ok(Observed {
             replication_group: group,
             parameter_groups,
             users,
             user_group,
-            final_snapshots,
+            final_snapshots: Vec::new(),
         })
     }
 
-    /// Snapshots named like the final snapshots destroy takes of this group.
-    async fn final_snapshots(&self, id: &str) -> Result<Vec<String>, ClusterError> {
-        let prefix = format!("{id}-final-");
+    /// Snapshots named like the final snapshots destroy takes of this group. Only
+    /// destroy needs them (they decide whether the stack key is kept), so `observe`
+    /// does not list every snapshot of the account on each plan.
+    pub async fn final_snapshots(&self, desired: &Desired) -> Result<Vec<String>, ClusterError> {
+        let prefix = &desired.final_snapshot_prefix;
         let mut names = Vec::new();
         let mut pages = self
             .client
@@ -83,7 +84,7 @@ impl Cluster {
                 page.snapshots()
                     .iter()
                     .filter_map(|s| s.snapshot_name())
-                    .filter(|name| name.starts_with(&prefix))
+                    .filter(|name| name.starts_with(prefix.as_str()))
                     .map(str::to_owned),
             );
         }
@@ -323,11 +324,16 @@ impl Cluster {
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<ClusterOutputs, ClusterError> {
-        let last_group_op = plan.ops.iter().rposition(touches_group);
+        let last_group_op = plan.ops.iter().rposition(|op| changed_group(op).is_some());
         for (index, op) in plan.ops.iter().enumerate() {
             tracing::debug!(?op, "elasticache operation");
-            if touches_group(op) && !matches!(op, Op::CreateGroup { .. }) {
-                self.settle(group_id(op), options, on_progress).await?;
+            let group = changed_group(op);
+            // A new group has nothing to settle; a replacement waits in its own way.
+            if let (Some(id), false) = (
+                group,
+                matches!(op, Op::CreateGroup { .. } | Op::ReplaceGroup { .. }),
+            ) {
+                self.settle(id, options, on_progress).await?;
             }
             self.perform(op, credentials, options, on_progress).await?;
             // Clean-up needs the group to have let go of what it deletes.
@@ -340,12 +346,15 @@ impl Cluster {
                             | Op::DeleteParameterGroup { .. }
                     )
                 });
-            if touches_group(op) && (options.wait || more_follow) {
-                self.wait_for_group(group_id(op), options, on_progress)
-                    .await?;
+            if let Some(id) = group.filter(|_| options.wait || more_follow) {
+                self.wait_for_group(id, options, on_progress).await?;
             }
         }
         let mut outputs = plan.outputs.clone();
+        // Unchanged, the observation the plan came from already has the endpoints.
+        if last_group_op.is_none() {
+            return Ok(outputs);
+        }
         if let Some(group) = self
             .describe_sdk_group(&outputs.replication_group_id)
             .await?
@@ -538,15 +547,15 @@ impl Cluster {
                     .map_err(aws_error("DeleteUserGroup"))?;
                 Ok(())
             }
-            Op::CreateGroup {
+            Op::CreateGroup { group } => self.create_group(group, None, credentials).await,
+            Op::ReplaceGroup {
                 group,
-                from_snapshot,
+                snapshot_prefix,
             } => {
-                // A group of the same id still being deleted must be gone first.
-                self.wait_until_gone(&group.id, options, on_progress)
+                let snapshot = snapshot_name(snapshot_prefix);
+                self.delete_group(&group.id, Some(&snapshot), options, on_progress)
                     .await?;
-                self.create_group(group, from_snapshot.as_deref(), credentials)
-                    .await
+                self.create_group(group, Some(&snapshot), credentials).await
             }
             Op::ModifyGroup(modification) => self.modify_group(modification, credentials).await,
             Op::SetReplicas {
@@ -577,20 +586,36 @@ impl Cluster {
                 Ok(())
             }
             Op::AwaitDeletion { id } => self.wait_until_gone(id, options, on_progress).await,
-            Op::DeleteGroup { id, final_snapshot } => {
-                self.wait_until_idle(id, options, on_progress).await?;
-                self.client
-                    .delete_replication_group()
-                    .replication_group_id(id)
-                    .set_final_snapshot_identifier(final_snapshot.clone())
-                    .send()
+            Op::DeleteGroup {
+                id,
+                snapshot_prefix,
+            } => {
+                let snapshot = snapshot_prefix.as_deref().map(snapshot_name);
+                self.delete_group(id, snapshot.as_deref(), options, on_progress)
                     .await
-                    .map_err(aws_error("DeleteReplicationGroup"))?;
-                // Everything after (a new group with the same id, the subnet group,
-                // users) needs it gone.
-                self.wait_until_gone(id, options, on_progress).await
             }
         }
+    }
+
+    /// Deletes the group (once ElastiCache lets it), with a final snapshot if named,
+    /// and waits until it is gone: everything after (a new group with the same id, the
+    /// subnet group, users) needs that.
+    async fn delete_group(
+        &self,
+        id: &str,
+        final_snapshot: Option<&str>,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        self.wait_until_idle(id, options, on_progress).await?;
+        self.client
+            .delete_replication_group()
+            .replication_group_id(id)
+            .set_final_snapshot_identifier(final_snapshot.map(str::to_owned))
+            .send()
+            .await
+            .map_err(aws_error("DeleteReplicationGroup"))?;
+        self.wait_until_gone(id, options, on_progress).await
     }
 
     async fn create_parameter_group(&self, group: &ParameterGroup) -> Result<(), ClusterError> {
@@ -871,23 +896,25 @@ impl Cluster {
     }
 }
 
-fn touches_group(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::CreateGroup { .. } | Op::ModifyGroup(_) | Op::SetReplicas { .. } | Op::SetShards { .. }
-    )
+/// The replication group an operation changes, for those after which apply waits
+/// until the group is available again.
+fn changed_group(op: &Op) -> Option<&str> {
+    match op {
+        Op::CreateGroup { group } | Op::ReplaceGroup { group, .. } => Some(&group.id),
+        Op::ModifyGroup(m) => Some(&m.id),
+        Op::SetReplicas { id, .. } | Op::SetShards { id, .. } => Some(id),
+        _ => None,
+    }
 }
 
-fn group_id(op: &Op) -> &str {
-    match op {
-        Op::CreateGroup { group, .. } => &group.id,
-        Op::ModifyGroup(m) => &m.id,
-        Op::SetReplicas { id, .. }
-        | Op::SetShards { id, .. }
-        | Op::DeleteGroup { id, .. }
-        | Op::AwaitDeletion { id } => id,
-        _ => "",
-    }
+/// A final snapshot's name: the prefix and the UTC time now, `YYYYMMDD-HHMMSS`.
+fn snapshot_name(prefix: &str) -> String {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let digits: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    format!("{prefix}{date}-{time}")
 }
 
 /// Whether `name` is a parameter group this stack made: `<stack>-<family>`.

@@ -66,7 +66,12 @@ pub(crate) enum Op {
     },
     CreateGroup {
         group: Box<ReplicationGroup>,
-        from_snapshot: Option<String>,
+    },
+    /// Delete with a final snapshot named `<snapshot_prefix><UTC time>`, wait until
+    /// gone, create anew from that snapshot.
+    ReplaceGroup {
+        group: Box<ReplicationGroup>,
+        snapshot_prefix: String,
     },
     ModifyGroup(Box<Modification>),
     SetReplicas {
@@ -83,9 +88,11 @@ pub(crate) enum Op {
         arn: String,
         tags: Tags,
     },
+    /// With a final snapshot named `<snapshot_prefix><UTC time of deletion>`, unless
+    /// the prefix is `None`.
     DeleteGroup {
         id: String,
-        final_snapshot: Option<String>,
+        snapshot_prefix: Option<String>,
     },
     /// Wait for a deletion an earlier run started.
     AwaitDeletion {
@@ -191,7 +198,7 @@ impl ClusterPlan {
                         needed.insert(secret.clone());
                     }
                 }
-                Op::CreateGroup { group, .. } => {
+                Op::CreateGroup { group } | Op::ReplaceGroup { group, .. } => {
                     if let GroupAuth::Token { secret } = &group.auth {
                         needed.insert(secret.clone());
                     }
@@ -224,7 +231,7 @@ pub struct ClusterOutputs {
 }
 
 fn outputs(desired: &Desired, observed: &Observed) -> ClusterOutputs {
-    let group = desired_group(desired);
+    let group = &desired.replication_group;
     let found = observed.replication_group.as_ref();
     ClusterOutputs {
         replication_group_id: group.id.clone(),
@@ -240,20 +247,10 @@ fn outputs(desired: &Desired, observed: &Observed) -> ClusterOutputs {
     }
 }
 
-fn desired_group(desired: &Desired) -> &ReplicationGroup {
-    &desired.replication_group
-}
-
 /// Plans step 8: parameter group, users, user group, then the replication group, and
 /// the clean-up of what the stack no longer uses.
 pub fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
-    let mut plan = ClusterPlan {
-        changes: Vec::new(),
-        warnings: Vec::new(),
-        outputs: outputs(desired, observed),
-        ops: Vec::new(),
-        snapshots_kept: !observed.final_snapshots.is_empty(),
-    };
+    let mut plan = empty_plan(desired, observed);
     if let Some(group) = &desired.parameter_group {
         parameter_group_diff(&mut plan, group, observed.parameter_groups.get(&group.name));
     }
@@ -268,6 +265,9 @@ pub fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
             "replication group {} is being deleted; apply waits until it is gone, then creates it",
             desired.replication_group.id
         ));
+        plan.ops.push(Op::AwaitDeletion {
+            id: desired.replication_group.id.clone(),
+        });
     }
     let (change, ops, warnings) = group_diff(
         &desired.replication_group,
@@ -275,6 +275,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
             .replication_group
             .as_ref()
             .filter(|_| deleting.is_none()),
+        &desired.final_snapshot_prefix,
     );
     plan.changes.push(change);
     plan.ops.extend(ops);
@@ -571,6 +572,7 @@ fn log_value(deliveries: &[LogDelivery]) -> Value {
 pub(crate) fn group_diff(
     desired: &ReplicationGroup,
     observed: Option<&ObservedGroup>,
+    snapshot_prefix: &str,
 ) -> (Change, Vec<Op>, Vec<String>) {
     let id = ResourceId::new(kinds::REPLICATION_GROUP, &desired.id);
     let Some(found) = observed else {
@@ -578,7 +580,6 @@ pub(crate) fn group_diff(
             Change::create(id, creation_attributes(desired)),
             vec![Op::CreateGroup {
                 group: Box::new(desired.clone()),
-                from_snapshot: None,
             }],
             Vec::new(),
         );
@@ -709,8 +710,13 @@ pub(crate) fn group_diff(
     diff = diff.attribute("tags", tags_value(&found.tags), tags_value(&tags));
     let change = diff.finish();
 
+    // Refused by the stack unless the user allows it.
     if change.action == plan::Action::Replace {
-        return (change, Vec::new(), warnings);
+        let replace = Op::ReplaceGroup {
+            group: Box::new(desired.clone()),
+            snapshot_prefix: snapshot_prefix.to_owned(),
+        };
+        return (change, vec![replace], warnings);
     }
     let mut ops = update_ops(desired, found, found_transit, version_move, &mut warnings);
     if tags != found.tags {
@@ -1047,97 +1053,64 @@ fn log_changes(
     changes
 }
 
-/// Plans a replacement the user allowed: a final snapshot, then a new group seeded from
-/// it. `utc` names the snapshot (`YYYYMMDD-HHMMSS`).
-pub fn replace(plan: &mut ClusterPlan, desired: &Desired, snapshot: String) {
-    let group = &desired.replication_group;
-    let position = plan
-        .ops
-        .iter()
-        .position(|op| {
-            matches!(
-                op,
-                Op::DeleteUser { .. }
-                    | Op::DeleteUserGroup { .. }
-                    | Op::DeleteParameterGroup { .. }
-            )
-        })
-        .unwrap_or(plan.ops.len());
-    let ops = [
-        Op::DeleteGroup {
-            id: group.id.clone(),
-            final_snapshot: Some(snapshot.clone()),
-        },
-        Op::CreateGroup {
-            group: Box::new(group.clone()),
-            from_snapshot: Some(snapshot),
-        },
-    ];
-    plan.ops.splice(position..position, ops);
-}
-
-/// Whether the plan replaces the replication group.
-pub fn replaces_group(plan: &ClusterPlan) -> bool {
-    plan.changes
-        .iter()
-        .any(|c| c.resource.kind == kinds::REPLICATION_GROUP && c.action == plan::Action::Replace)
-}
-
-/// Plans destroy: the replication group (with a final snapshot named `snapshot`
-/// unless it is `None`), then the user group, the stack's users and its parameter
-/// groups.
-pub fn diff_destroy(
-    desired: &Desired,
-    observed: &Observed,
-    snapshot: Option<String>,
-) -> ClusterPlan {
-    let mut plan = ClusterPlan {
+fn empty_plan(desired: &Desired, observed: &Observed) -> ClusterPlan {
+    ClusterPlan {
         changes: Vec::new(),
         warnings: Vec::new(),
         outputs: outputs(desired, observed),
         ops: Vec::new(),
         snapshots_kept: !observed.final_snapshots.is_empty(),
-    };
-    let id = &desired.replication_group.id;
-    if let Some(found) = observed
-        .replication_group
-        .as_ref()
-        .filter(|g| g.status == "deleting")
-    {
-        plan.changes.push(Change::delete(
-            ResourceId::new(kinds::REPLICATION_GROUP, id),
-            vec![
-                ("arn", Value::from(&found.arn)),
-                ("status", Value::from("deleting (waiting until gone)")),
-            ],
-        ));
-        plan.ops.push(Op::AwaitDeletion { id: id.clone() });
     }
-    if let Some(found) = observed
-        .replication_group
-        .as_ref()
-        .filter(|g| g.status != "deleting")
-    {
-        let shown = snapshot
-            .clone()
-            .map_or(Value::from("none (skipped)"), Value::from);
-        plan.changes.push(Change::delete(
-            ResourceId::new(kinds::REPLICATION_GROUP, id),
-            vec![("arn", Value::from(&found.arn)), ("final_snapshot", shown)],
-        ));
-        match &snapshot {
-            Some(name) => plan.warnings.push(format!(
-                "replication group {id}: a final snapshot {name} is taken and kept; delete it yourself when you no longer need the data"
-            )),
-            None => plan.warnings.push(format!(
-                "replication group {id} is deleted WITHOUT a final snapshot: its data is lost"
-            )),
+}
+
+/// Plans destroy: the replication group (with a final snapshot, as the spec says,
+/// unless `skip_final_snapshot`), then the user group, the stack's users and its
+/// parameter groups. A group already being deleted is waited for.
+pub fn diff_destroy(
+    desired: &Desired,
+    observed: &Observed,
+    skip_final_snapshot: bool,
+) -> ClusterPlan {
+    let mut plan = empty_plan(desired, observed);
+    let id = &desired.replication_group.id;
+    match &observed.replication_group {
+        Some(found) if found.status == "deleting" => {
+            plan.changes.push(Change::delete(
+                ResourceId::new(kinds::REPLICATION_GROUP, id),
+                vec![
+                    ("arn", Value::from(&found.arn)),
+                    ("status", Value::from("deleting (waiting until gone)")),
+                ],
+            ));
+            plan.ops.push(Op::AwaitDeletion { id: id.clone() });
         }
-        plan.snapshots_kept |= snapshot.is_some();
-        plan.ops.push(Op::DeleteGroup {
-            id: id.clone(),
-            final_snapshot: snapshot,
-        });
+        Some(found) => {
+            let snapshot_prefix = (desired.final_snapshot && !skip_final_snapshot)
+                .then(|| desired.final_snapshot_prefix.clone());
+            let shown = snapshot_prefix
+                .as_ref()
+                .map_or(Value::from("none (skipped)"), |prefix| {
+                    Value::from(format!("{prefix}<UTC time of deletion>"))
+                });
+            plan.changes.push(Change::delete(
+                ResourceId::new(kinds::REPLICATION_GROUP, id),
+                vec![("arn", Value::from(&found.arn)), ("final_snapshot", shown)],
+            ));
+            plan.warnings.push(match &snapshot_prefix {
+                Some(prefix) => format!(
+                    "replication group {id}: a final snapshot {prefix}<UTC time> is taken and kept; delete it yourself when you no longer need the data"
+                ),
+                None => format!(
+                    "replication group {id} is deleted WITHOUT a final snapshot: its data is lost"
+                ),
+            });
+            plan.snapshots_kept |= snapshot_prefix.is_some();
+            plan.ops.push(Op::DeleteGroup {
+                id: id.clone(),
+                snapshot_prefix,
+            });
+        }
+        None => {}
     }
     if let Some(found) = &observed.user_group {
         let id = desired.user_group_id.clone();

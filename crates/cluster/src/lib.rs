@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use aws_error::AwsError;
-pub use diff::{ClusterOutputs, ClusterPlan, diff, diff_destroy, kinds, replace, replaces_group};
+pub use diff::{ClusterOutputs, ClusterPlan, diff, diff_destroy, kinds};
 pub use model::*;
 pub use wait::{Progress, WaitOptions};
 

@@ -35,6 +35,8 @@ pub struct Desired {
     pub replication_group: ReplicationGroup,
     /// Whether destroy takes a final snapshot.
     pub final_snapshot: bool,
+    /// The start of a final snapshot's name; the UTC time of deletion follows.
+    pub final_snapshot_prefix: String,
 }
 
 /// A parameter group the stack owns.
@@ -282,6 +284,7 @@ impl Desired {
             default_user_id: names::default_user_id(spec),
             replication_group,
             final_snapshot: spec.destroy.final_snapshot,
+            final_snapshot_prefix: names::final_snapshot_prefix(spec),
         }
     }
 
@@ -398,7 +401,8 @@ pub struct Observed {
     pub users: BTreeMap<String, ObservedUser>,
     /// The stack's user group.
     pub user_group: Option<ObservedUserGroup>,
-    /// Final snapshots an earlier destroy or replacement left (`<stack>-final-…`).
+    /// Final snapshots an earlier destroy or replacement left (`<id>-final-…`); only
+    /// destroy looks for them ([`Cluster::final_snapshots`](crate::Cluster::final_snapshots)).
     pub final_snapshots: Vec<String>,
 }
 

@@ -237,17 +237,15 @@ fn another_key_or_subnet_group_forces_a_replacement() {
 #[test]
 fn a_replacement_snapshots_then_creates_from_the_snapshot() {
     let desired = desired("port: 6380\n");
-    let mut plan = diff(&desired, &Observed::as_applied(&self::desired("")));
-    assert!(replaces_group(&plan));
-    replace(&mut plan, &desired, "demo-final-20261122-080000".into());
+    let plan = diff(&desired, &Observed::as_applied(&self::desired("")));
+    assert_eq!(group_change(&plan).action, Action::Replace);
+    // One operation: delete with a final snapshot, wait until gone, create from it.
     assert!(matches!(
-        &plan.ops[0],
-        Op::DeleteGroup { final_snapshot: Some(name), .. } if name == "demo-final-20261122-080000"
+        &plan.ops[..],
+        [Op::ReplaceGroup { group, snapshot_prefix }]
+            if group.port == 6380 && snapshot_prefix == "demo-final-"
     ));
-    assert!(matches!(
-        &plan.ops[1],
-        Op::CreateGroup { from_snapshot: Some(name), .. } if name == "demo-final-20261122-080000"
-    ));
+    assert!(plan.secrets_needed().contains("demo/auth-token"));
 }
 
 #[test]
@@ -498,10 +496,10 @@ fn destroy_snapshots_the_group_then_removes_what_it_used() {
         "auth: {mode: rbac, users: [{name: app}]}\ncluster: {parameters: {timeout: 300}}\n",
     );
     let observed = Observed::as_applied(&desired);
-    let plan = diff_destroy(&desired, &observed, Some("demo-final-1".into()));
+    let plan = diff_destroy(&desired, &observed, false);
     assert!(plan.keeps_snapshots());
     assert!(
-        matches!(&plan.ops[0], Op::DeleteGroup { final_snapshot: Some(s), .. } if s == "demo-final-1")
+        matches!(&plan.ops[0], Op::DeleteGroup { snapshot_prefix: Some(s), .. } if s == "demo-final-")
     );
     assert!(matches!(&plan.ops[1], Op::DeleteUserGroup { .. }));
     assert!(matches!(&plan.ops[2], Op::DeleteUser { .. }));
@@ -509,7 +507,7 @@ fn destroy_snapshots_the_group_then_removes_what_it_used() {
         plan.ops.last(),
         Some(Op::DeleteParameterGroup { .. })
     ));
-    let skipped = diff_destroy(&desired, &observed, None);
+    let skipped = diff_destroy(&desired, &observed, true);
     assert!(!skipped.keeps_snapshots());
     assert!(skipped.warnings[0].contains("WITHOUT a final snapshot"));
 }
@@ -522,7 +520,7 @@ fn a_second_destroy_waits_for_the_first_and_keeps_counting_its_snapshot() {
         group.status = "deleting".into();
     }
     observed.final_snapshots = vec!["demo-final-20261122-080000".into()];
-    let plan = diff_destroy(&desired, &observed, Some("demo-final-later".into()));
+    let plan = diff_destroy(&desired, &observed, false);
     assert_eq!(plan.ops, [Op::AwaitDeletion { id: "demo".into() }]);
     assert!(
         plan.keeps_snapshots(),

@@ -86,10 +86,11 @@ pub fn default_user_id(spec: &Spec) -> String {
     format!("{}-default", spec.stack)
 }
 
-/// The final snapshot destroy or a replacement takes, for a UTC time written as
-/// `YYYYMMDD-HHMMSS`.
-pub fn final_snapshot(spec: &Spec, utc: &str) -> String {
-    format!("{}-final-{utc}", spec.stack)
+/// The start of the name of a final snapshot destroy or a replacement takes: the
+/// UTC time of deletion follows (`<id>-final-YYYYMMDD-HHMMSS`). Final snapshots are
+/// found again by it, so it uses the group id as AWS stores it (lowercase).
+pub fn final_snapshot_prefix(spec: &Spec) -> String {
+    format!("{}-final-", replication_group_id(spec).to_ascii_lowercase())
 }
 
 /// The user group for RBAC and IAM users.

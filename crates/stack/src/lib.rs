@@ -14,7 +14,7 @@ Architecture invariant: every AWS write happens inside [`Stack::apply`] or
 */
 #![deny(missing_docs)]
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -455,11 +455,8 @@ impl Stack {
             kms_key_arn: key.clone(),
         };
         let desired = cluster::Desired::from_spec(spec, &inputs);
-        let mut plan = cluster::diff(&desired, &self.cluster.observe(&desired).await?);
+        let plan = cluster::diff(&desired, &self.cluster.observe(&desired).await?);
         let changed = step("cluster", &plan.changes)?;
-        if cluster::replaces_group(&plan) {
-            cluster::replace(&mut plan, &desired, snapshot_name(spec));
-        }
         let credentials = self.credentials(&plan).await?;
         let report = |progress: cluster::Progress| on_event(progress.into());
         let cluster = self
@@ -517,19 +514,21 @@ impl Stack {
     }
 
     async fn destroy_plans(&self, options: DestroyOptions) -> Result<DestroyPlans, StackError> {
-        let spec = &self.spec;
         let scope = self.scope().await?;
         let Observation {
             network: (network_desired, network_observed),
             kms: (kms_desired, kms_observed),
             logs: (logs_desired, logs_observed),
             secrets: (secrets_desired, secrets_observed),
-            cluster: (cluster_desired, cluster_observed),
+            cluster: (cluster_desired, mut cluster_observed),
             policies: (policies_desired, policies_observed),
         } = self.observe_all(&scope).await?;
-        let snapshot = (spec.destroy.final_snapshot && !options.skip_final_snapshot)
-            .then(|| snapshot_name(spec));
-        let cluster = cluster::diff_destroy(&cluster_desired, &cluster_observed, snapshot);
+        cluster_observed.final_snapshots = self.cluster.final_snapshots(&cluster_desired).await?;
+        let cluster = cluster::diff_destroy(
+            &cluster_desired,
+            &cluster_observed,
+            options.skip_final_snapshot,
+        );
         // A final snapshot is encrypted with the stack key: deleting the key would
         // make the snapshot useless, so the key stays.
         let kms = kms::diff_destroy(&kms_desired, &kms_observed);
@@ -654,16 +653,6 @@ impl Stack {
 }
 
 const KEY_KEPT: &str = "the stack's KMS key is kept: it encrypts the final snapshot (destroy with --skip-final-snapshot, or schedule the key's deletion yourself once the snapshot is gone)";
-
-/// The name of a final snapshot taken now: `<stack>-final-YYYYMMDD-HHMMSS` (UTC).
-fn snapshot_name(spec: &Spec) -> String {
-    let now = aws_smithy_types::DateTime::from(SystemTime::now())
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default();
-    let digits: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
-    let (date, time) = digits.split_at(digits.len().min(8));
-    spec::names::final_snapshot(spec, &format!("{date}-{time}"))
-}
 
 /// Each step's names-only desired state and what was observed for it.
 struct Observation {

@@ -135,12 +135,12 @@ async fn at_rest_encryption_off_is_planned_as_a_replacement() {
         &changed,
         &cluster.observe(&changed).await.expect("observes"),
     );
-    assert!(replaces_group(&plan));
     let change = plan
         .changes
         .iter()
         .find(|c| c.resource.kind == kinds::REPLICATION_GROUP)
         .expect("group change");
+    assert_eq!(change.action, plan::Action::Replace);
     assert_eq!(
         change.replaced_by().collect::<Vec<_>>(),
         ["at_rest_encryption"]

@@ -60,6 +60,19 @@ fn statuses(statuses: &'static [&'static str]) -> Rule {
 
 fn ignore(_: Progress) {}
 
+/// `demo-final-YYYYMMDD-HHMMSS`: named at deletion, in UTC.
+fn is_final_snapshot(name: Option<&str>) -> bool {
+    let Some(time) = name.and_then(|n| n.strip_prefix("demo-final-")) else {
+        return false;
+    };
+    let (date, clock) = time.split_once('-').unwrap_or_default();
+    date.len() == 8
+        && clock.len() == 6
+        && (date.to_owned() + clock)
+            .chars()
+            .all(|c| c.is_ascii_digit())
+}
+
 /// A `ModifyReplicationGroup` rule that accepts what `rule` matches.
 fn modified(
     rule: aws_smithy_mocks::RuleBuilder<
@@ -250,11 +263,12 @@ async fn observe_reads_the_stack_parameter_group_and_only_user_set_values() {
         RuleMode::MatchAny,
         [&no_group, &group, &parameters, &snapshots]
     );
-    let observed = Cluster::new(client)
-        .observe(&desired)
-        .await
-        .expect("observes");
-    assert_eq!(observed.final_snapshots, ["demo-final-20261101-000000"]);
+    let cluster = Cluster::new(client);
+    let observed = cluster.observe(&desired).await.expect("observes");
+    assert_eq!(
+        cluster.final_snapshots(&desired).await.expect("lists"),
+        ["demo-final-20261101-000000"]
+    );
     let found = &observed.parameter_groups["demo-valkey8"];
     assert_eq!(found.parameters["timeout"], "0");
     let plan = diff(&desired, &observed);
@@ -400,15 +414,11 @@ async fn shards_and_log_delivery_change_with_their_own_calls() {
 #[tokio::test(start_paused = true)]
 async fn destroy_takes_the_final_snapshot_and_waits_until_the_group_is_gone() {
     let desired = desired("auth: {mode: rbac, users: [{name: app}]}\n");
-    let plan = diff_destroy(
-        &desired,
-        &Observed::as_applied(&desired),
-        Some("demo-final-20261122-080000".into()),
-    );
+    let plan = diff_destroy(&desired, &Observed::as_applied(&desired), false);
     let delete = mock!(Client::delete_replication_group)
         .match_requests(|r| {
             r.replication_group_id() == Some("demo")
-                && r.final_snapshot_identifier() == Some("demo-final-20261122-080000")
+                && is_final_snapshot(r.final_snapshot_identifier())
         })
         .then_output(|| {
             aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput::builder().build()
@@ -454,9 +464,14 @@ async fn destroy_takes_the_final_snapshot_and_waits_until_the_group_is_gone() {
 #[tokio::test(start_paused = true)]
 async fn an_allowed_replacement_snapshots_waits_until_gone_and_restores_from_the_snapshot() {
     let after = desired("port: 6380\n");
-    let mut plan = diff(&after, &Observed::as_applied(&desired("")));
-    assert!(replaces_group(&plan));
-    replace(&mut plan, &after, "demo-final-20261122-090000".into());
+    let plan = diff(&after, &Observed::as_applied(&desired("")));
+    let taken = std::sync::Arc::new(Mutex::new(None::<String>));
+    let restored = taken.clone();
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.action == plan::Action::Replace)
+    );
     let mut credentials = Credentials::new();
     credentials.insert("demo/auth-token", Sensitive::new("t".repeat(64)));
 
@@ -476,13 +491,21 @@ async fn an_allowed_replacement_snapshots_waits_until_gone_and_restores_from_the
         .repeatedly()
         .build();
     let delete = mock!(Client::delete_replication_group)
-        .match_requests(|r| r.final_snapshot_identifier() == Some("demo-final-20261122-090000"))
+        .match_requests({
+            let taken = taken.clone();
+            move |r| {
+                *taken.lock().expect("lock") = r.final_snapshot_identifier().map(str::to_owned);
+                is_final_snapshot(r.final_snapshot_identifier())
+            }
+        })
         .then_output(|| {
             aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput::builder().build()
         });
     let create = mock!(Client::create_replication_group)
-        .match_requests(|r| {
-            r.snapshot_name() == Some("demo-final-20261122-090000")
+        .match_requests(move |r| {
+            // Seeded from the snapshot the deletion just took.
+            r.snapshot_name().map(str::to_owned) == *restored.lock().expect("lock")
+                && is_final_snapshot(r.snapshot_name())
                 && r.port() == Some(6380)
                 && r.auth_token() == Some(&"t".repeat(64))
         })
