@@ -131,7 +131,7 @@ pub enum Command {
         skip_final_snapshot: bool,
         /// How long to wait for the replication group to be deleted (the network and
         /// key go only after it), e.g. 30m, 2h.
-        #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = humantime::parse_duration)]
+        #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = duration)]
         timeout: std::time::Duration,
     },
 }
@@ -146,7 +146,7 @@ pub struct Wait {
     pub no_wait: bool,
     /// Give up waiting after this long, e.g. 90m, 2h. Re-running apply picks up where it
     /// stopped.
-    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = duration)]
     pub timeout: std::time::Duration,
 }
 
@@ -159,4 +159,10 @@ pub struct Target {
     /// Print one JSON document on stdout instead of text (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+/// A duration as people write it (`90s`, `45m`, `2h`, `1h 30m`).
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration: write it like 90s, 45m, 2h or 1h30m"))
 }

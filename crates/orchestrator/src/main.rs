@@ -25,7 +25,19 @@ const EXIT_CHANGES: u8 = 2;
 const EXIT_POLICY: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which `plan --detailed-exitcode` means as "changes":
+    // a typo in a CI script must not read as a plan with changes.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     init_tracing(cli.verbose);
     let style = Style {
         colour: !cli.no_color
@@ -307,18 +319,8 @@ async fn apply(
         print!("{}", render::plan_text(&plan, &identity, style));
     }
     if plan.has_changes() {
-        if plan.replacements().next().is_some() && !options.allow_replacement {
-            // Refuse before asking: the answer would not matter.
-            let replaced: Vec<String> = plan
-                .replacements()
-                .map(|c| c.resource.to_string())
-                .collect();
-            bail!(
-                "the plan replaces {}; AWS cannot change these attributes in place. \
-                 Re-run with --allow-replacement to replace them",
-                replaced.join(", ")
-            );
-        }
+        // Refuse before asking: the answer would not matter.
+        stack::refuse_replacements(&plan.changes, options)?;
         confirm(
             auto_approve,
             &format!("Apply these changes to stack {}?", plan.stack),

@@ -921,3 +921,17 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
     assert!(text(&bad.stdout).contains("does not match its published SHA-256"));
     assert!(outputs.is_empty(), "no binary is named");
 }
+
+#[test]
+fn a_usage_error_exits_1_not_the_changes_code() {
+    let typo = orchestrator(None, &["plan", "--detailed-exitcod", &quickstart()]);
+    assert_eq!(typo.status.code(), Some(1), "{}", text(&typo.stderr));
+    let timeout = orchestrator(None, &["apply", &quickstart(), "--timeout", "soon"]);
+    assert_eq!(timeout.status.code(), Some(1));
+    assert!(
+        text(&timeout.stderr).contains("`soon` is not a duration: write it like 90s, 45m, 2h"),
+        "{}",
+        text(&timeout.stderr)
+    );
+    assert_eq!(orchestrator(None, &["--help"]).status.code(), Some(0));
+}

@@ -719,8 +719,9 @@ fn count_changes(changes: &[Change]) -> usize {
     changes.iter().filter(|c| c.is_change()).count()
 }
 
-/// Refuses a step's replacements unless the user allowed them.
-fn refuse_replacements(changes: &[Change], options: ApplyOptions) -> Result<(), StackError> {
+/// Refuses the replacements among `changes` unless the user allowed them. [`Stack::apply`]
+/// checks every step with it; front ends call it to refuse before asking the user.
+pub fn refuse_replacements(changes: &[Change], options: ApplyOptions) -> Result<(), StackError> {
     let replaced: Vec<&Change> = changes
         .iter()
         .filter(|c| c.action == plan::Action::Replace)
