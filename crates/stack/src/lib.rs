@@ -235,26 +235,27 @@ pub struct Stack {
     secrets: Secrets,
     cluster: Cluster,
     policies: Policies,
+    /// Who the caller is does not change while the stack is in use: asked once.
+    identity: std::sync::OnceLock<Identity>,
 }
 
 impl Stack {
     /// The stack `spec` describes, acting through `config`.
     pub fn new(spec: Spec, config: &SdkConfig) -> Stack {
+        let elasticache = aws_sdk_elasticache::Client::new(config);
         Stack {
-            network: Network::new(
-                aws_sdk_ec2::Client::new(config),
-                aws_sdk_elasticache::Client::new(config),
-            ),
+            network: Network::new(aws_sdk_ec2::Client::new(config), elasticache.clone()),
             kms: Kms::new(aws_sdk_kms::Client::new(config)),
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(config)),
-            cluster: Cluster::new(aws_sdk_elasticache::Client::new(config)),
+            cluster: Cluster::new(elasticache),
             policies: Policies::new(
                 aws_sdk_ssm::Client::new(config),
                 aws_sdk_iam::Client::new(config),
             ),
             config: config.clone(),
             spec,
+            identity: std::sync::OnceLock::new(),
         }
     }
 
@@ -263,18 +264,22 @@ impl Stack {
         &self.spec
     }
 
-    /// The account and region the stack would be applied in.
+    /// The account and region the stack would be applied in (asked of STS once).
     pub async fn identity(&self) -> Result<Identity, StackError> {
+        if let Some(identity) = self.identity.get() {
+            return Ok(identity.clone());
+        }
         let sts = aws_sdk_sts::Client::new(&self.config);
         let caller = sts
             .get_caller_identity()
             .send()
             .await
             .map_err(aws_error("GetCallerIdentity"))?;
-        Ok(Identity {
+        let identity = Identity {
             account: caller.account().unwrap_or_default().to_owned(),
             region: self.spec.region.clone(),
-        })
+        };
+        Ok(self.identity.get_or_init(|| identity).clone())
     }
 
     async fn scope(&self) -> Result<Scope, StackError> {
