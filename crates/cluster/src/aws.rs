@@ -347,7 +347,8 @@ impl Cluster {
                     )
                 });
             if let Some(id) = group.filter(|_| options.wait || more_follow) {
-                self.wait_for_group(id, options, on_progress).await?;
+                self.wait_for_group(id, Until::Available, options, on_progress)
+                    .await?;
             }
         }
         let mut outputs = plan.outputs.clone();
@@ -387,80 +388,33 @@ impl Cluster {
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<(), ClusterError> {
-        match self.group_poll(id).await? {
+        match Until::Available.judge(self.describe_sdk_group(id).await?.as_ref()) {
             Poll::Ready => Ok(()),
             Poll::Pending(status) if !options.wait => Err(ClusterError::Busy {
                 resource: format!("replication group {id}"),
                 status,
             }),
-            _ => self.wait_for_group(id, options, on_progress).await,
+            _ => {
+                self.wait_for_group(id, Until::Available, options, on_progress)
+                    .await
+            }
         }
     }
 
+    /// Polls the group until it is as `until` says (or never will be).
     async fn wait_for_group(
         &self,
         id: &str,
+        until: Until,
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<(), ClusterError> {
-        let resource = format!("replication group {id}");
-        wait::until(&resource, options, on_progress, || self.group_poll(id)).await
-    }
-
-    async fn group_poll(&self, id: &str) -> Result<Poll, ClusterError> {
-        let Some(group) = self.describe_sdk_group(id).await? else {
-            return Ok(Poll::Pending("not found yet".to_owned()));
+        let resource = match until {
+            Until::Gone => format!("deletion of replication group {id}"),
+            Until::Available | Until::Idle => format!("replication group {id}"),
         };
-        let status = group.status().unwrap_or_default().to_owned();
-        let members_ready = group
-            .node_groups()
-            .iter()
-            .all(|g| g.status().is_none_or(|s| s == "available"));
-        Ok(match status.as_str() {
-            "available" if members_ready => Poll::Ready,
-            "available" => Poll::Pending("available, members still changing".to_owned()),
-            "create-failed" | "deleting" => Poll::Failed(status),
-            _ => Poll::Pending(status),
-        })
-    }
-
-    async fn wait_until_gone(
-        &self,
-        id: &str,
-        options: &WaitOptions,
-        on_progress: Report<'_>,
-    ) -> Result<(), ClusterError> {
-        let resource = format!("deletion of replication group {id}");
         wait::until(&resource, options, on_progress, || async {
-            Ok(match self.describe_sdk_group(id).await? {
-                None => Poll::Ready,
-                Some(group) => Poll::Pending(group.status().unwrap_or_default().to_owned()),
-            })
-        })
-        .await
-    }
-
-    /// Waits while ElastiCache is still working on the group (it refuses to delete a
-    /// group that is creating, modifying or snapshotting); a failed group is idle.
-    async fn wait_until_idle(
-        &self,
-        id: &str,
-        options: &WaitOptions,
-        on_progress: Report<'_>,
-    ) -> Result<(), ClusterError> {
-        let resource = format!("replication group {id}");
-        wait::until(&resource, options, on_progress, || async {
-            Ok(match self.describe_sdk_group(id).await? {
-                Some(group)
-                    if matches!(
-                        group.status(),
-                        Some("creating" | "modifying" | "snapshotting")
-                    ) =>
-                {
-                    Poll::Pending(group.status().unwrap_or_default().to_owned())
-                }
-                _ => Poll::Ready,
-            })
+            Ok(until.judge(self.describe_sdk_group(id).await?.as_ref()))
         })
         .await
     }
@@ -585,7 +539,10 @@ impl Cluster {
                     .map_err(aws_error("AddTagsToResource"))?;
                 Ok(())
             }
-            Op::AwaitDeletion { id } => self.wait_until_gone(id, options, on_progress).await,
+            Op::AwaitDeletion { id } => {
+                self.wait_for_group(id, Until::Gone, options, on_progress)
+                    .await
+            }
             Op::DeleteGroup {
                 id,
                 snapshot_prefix,
@@ -607,7 +564,8 @@ impl Cluster {
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<(), ClusterError> {
-        self.wait_until_idle(id, options, on_progress).await?;
+        self.wait_for_group(id, Until::Idle, options, on_progress)
+            .await?;
         self.client
             .delete_replication_group()
             .replication_group_id(id)
@@ -615,7 +573,8 @@ impl Cluster {
             .send()
             .await
             .map_err(aws_error("DeleteReplicationGroup"))?;
-        self.wait_until_gone(id, options, on_progress).await
+        self.wait_for_group(id, Until::Gone, options, on_progress)
+            .await
     }
 
     async fn create_parameter_group(&self, group: &ParameterGroup) -> Result<(), ClusterError> {
@@ -893,6 +852,46 @@ impl Cluster {
                 .map_err(aws_error("DecreaseReplicaCount"))?;
         }
         Ok(())
+    }
+}
+
+/// What a wait on the replication group waits for.
+#[derive(Debug, Clone, Copy)]
+enum Until {
+    /// Ready for changes: the group and every shard `available`.
+    Available,
+    /// Deleted.
+    Gone,
+    /// Not in the middle of something: ElastiCache refuses to delete a group that is
+    /// creating, modifying or snapshotting; a failed group is idle.
+    Idle,
+}
+
+impl Until {
+    /// Judges the group as ElastiCache describes it (`None`: not found).
+    fn judge(self, group: Option<&SdkGroup>) -> Poll {
+        let status = group.and_then(SdkGroup::status).unwrap_or_default();
+        match (self, group) {
+            (Until::Available, None) => Poll::Pending("not found yet".to_owned()),
+            (Until::Available, Some(group)) => {
+                let shards_ready = group
+                    .node_groups()
+                    .iter()
+                    .all(|g| g.status().is_none_or(|s| s == "available"));
+                match status {
+                    "available" if shards_ready => Poll::Ready,
+                    "available" => Poll::Pending("available, members still changing".to_owned()),
+                    "create-failed" | "deleting" => Poll::Failed(status.to_owned()),
+                    _ => Poll::Pending(status.to_owned()),
+                }
+            }
+            (Until::Gone, None) => Poll::Ready,
+            (Until::Gone, Some(_)) => Poll::Pending(status.to_owned()),
+            (Until::Idle, _) if matches!(status, "creating" | "modifying" | "snapshotting") => {
+                Poll::Pending(status.to_owned())
+            }
+            (Until::Idle, _) => Poll::Ready,
+        }
     }
 }
 
