@@ -66,7 +66,7 @@ for spec in "${specs[@]}"; do
   fi
   if [ "$command" = plan ]; then
     [ "$(value_of "$outputs" has-changes)" = true ] && has_changes=true
-    summaries+=("$spec: $(value_of "$outputs" summary)")
+    summaries+=("$(value_of "$outputs" summary)")
     plans+=("$(value_of "$outputs" plan-json)")
   fi
   rm -f "$outputs"
@@ -74,10 +74,10 @@ done
 
 if [ "$command" = plan ] && [ -n "${GITHUB_OUTPUT:-}" ]; then
   if [ "${#specs[@]}" -eq 1 ]; then
-    summary="${summaries[0]#*: }"
+    summary="${summaries[0]}"
     plan_json="${plans[0]}"
   else
-    summary="$(printf '%s\n' "${summaries[@]}")"
+    summary="$(for i in "${!specs[@]}"; do echo "${specs[$i]}: ${summaries[$i]}"; done)"
     plan_json="[$(IFS=,; echo "${plans[*]}")]"
   fi
   {
