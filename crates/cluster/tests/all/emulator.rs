@@ -37,6 +37,18 @@ async fn converge(cluster: &Cluster, desired: &Desired, stack: &str) -> ClusterO
         .expect("applies")
 }
 
+/// The plan for `desired` and its replication group's change.
+async fn group_plan(cluster: &Cluster, desired: &Desired) -> (ClusterPlan, plan::Change) {
+    let plan = diff(desired, &cluster.observe(desired).await.expect("observes"));
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.kind == kinds::REPLICATION_GROUP)
+        .cloned()
+        .expect("group change");
+    (plan, change)
+}
+
 async fn assert_converged(cluster: &Cluster, desired: &Desired) {
     let plan = diff(desired, &cluster.observe(desired).await.expect("observes"));
     assert!(!plan.has_writes(), "{:#?}", plan.changes);
@@ -94,15 +106,7 @@ async fn node_type_retention_and_failover_are_modified_in_place() {
         "node_type: cache.t4g.medium\ncluster: {snapshot: {retention_days: 14}, multi_az: false, \
          automatic_failover: false, description: Orders cache}\n",
     );
-    let plan = diff(
-        &changed,
-        &cluster.observe(&changed).await.expect("observes"),
-    );
-    let change = plan
-        .changes
-        .iter()
-        .find(|c| c.resource.kind == kinds::REPLICATION_GROUP)
-        .expect("group change");
+    let (plan, change) = group_plan(&cluster, &changed).await;
     assert_eq!(change.action, plan::Action::Update);
     cluster
         .apply(
@@ -131,15 +135,7 @@ async fn at_rest_encryption_off_is_planned_as_a_replacement() {
     let cluster = Cluster::new(aws_sdk_elasticache::Client::new(&account.config));
     converge(&cluster, &desired("replace", ""), "replace").await;
     let changed = desired("replace", "encryption: {at_rest: false}\n");
-    let plan = diff(
-        &changed,
-        &cluster.observe(&changed).await.expect("observes"),
-    );
-    let change = plan
-        .changes
-        .iter()
-        .find(|c| c.resource.kind == kinds::REPLICATION_GROUP)
-        .expect("group change");
+    let (_, change) = group_plan(&cluster, &changed).await;
     assert_eq!(change.action, plan::Action::Replace);
     assert_eq!(
         change.replaced_by().collect::<Vec<_>>(),

@@ -73,6 +73,19 @@ fn is_final_snapshot(name: Option<&str>) -> bool {
             .all(|c| c.is_ascii_digit())
 }
 
+/// A client that accepts a modification after which the group stays `modifying`, and
+/// the rule answering `DescribeReplicationGroups`.
+fn stays_modifying() -> (Client, Rule) {
+    let describe = statuses(&["available", "modifying"]);
+    let modify = modified(mock!(Client::modify_replication_group));
+    let client = mock_client!(
+        aws_sdk_elasticache,
+        RuleMode::MatchAny,
+        [&describe, &modify]
+    );
+    (client, describe)
+}
+
 /// A `ModifyReplicationGroup` rule that accepts what `rule` matches.
 fn modified(
     rule: aws_smithy_mocks::RuleBuilder<
@@ -130,13 +143,7 @@ async fn a_wait_that_times_out_names_the_group_and_its_last_status() {
     let before = desired("");
     let after = desired("node_type: cache.r7g.xlarge\n");
     let plan = diff(&after, &Observed::as_applied(&before));
-    let describe = statuses(&["available", "modifying"]);
-    let modify = modified(mock!(Client::modify_replication_group));
-    let client = mock_client!(
-        aws_sdk_elasticache,
-        RuleMode::MatchAny,
-        [&describe, &modify]
-    );
+    let (client, _) = stays_modifying();
     let options = WaitOptions {
         timeout: Duration::from_secs(15 * 60),
         ..fast()
@@ -157,13 +164,7 @@ async fn no_wait_returns_once_the_last_change_is_accepted() {
         &desired("node_type: cache.r7g.xlarge\n"),
         &Observed::as_applied(&desired("")),
     );
-    let describe = statuses(&["available", "modifying"]);
-    let modify = modified(mock!(Client::modify_replication_group));
-    let client = mock_client!(
-        aws_sdk_elasticache,
-        RuleMode::MatchAny,
-        [&describe, &modify]
-    );
+    let (client, describe) = stays_modifying();
     let options = WaitOptions {
         wait: false,
         ..fast()
