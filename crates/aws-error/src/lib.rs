@@ -1,14 +1,22 @@
 /*!
 [`AwsError`]: a failed AWS call, with the operation, AWS's error code and message, in one
 type every step crate's error can wrap. It owns the conversion from the SDK's
-`SdkError`; it does not decide what an error means for a step (a "not found" that means
-"absent" is handled where the call is made).
+`SdkError` into one readable line; it does not decide what an error means for a step (a
+"not found" that means "absent" is handled where the call is made).
+
+Each kind of failure reads once, without the SDK's `Debug` dump:
+
+- AWS answered with an error: `CreateVpc failed: VpcLimitExceeded: The maximum number of VPCs has been reached.`
+- something else answered (an HTML page, an empty body): `CreateUserGroup failed: HTTP 500 from http://127.0.0.1:5000, not an AWS answer (text/html, 265 bytes)`
+- nothing answered: `DescribeVpcs failed: could not connect to http://127.0.0.1:5999 (connection refused)`
+
+The endpoint is named when `AWS_ENDPOINT_URL` sets it (the SDK reads the same
+variable); otherwise it is AWS's own endpoint for the service and region.
 */
 #![deny(missing_docs)]
 
-use std::fmt;
-
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// A failed AWS call.
@@ -19,8 +27,26 @@ pub struct AwsError {
     pub operation: &'static str,
     /// AWS's error code, when it gave one.
     pub code: Option<String>,
-    /// AWS's message, or the transport error when the call never got an answer.
+    /// AWS's message, or what went wrong on the way when AWS did not answer.
     pub message: String,
+    /// Who failed: AWS, or the way to it.
+    pub fault: Fault,
+}
+
+/// Where a call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// AWS (or the emulator) answered with an error of its own.
+    Service,
+    /// Something answered that is not an AWS error document.
+    NotAws {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// No answer: the connection failed or timed out.
+    Transport,
+    /// The request could not be built (a bug or a bad configuration).
+    Request,
 }
 
 impl AwsError {
@@ -28,41 +54,123 @@ impl AwsError {
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// The endpoint that did not answer as AWS would, when `AWS_ENDPOINT_URL` points the
+    /// SDK at one (an emulator, usually): the front end can suggest starting it.
+    pub fn unreachable_override(&self) -> Option<String> {
+        match self.fault {
+            Fault::NotAws { .. } | Fault::Transport => endpoint_override(),
+            Fault::Service | Fault::Request => None,
+        }
+    }
+}
+
+/// The endpoint `AWS_ENDPOINT_URL` sets, if any.
+fn endpoint_override() -> Option<String> {
+    std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+fn endpoint_text() -> String {
+    endpoint_override().unwrap_or_else(|| "the AWS endpoint".to_owned())
 }
 
 /// A closure for `map_err` that names the operation: `.map_err(aws_error("CreateVpc"))`.
-pub fn aws_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+pub fn aws_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E, Response>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
     move |err| {
-        let code = err.code().map(str::to_owned);
-        let message = match (err.code(), err.message()) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(code), None) => code.to_owned(),
-            // No code: a transport failure, a timeout, or an emulator's HTML error page.
-            _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-        };
+        let (fault, message) = describe(&err);
         AwsError {
             operation,
-            code,
+            code: err.code().map(str::to_owned),
             message,
+            fault,
         }
+    }
+}
+
+/// The fault and its one-line message.
+fn describe<E>(err: &SdkError<E, Response>) -> (Fault, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let (Some(code), message) = (err.code(), err.message()) {
+        let message = match message {
+            Some(message) => format!("{code}: {message}"),
+            None => code.to_owned(),
+        };
+        return (Fault::Service, message);
+    }
+    match err {
+        SdkError::ServiceError(context) => not_aws(context.raw()),
+        SdkError::ResponseError(context) => not_aws(context.raw()),
+        SdkError::DispatchFailure(failure) => {
+            let reason = if failure.is_timeout() {
+                "timed out".to_owned()
+            } else {
+                innermost(err)
+            };
+            (
+                Fault::Transport,
+                format!("could not connect to {} ({reason})", endpoint_text()),
+            )
+        }
+        SdkError::TimeoutError(_) => (
+            Fault::Transport,
+            format!("no answer from {} in time", endpoint_text()),
+        ),
+        _ => (
+            Fault::Request,
+            format!("the request could not be sent: {}", innermost(err)),
+        ),
+    }
+}
+
+/// An answer without an AWS error code: its status, type and size, never its body.
+fn not_aws(raw: &Response) -> (Fault, String) {
+    let status = raw.status().as_u16();
+    let kind = raw
+        .headers()
+        .get("content-type")
+        .unwrap_or("no content type");
+    let size = raw.body().bytes().map_or(0, <[u8]>::len);
+    (
+        Fault::NotAws { status },
+        format!(
+            "HTTP {status} from {}, not an AWS answer ({kind}, {size} bytes)",
+            endpoint_text()
+        ),
+    )
+}
+
+/// The deepest cause's text (`connection refused`, `dns error: …`): the layers above it
+/// only repeat "dispatch failure" and "io error".
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    // std's io errors read "Connection refused (os error 111)": the number helps no one.
+    match text.find(" (os error") {
+        Some(end) => text[..end].to_lowercase(),
+        None => text,
     }
 }
 
 /// A describe call's answer, where one specific "not found" error means the resource is
 /// absent rather than that the call failed: `Ok(None)` for that error, `Ok(Some(output))`
 /// on success, and an [`AwsError`] naming `operation` for anything else.
-pub fn absent_if<T, E, R>(
-    result: Result<T, SdkError<E, R>>,
+pub fn absent_if<T, E>(
+    result: Result<T, SdkError<E, Response>>,
     operation: &'static str,
     is_not_found: impl FnOnce(&E) -> bool,
 ) -> Result<Option<T>, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
     match result {
         Ok(output) => Ok(Some(output)),

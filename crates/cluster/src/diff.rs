@@ -13,7 +13,7 @@ use crate::model::{
     Desired, GroupAuth, LogDelivery, ObservedGroup, ObservedParameterGroup, ParameterGroup,
     ReplicationGroup, User, UserGroup,
 };
-use crate::{Endpoints, Observed, Tags};
+use crate::{ClusterError, Endpoints, Observed, Tags};
 
 /// Resource kinds this step shows.
 pub mod kinds {
@@ -248,8 +248,9 @@ fn outputs(desired: &Desired, observed: &Observed) -> ClusterOutputs {
 }
 
 /// Plans step 8: parameter group, users, user group, then the replication group, and
-/// the clean-up of what the stack no longer uses.
-pub fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
+/// the clean-up of what the stack no longer uses. Never fails today; it returns a
+/// `Result` like every step's diff, so the driver treats all steps alike.
+pub fn diff(desired: &Desired, observed: &Observed) -> Result<ClusterPlan, ClusterError> {
     let mut plan = empty_plan(desired, observed);
     if let Some(group) = &desired.parameter_group {
         parameter_group_diff(&mut plan, group, observed.parameter_groups.get(&group.name));
@@ -281,7 +282,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
     plan.ops.extend(ops);
     plan.warnings.extend(warnings);
     clean_up(&mut plan, desired, observed);
-    plan
+    Ok(plan)
 }
 
 fn parameter_group_diff(

@@ -87,7 +87,7 @@ pub enum ClusterError {
         status: String,
     },
     /// A wait took longer than allowed.
-    #[error("timed out after {} waiting for {resource} (last status `{status}`); ElastiCache is still working on it: run the same command again to continue, or raise --timeout", format_duration(*.waited))]
+    #[error("timed out after {} waiting for {resource} (last status `{status}`); ElastiCache is still working on it: run again to continue, or allow a longer wait", format_duration(*.waited))]
     WaitTimedOut {
         /// What was waited for.
         resource: String,
@@ -98,7 +98,7 @@ pub enum ClusterError {
     },
     /// The group is busy and the user asked not to wait.
     #[error(
-        "{resource} is `{status}`; with --no-wait apply does not wait for it. Run apply again once it is available"
+        "{resource} is `{status}`, and apply was asked not to wait for it; apply again once it is available"
     )]
     Busy {
         /// What is busy.

@@ -6,6 +6,11 @@ use plan::{Action, Known};
 use crate::diff::{AuthChange, Op, TransitStep};
 use crate::*;
 
+/// `crate::diff::diff`, which cannot fail for these inputs.
+fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
+    crate::diff::diff(desired, observed).expect("plans")
+}
+
 fn desired(extra: &str) -> Desired {
     let source = test_support::spec_source("demo", extra);
     let spec = spec::parse(&source, "t.yaml").expect("valid spec");

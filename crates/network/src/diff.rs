@@ -15,7 +15,7 @@ use crate::model::*;
 /// One AWS write, in the order apply performs them. Ids AWS has not assigned yet are
 /// resolved at apply time from what earlier operations created.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Op {
+pub(crate) enum Op {
     /// Create the VPC, tagged at creation so an interrupted apply finds it again.
     CreateVpc {
         /// CIDR block.
@@ -113,10 +113,40 @@ pub enum Op {
 pub struct NetworkPlan {
     /// One change per resource, in apply order.
     pub changes: Vec<Change>,
+    /// What the user should know.
+    pub warnings: Vec<String>,
     /// The AWS writes, in order.
-    pub ops: Vec<Op>,
+    pub(crate) ops: Vec<Op>,
     /// The outputs as far as they are known before apply.
     pub outputs: NetworkOutputs,
+}
+
+impl NetworkPlan {
+    /// Whether apply would write anything.
+    pub fn has_writes(&self) -> bool {
+        !self.ops.is_empty()
+    }
+
+    /// The operations' names, in order (tests that interrupt an apply).
+    #[cfg(feature = "test-util")]
+    pub fn operations(&self) -> Vec<String> {
+        self.ops
+            .iter()
+            .map(|op| {
+                format!("{op:?}")
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Keeps only the first `count` operations, as an apply interrupted after them.
+    #[cfg(feature = "test-util")]
+    pub fn stop_after(&mut self, count: usize) {
+        self.ops.truncate(count);
+    }
 }
 
 /// What later steps need from the network.
@@ -151,6 +181,7 @@ pub mod kinds {
 pub fn diff(desired: &Desired, observed: &Observed) -> Result<NetworkPlan, NetworkError> {
     let mut plan = NetworkPlan {
         changes: Vec::new(),
+        warnings: Vec::new(),
         ops: Vec::new(),
         outputs: NetworkOutputs {
             vpc_id: observed.vpc.as_ref().map(|v| v.id.clone()).into(),
@@ -239,13 +270,16 @@ fn diff_vpc(
         )
         .finish();
     if change.action == plan::Action::Replace {
-        plan.ops.push(Op::Refuse {
-            reason: format!(
-                "the VPC's CIDR block cannot change ({} → {cidr}); destroy the stack and apply it again, \
-                 or use a new stack name",
-                vpc.cidr
-            ),
-        });
+        // Replacing a VPC would take everything in it along: never done, even when
+        // replacements are allowed. The plan says so before apply stops at it.
+        let reason = format!(
+            "the VPC's CIDR block cannot change ({} → {cidr}); destroy the stack and apply it again, \
+             or use a new stack name",
+            vpc.cidr
+        );
+        plan.warnings
+            .push(format!("apply will stop here: {reason}"));
+        plan.ops.push(Op::Refuse { reason });
     }
     if !vpc.dns_support || !vpc.dns_hostnames {
         plan.ops.push(Op::EnableVpcDns {
@@ -529,6 +563,7 @@ fn diff_ingress(
 pub fn diff_destroy(desired: &Desired, observed: &Observed) -> NetworkPlan {
     let mut plan = NetworkPlan {
         changes: Vec::new(),
+        warnings: Vec::new(),
         ops: Vec::new(),
         outputs: NetworkOutputs {
             vpc_id: Known::AfterApply,

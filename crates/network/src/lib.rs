@@ -22,7 +22,7 @@ mod observe;
 pub use aws_error::AwsError;
 use aws_error::{absent_if, aws_error};
 
-pub use diff::{NetworkOutputs, NetworkPlan, Op, diff, diff_destroy, kinds};
+pub use diff::{NetworkOutputs, NetworkPlan, diff, diff_destroy, kinds};
 pub use model::*;
 
 /// The network step, holding the clients it calls.

@@ -1,36 +1,31 @@
-//! How to connect to an applied stack: a URL and ready `redis-cli` commands that read
-//! the credential from Secrets Manager themselves, so no secret is ever printed.
+//! The `output` command's connection hint: a URL and ready `redis-cli` commands built
+//! from the stack's [`Connection`], which read the credential from Secrets Manager
+//! themselves, so no secret is ever printed.
 
 use serde::Serialize;
-use spec::{AuthMode, ClusterMode, Spec, names};
-use stack::StackOutputs;
+use stack::{Connection, ConnectionAuth};
 
-/// A connection hint.
+/// A connection hint: the facts, and how to use them from a shell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Connection {
+pub struct Hint {
     /// `rediss://[user@]host:port`, without a password.
     pub url: String,
     /// Shell commands, in order.
     pub commands: Vec<String>,
     /// Where the password comes from.
     pub password: String,
+    /// The facts the hint is built from.
+    #[serde(flatten)]
+    pub connection: Connection,
 }
 
-/// The hint for `spec`'s stack, once its endpoint is known.
-pub fn connection(spec: &Spec, outputs: &StackOutputs) -> Option<Connection> {
-    let endpoints = outputs.cluster.endpoints.value()?;
-    let host = endpoints
-        .configuration
-        .clone()
-        .or_else(|| endpoints.primary.clone())?;
-    let port = endpoints.port.unwrap_or(spec.port);
-    let tls = spec.encryption.in_transit;
-    let scheme = if tls { "rediss" } else { "redis" };
+/// The hint for `connection`, for its first user.
+pub fn hint(connection: &Connection) -> Hint {
     let mut cli = String::from("redis-cli");
-    if tls {
+    if connection.tls {
         cli += " --tls";
     }
-    if spec.cluster.mode == ClusterMode::Enabled {
+    if connection.cluster_mode {
         cli += " -c";
     }
     let read_secret = |secret: &str, field: &str| {
@@ -39,47 +34,39 @@ pub fn connection(spec: &Spec, outputs: &StackOutputs) -> Option<Connection> {
              --query SecretString --output text | jq -r .{field})\""
         )
     };
-    let (user, commands, password) = match spec.auth.mode {
-        AuthMode::None => (None, vec![], "none".to_owned()),
-        AuthMode::Token => {
-            let secret = names::token_secret(spec);
-            (
-                None,
-                vec![read_secret(&secret, secrets::TOKEN_FIELD)],
-                format!("the `auth_token` field of secret {secret}"),
-            )
-        }
-        AuthMode::Rbac => {
-            let user = spec.auth.users.first()?.name.clone();
-            let secret = names::user_secret(spec, &user);
-            (
-                Some(user),
-                vec![read_secret(&secret, secrets::PASSWORD_FIELD)],
-                format!("the `password` field of secret {secret}"),
-            )
-        }
-        AuthMode::Iam => {
-            let user = spec.auth.users.first()?.name.clone();
-            (
-                Some(user.clone()),
-                vec![],
-                format!(
-                    "an IAM auth token for user {user} (SigV4, valid 15 minutes), signed with credentials allowed by policy {}",
-                    names::connect_policy(spec)
-                ),
-            )
-        }
+    let user = connection.users().first();
+    let (mut commands, password) = match (&connection.auth, user) {
+        (ConnectionAuth::Token { secret }, _) => (
+            vec![read_secret(&secret.name, secret.field)],
+            format!("the `{}` field of secret {}", secret.field, secret.name),
+        ),
+        (ConnectionAuth::Rbac { .. }, Some(user)) => match &user.secret {
+            Some(secret) => (
+                vec![read_secret(&secret.name, secret.field)],
+                format!("the `{}` field of secret {}", secret.field, secret.name),
+            ),
+            None => (vec![], "none".to_owned()),
+        },
+        (ConnectionAuth::Iam { policy, .. }, Some(user)) => (
+            vec![],
+            format!(
+                "an IAM auth token for user {} (SigV4, valid 15 minutes), signed with credentials allowed by policy {policy}",
+                user.name
+            ),
+        ),
+        _ => (vec![], "none".to_owned()),
     };
-    let mut commands = commands;
     let user_arg = user
-        .as_ref()
-        .map(|u| format!(" --user {u}"))
+        .map(|u| format!(" --user {}", u.name))
         .unwrap_or_default();
+    let (host, port) = (&connection.host, connection.port);
     commands.push(format!("{cli}{user_arg} -h {host} -p {port}"));
-    let user_part = user.map(|u| format!("{u}@")).unwrap_or_default();
-    Some(Connection {
+    let scheme = if connection.tls { "rediss" } else { "redis" };
+    let user_part = user.map(|u| format!("{}@", u.name)).unwrap_or_default();
+    Hint {
         url: format!("{scheme}://{user_part}{host}:{port}"),
         commands,
         password,
-    })
+        connection: connection.clone(),
+    }
 }

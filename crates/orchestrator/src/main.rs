@@ -16,7 +16,7 @@ use clap::Parser;
 use cli::{Cli, Command, Target};
 use progress::Reporter;
 use render::Style;
-use stack::{ApplyOptions, DestroyOptions, Stack, WaitOptions};
+use stack::{ApplyOptions, DestroyOptions, Hint, Stack, StackError, StackReport, WaitOptions};
 
 /// Exit codes scripts can rely on, as Terraform's.
 const EXIT_ERROR: u8 = 1;
@@ -54,18 +54,42 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, style)) {
         Ok(code) => code,
         Err(err) => {
-            let message = format!("{err:#}");
-            eprintln!("{} {message}", style.red("error:"));
-            if message.contains("loading credentials") {
-                eprintln!(
-                    "hint: no AWS credentials were found. Set AWS_PROFILE (after `aws sso login` if it uses SSO), \
-                     or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in GitHub Actions use \
-                     aws-actions/configure-aws-credentials."
-                );
+            eprintln!("{} {err:#}", style.red("error:"));
+            if let Some(hint) = hint(&err) {
+                eprintln!("hint: {hint}");
             }
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// What the user can do, in this front end's words (its flags and scripts).
+fn hint(err: &anyhow::Error) -> Option<String> {
+    if let Some(hint) = err.downcast_ref::<StackError>().and_then(StackError::hint) {
+        return Some(match hint {
+            Hint::AllowReplacement => {
+                "re-run with --allow-replacement to replace them (a final snapshot seeds the new replication group)".to_owned()
+            }
+            Hint::WaitLonger { waited } => format!(
+                "run the same command again to continue waiting, or raise --timeout (it waited {})",
+                stack::format_duration(waited)
+            ),
+            Hint::WaitForIt => "apply without --no-wait waits for it".to_owned(),
+            Hint::PlanAgain => "run `orchestrator plan` again and review the new plan".to_owned(),
+            Hint::DestroyAgain => {
+                "run destroy again once the replication group is gone".to_owned()
+            }
+            Hint::StartEmulator { endpoint } => format!(
+                "AWS_ENDPOINT_URL is {endpoint}: is the emulator running? `scripts/emulator.sh start`"
+            ),
+        });
+    }
+    format!("{err:#}").contains("loading credentials").then(|| {
+        "no AWS credentials were found. Set AWS_PROFILE (after `aws sso login` if it uses SSO), \
+         or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in GitHub Actions use \
+         aws-actions/configure-aws-credentials."
+            .to_owned()
+    })
 }
 
 fn init_tracing(verbose: u8) {
@@ -233,14 +257,13 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
     for rule in findings::unknown_waivers(stack.spec()) {
         eprintln!("warning: the spec waives {rule}, which is not a rule this version knows");
     }
-    let identity = stack.identity().await?;
-    let plan = stack.plan().await?;
-    let mut document = render::plan_json(&plan, &identity);
-    document["findings"] = serde_json::to_value(&findings)?;
+    let planned = stack.plan().await?;
+    let (plan, identity) = (planned.plan(), planned.identity());
+    let document = serde_json::to_value(StackReport::new(plan, identity, Some(findings.clone())))?;
     let spec_path = target.spec.display().to_string();
     let commit = std::env::var("GITHUB_SHA").ok();
     let report = markdown::Report {
-        plan: &plan,
+        plan,
         account: &identity.account,
         region: &identity.region,
         findings: &findings,
@@ -253,7 +276,7 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
     } else if output == PlanOutput::Markdown {
         print!("{}", markdown::render(&report, markdown::COMMENT_LIMIT));
     } else {
-        print!("{}", render::plan_text(&plan, &identity, style));
+        print!("{}", render::plan_text(plan, identity, style));
         print!("\n{}", render::findings_text(&findings, style));
     }
     github::publish(&github::Published {
@@ -313,10 +336,10 @@ async fn apply(
     style: Style,
 ) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
-    let identity = stack.identity().await?;
-    let plan = stack.plan().await?;
+    let planned = stack.plan().await?;
+    let (plan, identity) = (planned.plan(), planned.identity());
     if !target.json {
-        print!("{}", render::plan_text(&plan, &identity, style));
+        print!("{}", render::plan_text(plan, identity, style));
     }
     if plan.has_changes() {
         // Refuse before asking: the answer would not matter.
@@ -326,14 +349,16 @@ async fn apply(
             &format!("Apply these changes to stack {}?", plan.stack),
         )?;
     }
-    // With no changes this only reads, and gathers the outputs.
+    // Exactly the plan shown; with no changes this writes nothing and reads nothing.
     let reporter = Reporter::new();
-    let outputs = stack.apply(options, &|event| reporter.show(event)).await;
+    let outputs = stack
+        .apply(&planned, options, &|event| reporter.show(event))
+        .await;
     reporter.finish();
     let outputs = outputs?;
     if target.json {
         print_json(&serde_json::json!({
-            "plan": render::plan_json(&plan, &identity),
+            "plan": StackReport::new(plan, identity, None),
             "applied": plan.has_changes(),
             "outputs": render::outputs_json(&outputs),
         }))?;
@@ -360,10 +385,10 @@ async fn destroy(
     style: Style,
 ) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
-    let identity = stack.identity().await?;
-    let plan = stack.plan_destroy(options).await?;
+    let planned = stack.plan_destroy(options).await?;
+    let (plan, identity) = (planned.plan(), planned.identity());
     if !target.json {
-        print!("{}", render::plan_text(&plan, &identity, style));
+        print!("{}", render::plan_text(plan, identity, style));
     }
     if plan.has_changes() {
         confirm(
@@ -374,7 +399,7 @@ async fn destroy(
             ),
         )?;
         let reporter = Reporter::new();
-        let destroyed = stack.destroy(options, &|event| reporter.show(event)).await;
+        let destroyed = stack.destroy(&planned, &|event| reporter.show(event)).await;
         reporter.finish();
         destroyed?;
         if !target.json {
@@ -389,7 +414,7 @@ async fn destroy(
     }
     if target.json {
         print_json(&serde_json::json!({
-            "plan": render::plan_json(&plan, &identity),
+            "plan": StackReport::new(plan, identity, None),
             "destroyed": plan.has_changes(),
         }))?;
     }
@@ -399,7 +424,7 @@ async fn destroy(
 async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
     let (outputs, drifted) = stack.outputs().await?;
-    let Some(connection) = connect::connection(stack.spec(), &outputs) else {
+    let Some(connection) = stack::Connection::new(stack.spec(), &outputs) else {
         bail!(
             "stack {} has no replication group endpoint yet: run `orchestrator apply {}` first",
             stack.spec().stack,
@@ -415,16 +440,17 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
     if target.json {
         print_json(&serde_json::json!({
             "outputs": render::outputs_json(&outputs),
-            "connection": connection,
+            "connection": connect::hint(&connection),
             "in_sync": !drifted,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render::outputs_text(&outputs, style));
+    let hint = connect::hint(&connection);
     println!("\n{}", style.bold("Connect:"));
-    println!("  url       {}", connection.url);
-    println!("  password  {}", connection.password);
-    for command in &connection.commands {
+    println!("  url       {}", hint.url);
+    println!("  password  {}", hint.password);
+    for command in &hint.commands {
         println!("  $ {command}");
     }
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use plan::{Action, AttributeChange, Change, Plan};
-use serde_json::json;
 use stack::{Identity, StackOutputs};
 
 /// ANSI colour, on only when asked for.
@@ -141,20 +140,6 @@ pub fn findings_text(findings: &[findings::Finding], style: Style) -> String {
     out
 }
 
-/// The plan as JSON, for machines.
-pub fn plan_json(plan: &Plan, identity: &Identity) -> serde_json::Value {
-    json!({
-        "format_version": "1",
-        "stack": plan.stack,
-        "account": identity.account,
-        "region": identity.region,
-        "has_changes": plan.has_changes(),
-        "summary": plan.summary(),
-        "changes": plan.changes.iter().filter(|c| c.is_change()).collect::<Vec<_>>(),
-        "warnings": plan.warnings,
-    })
-}
-
 /// Outputs as `name = value` lines.
 pub fn outputs_text(outputs: &StackOutputs, style: Style) -> String {
     let entries = outputs.entries();
@@ -230,28 +215,5 @@ mod tests {
     fn an_empty_plan_says_no_changes() {
         let text = plan_text(&Plan::new("demo"), &identity(), Style { colour: false });
         assert!(text.ends_with("No changes.\n"), "{text}");
-    }
-
-    #[test]
-    fn json_lists_only_changes_and_marks_unknowns() {
-        let mut plan = Plan::new("demo");
-        plan.extend(
-            [
-                Change::create(
-                    ResourceId::new("cache_subnet_group", "g"),
-                    vec![("subnet_ids", Value::Unknown)],
-                ),
-                Diff::new(ResourceId::new("vpc", "demo")).finish(),
-            ],
-            [],
-        );
-        let json = plan_json(&plan, &identity());
-        assert_eq!(json["has_changes"], true);
-        assert_eq!(json["summary"]["add"], 1);
-        assert_eq!(json["changes"].as_array().map(Vec::len), Some(1));
-        assert_eq!(
-            json["changes"][0]["attributes"][0]["after"]["known_after_apply"],
-            true
-        );
     }
 }

@@ -8,6 +8,8 @@ Not for production code: nothing here reads the user's AWS configuration.
 */
 #![deny(missing_docs)]
 
+pub mod proxy;
+
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +41,16 @@ pub struct Account {
     /// The environment a child process (the orchestrator binary) needs to act in this
     /// account on the emulator.
     pub env: Vec<(&'static str, String)>,
+}
+
+impl Account {
+    /// This account's configuration with every call sent through `proxy`.
+    pub fn through(&self, proxy: &proxy::Proxy) -> SdkConfig {
+        self.config
+            .to_builder()
+            .endpoint_url(proxy.endpoint.clone())
+            .build()
+    }
 }
 
 impl Emulator {

@@ -5,6 +5,11 @@ use cluster::*;
 use plan::{Known, Sensitive};
 use test_support::Emulator;
 
+/// `cluster::diff`, which cannot fail for these inputs.
+fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
+    cluster::diff(desired, observed).expect("plans")
+}
+
 fn desired(stack: &str, extra: &str) -> Desired {
     let source = test_support::spec_source(stack, extra);
     let spec = spec::parse(&source, "emulator.yaml").expect("valid spec");

@@ -18,6 +18,11 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cluster::*;
 use plan::{Known, Sensitive};
 
+/// `cluster::diff`, which cannot fail for these inputs.
+fn diff(desired: &Desired, observed: &Observed) -> ClusterPlan {
+    cluster::diff(desired, observed).expect("plans")
+}
+
 fn desired(extra: &str) -> Desired {
     let spec =
         spec::parse(&test_support::spec_source("demo", extra), "mocked.yaml").expect("valid spec");

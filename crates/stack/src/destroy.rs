@@ -1,0 +1,206 @@
+//! Destroy: the steps in reverse, the replication group first.
+//!
+//! The stack's own rules live here: the key is kept while a final snapshot exists (it
+//! encrypts it), and the key and network wait until the replication group is gone.
+
+use std::future::Future;
+
+use plan::{Change, Plan};
+
+use crate::driver::Wiring;
+use crate::{DestroyOptions, Event, Identity, Stack, StackError, count_changes};
+
+/// What destroy would delete and keep, to show and then hand to [`Stack::destroy`].
+#[derive(Debug, Clone)]
+pub struct DestroyPlan {
+    identity: Identity,
+    options: DestroyOptions,
+    plan: Plan,
+    steps: DestroySteps,
+}
+
+impl DestroyPlan {
+    /// The deletions and warnings, for people and machines.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Where the plan applies.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Whether destroying would delete anything.
+    pub fn has_changes(&self) -> bool {
+        self.plan.has_changes()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DestroySteps {
+    policies: policies::PoliciesPlan,
+    cluster: cluster::ClusterPlan,
+    secrets: secrets::SecretsPlan,
+    logs: logs::LogsPlan,
+    /// `None` when the key is kept for the final snapshots.
+    kms: Option<kms::KmsPlan>,
+    network: network::NetworkPlan,
+    network_desired: network::Desired,
+}
+
+pub(crate) const KEY_KEPT: &str = "the stack's KMS key is kept: it encrypts the final snapshot (destroy without a final snapshot, or schedule the key's deletion yourself once the snapshot is gone)";
+
+impl Stack {
+    /// What destroy would delete, and what it keeps. Reads only.
+    pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<DestroyPlan, StackError> {
+        let identity = self.identity().await?;
+        let scope = identity.scope();
+        let names = Wiring {
+            spec: &self.spec,
+            scope: &scope,
+        }
+        .names_only();
+        let (observed, snapshots) = futures::try_join!(self.observe_all(&names), async {
+            Ok(self.cluster.final_snapshots(&names.cluster).await?)
+        })?;
+        let mut cluster_observed = observed.cluster;
+        cluster_observed.final_snapshots = snapshots;
+        let cluster = cluster::diff_destroy(
+            &names.cluster,
+            &cluster_observed,
+            options.skip_final_snapshot,
+        );
+        let kms = kms::diff_destroy(&names.kms, &observed.kms);
+        let key_kept = cluster.keeps_snapshots() && count_changes(&kms.changes) > 0;
+        let steps = DestroySteps {
+            policies: policies::diff_destroy(&names.policies, &observed.policies),
+            cluster,
+            secrets: secrets::diff_destroy(
+                &names.secrets,
+                &observed.secrets,
+                options.force_delete_secrets,
+            ),
+            logs: logs::diff_destroy(&names.logs, &observed.logs),
+            kms: (!key_kept).then_some(kms),
+            network: network::diff_destroy(&names.network, &observed.network),
+            network_desired: names.network,
+        };
+        let mut plan = Plan::new(&self.spec.stack);
+        plan.extend(
+            steps.policies.changes.clone(),
+            steps.policies.warnings.clone(),
+        );
+        plan.extend(
+            steps.cluster.changes.clone(),
+            steps.cluster.warnings.clone(),
+        );
+        plan.extend(
+            steps.secrets.changes.clone(),
+            steps.secrets.warnings.clone(),
+        );
+        plan.extend(steps.logs.changes.clone(), steps.logs.warnings.clone());
+        match &steps.kms {
+            Some(kms) => plan.extend(kms.changes.clone(), kms.warnings.clone()),
+            None if key_kept => plan.extend([], [KEY_KEPT.to_owned()]),
+            None => {}
+        }
+        plan.extend(
+            steps.network.changes.clone(),
+            steps.network.warnings.clone(),
+        );
+        Ok(DestroyPlan {
+            identity,
+            options,
+            plan,
+            steps,
+        })
+    }
+
+    /// Deletes what `plan` showed, in reverse order of creation. The replication group
+    /// goes first (with its final snapshot) and is waited for; the key and the network
+    /// are deleted only once it is gone. Every other step is attempted even when one
+    /// fails; all failures are reported.
+    pub async fn destroy(
+        &self,
+        plan: &DestroyPlan,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), StackError> {
+        self.check_plan_is_mine(&plan.plan)?;
+        let steps = &plan.steps;
+        let wait = &plan.options.wait;
+        let mut failures = Vec::new();
+        let report = |progress: cluster::Progress| on_event(progress.into());
+        let policies = destroy_step("policies", &steps.policies.changes, on_event, async {
+            Ok(self.policies.apply(&steps.policies).await.map(drop)?)
+        });
+        failures.extend(policies.await.err());
+        let cluster = destroy_step("cluster", &steps.cluster.changes, on_event, async {
+            Ok(self.cluster.destroy(&steps.cluster, wait, &report).await?)
+        });
+        let cluster_gone = cluster.await.map_err(|err| failures.push(err)).is_ok();
+        let secrets = destroy_step("secrets", &steps.secrets.changes, on_event, async {
+            Ok(self.secrets.destroy(&steps.secrets).await?)
+        });
+        failures.extend(secrets.await.err());
+        let logs = destroy_step("logs", &steps.logs.changes, on_event, async {
+            Ok(self.logs.apply(&steps.logs).await.map(drop)?)
+        });
+        failures.extend(logs.await.err());
+        if cluster_gone {
+            if let Some(kms) = &steps.kms {
+                let result = destroy_step("kms", &kms.changes, on_event, async {
+                    Ok(self.kms.destroy(kms).await?)
+                });
+                failures.extend(result.await.err());
+            }
+            let network = destroy_step("network", &steps.network.changes, on_event, async {
+                Ok(self
+                    .network
+                    .destroy(&steps.network_desired, &steps.network)
+                    .await?)
+            });
+            failures.extend(network.await.err());
+        } else {
+            let waiting = [
+                (
+                    "kms",
+                    steps.kms.as_ref().map_or(0, |k| count_changes(&k.changes)),
+                ),
+                ("network", count_changes(&steps.network.changes)),
+            ];
+            let skipped: Vec<&'static str> = waiting
+                .into_iter()
+                .filter(|(_, count)| *count > 0)
+                .map(|(name, _)| name)
+                .collect();
+            if !skipped.is_empty() {
+                failures.push(StackError::Skipped(skipped));
+            }
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(StackError::Several(failures)),
+        }
+    }
+}
+
+/// Runs one destroy step when it has changes, reporting start and finish.
+async fn destroy_step(
+    name: &'static str,
+    changes: &[Change],
+    on_event: &(dyn Fn(Event) + Sync),
+    run: impl Future<Output = Result<(), StackError>>,
+) -> Result<(), StackError> {
+    let count = count_changes(changes);
+    if count == 0 {
+        return Ok(());
+    }
+    on_event(Event::StepStarted {
+        step: name,
+        changes: count,
+    });
+    run.await?;
+    on_event(Event::StepFinished { step: name });
+    Ok(())
+}

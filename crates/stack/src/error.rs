@@ -1,0 +1,154 @@
+//! What can go wrong with a stack, and what the user can do about it ([`Hint`]).
+//!
+//! Each error's text states each fact once: a step's error is wrapped with the step's
+//! name but is not also exposed as its `source`, so a front end that prints the chain
+//! (anyhow's `{:#}`) does not print it twice.
+
+use std::time::Duration;
+
+use aws_error::AwsError;
+use cluster::ClusterError;
+use kms::KmsError;
+use logs::LogsError;
+use network::NetworkError;
+use policies::PoliciesError;
+use secrets::SecretsError;
+
+/// What went wrong while planning, applying or destroying a stack.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The network step failed.
+    #[error("network: {0}")]
+    Network(NetworkError),
+    /// The KMS step failed.
+    #[error("kms: {0}")]
+    Kms(KmsError),
+    /// The logs step failed.
+    #[error("logs: {0}")]
+    Logs(LogsError),
+    /// The secrets step failed.
+    #[error("secrets: {0}")]
+    Secrets(SecretsError),
+    /// The cluster step failed.
+    #[error("cluster: {0}")]
+    Cluster(ClusterError),
+    /// The policies step failed.
+    #[error("policies: {0}")]
+    Policies(PoliciesError),
+    /// Destroy left steps alone because the replication group still exists.
+    #[error("not destroyed yet: {} (they are in use until the replication group is gone)", .0.join(", "))]
+    Skipped(Vec<&'static str>),
+    /// An AWS call outside the steps failed (the caller's identity).
+    #[error(transparent)]
+    Aws(AwsError),
+    /// The plan replaces resources and the user did not allow replacements.
+    #[error(
+        "refusing to replace {}: AWS cannot change {} in place, and replacements were not allowed",
+        .resources.join(", "),
+        .attributes.join(", ")
+    )]
+    ReplacementRefused {
+        /// The resources that would be replaced.
+        resources: Vec<String>,
+        /// The attributes forcing it.
+        attributes: Vec<String>,
+    },
+    /// What a step would change now differs from what the plan showed.
+    #[error("the stack changed since the plan: {step}: {}; nothing more was applied", .differences.join("; "))]
+    ChangedSincePlan {
+        /// The step whose plan no longer holds.
+        step: &'static str,
+        /// What differs, one entry per resource.
+        differences: Vec<String>,
+    },
+    /// A plan made for another stack was passed in.
+    #[error("the plan is for stack {planned}, not {stack}")]
+    WrongPlan {
+        /// The stack the plan was made for.
+        planned: String,
+        /// This stack.
+        stack: String,
+    },
+    /// Several steps failed during destroy; each was still attempted.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<StackError>),
+}
+
+/// What the user can do about an error, for each front end to say in its own words: the
+/// CLI names its flag, a service broker its parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// Allow replacements (`--allow-replacement`).
+    AllowReplacement,
+    /// Run again to continue, or allow a longer wait than this (`--timeout`).
+    WaitLonger {
+        /// How long the wait that ended lasted.
+        waited: Duration,
+    },
+    /// The group was busy and apply was told not to wait (`--no-wait`): wait for it.
+    WaitForIt,
+    /// Plan again and review the new plan.
+    PlanAgain,
+    /// Run destroy again once the replication group is gone.
+    DestroyAgain,
+    /// The endpoint `AWS_ENDPOINT_URL` names did not answer as AWS would: an emulator
+    /// that is not running, usually.
+    StartEmulator {
+        /// The endpoint.
+        endpoint: String,
+    },
+}
+
+impl StackError {
+    /// What the user can do about it, if there is something to say.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            StackError::ReplacementRefused { .. } => Some(Hint::AllowReplacement),
+            StackError::ChangedSincePlan { .. } => Some(Hint::PlanAgain),
+            StackError::Skipped(_) => Some(Hint::DestroyAgain),
+            StackError::Cluster(ClusterError::WaitTimedOut { waited, .. }) => {
+                Some(Hint::WaitLonger { waited: *waited })
+            }
+            StackError::Cluster(ClusterError::Busy { .. }) => Some(Hint::WaitForIt),
+            StackError::Several(errors) => errors.iter().find_map(StackError::hint),
+            other => other
+                .aws()
+                .and_then(AwsError::unreachable_override)
+                .map(|endpoint| Hint::StartEmulator { endpoint }),
+        }
+    }
+
+    /// The failed AWS call behind this error, if it is one.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            StackError::Network(NetworkError::Aws(e))
+            | StackError::Kms(KmsError::Aws(e))
+            | StackError::Logs(LogsError::Aws(e))
+            | StackError::Secrets(SecretsError::Aws(e))
+            | StackError::Cluster(ClusterError::Aws(e))
+            | StackError::Policies(PoliciesError::Aws(e))
+            | StackError::Aws(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! from_step {
+    ($($error:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$error> for StackError {
+            fn from(error: $error) -> Self {
+                StackError::$variant(error)
+            }
+        }
+    )*};
+}
+
+from_step! {
+    NetworkError => Network,
+    KmsError => Kms,
+    LogsError => Logs,
+    SecretsError => Secrets,
+    ClusterError => Cluster,
+    PoliciesError => Policies,
+    AwsError => Aws,
+}

@@ -1,0 +1,252 @@
+//! The one shape the driver calls: every step crate's four parts (observe, a pure diff,
+//! the plan's changes and outputs, apply) behind one trait, so the driver handles all six
+//! steps the same way.
+
+use std::future::Future;
+
+use cluster::{Cluster, Credentials};
+use kms::Kms;
+use logs::Logs;
+use network::Network;
+use plan::Change;
+use policies::Policies;
+use secrets::Secrets;
+
+use crate::{ApplyOptions, Event, StackError};
+
+/// What apply hands every step besides its own plan.
+pub(crate) struct ApplyContext<'a> {
+    pub options: ApplyOptions,
+    pub on_event: &'a (dyn Fn(Event) + Sync),
+    /// The secrets step's client: the cluster step reads the credentials it sends.
+    pub secrets: &'a Secrets,
+}
+
+/// One step of the stack, as the driver sees it.
+pub(crate) trait Step: Sync {
+    /// The step's name in events and errors.
+    const NAME: &'static str;
+    type Desired: Sync;
+    type Observed: Clone + Send + Sync;
+    type Plan: Clone + Send + Sync;
+    type Outputs: Clone + Send;
+
+    /// Reads what exists, by the desired state's names and the stack tag.
+    fn observe(
+        &self,
+        desired: &Self::Desired,
+    ) -> impl Future<Output = Result<Self::Observed, StackError>> + Send;
+
+    /// Compares without calling AWS.
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError>;
+
+    /// The plan's changes, for people.
+    fn changes(plan: &Self::Plan) -> &[Change];
+
+    /// The plan's warnings, for people.
+    fn warnings(plan: &Self::Plan) -> &[String];
+
+    /// The outputs as far as they are known before apply.
+    fn planned_outputs(plan: &Self::Plan) -> Self::Outputs;
+
+    /// Performs the plan and returns the real outputs.
+    fn apply(
+        &self,
+        desired: &Self::Desired,
+        observed: &Self::Observed,
+        plan: &Self::Plan,
+        context: &ApplyContext<'_>,
+    ) -> impl Future<Output = Result<Self::Outputs, StackError>> + Send;
+}
+
+/// The parts of `Step` that read the same in every step crate's plan type.
+macro_rules! plan_parts {
+    () => {
+        fn changes(plan: &Self::Plan) -> &[Change] {
+            &plan.changes
+        }
+
+        fn warnings(plan: &Self::Plan) -> &[String] {
+            &plan.warnings
+        }
+
+        fn planned_outputs(plan: &Self::Plan) -> Self::Outputs {
+            plan.outputs.clone()
+        }
+    };
+}
+
+impl Step for Network {
+    const NAME: &'static str = "network";
+    type Desired = network::Desired;
+    type Observed = network::Observed;
+    type Plan = network::NetworkPlan;
+    type Outputs = network::NetworkOutputs;
+
+    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+        Ok(Network::observe(self, desired).await?)
+    }
+
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
+        Ok(network::diff(desired, observed)?)
+    }
+
+    plan_parts!();
+
+    async fn apply(
+        &self,
+        desired: &Self::Desired,
+        observed: &Self::Observed,
+        plan: &Self::Plan,
+        _: &ApplyContext<'_>,
+    ) -> Result<Self::Outputs, StackError> {
+        Ok(Network::apply(self, desired, observed, plan).await?)
+    }
+}
+
+impl Step for Kms {
+    const NAME: &'static str = "kms";
+    type Desired = kms::Desired;
+    type Observed = kms::Observed;
+    type Plan = kms::KmsPlan;
+    type Outputs = kms::KmsOutputs;
+
+    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+        Ok(Kms::observe(self, desired).await?)
+    }
+
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
+        Ok(kms::diff(desired, observed)?)
+    }
+
+    plan_parts!();
+
+    async fn apply(
+        &self,
+        _: &Self::Desired,
+        _: &Self::Observed,
+        plan: &Self::Plan,
+        _: &ApplyContext<'_>,
+    ) -> Result<Self::Outputs, StackError> {
+        Ok(Kms::apply(self, plan).await?)
+    }
+}
+
+impl Step for Logs {
+    const NAME: &'static str = "logs";
+    type Desired = logs::Desired;
+    type Observed = logs::Observed;
+    type Plan = logs::LogsPlan;
+    type Outputs = logs::LogsOutputs;
+
+    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+        Ok(Logs::observe(self, desired).await?)
+    }
+
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
+        Ok(logs::diff(desired, observed)?)
+    }
+
+    plan_parts!();
+
+    async fn apply(
+        &self,
+        _: &Self::Desired,
+        _: &Self::Observed,
+        plan: &Self::Plan,
+        _: &ApplyContext<'_>,
+    ) -> Result<Self::Outputs, StackError> {
+        Ok(Logs::apply(self, plan).await?)
+    }
+}
+
+impl Step for Secrets {
+    const NAME: &'static str = "secrets";
+    type Desired = secrets::Desired;
+    type Observed = secrets::Observed;
+    type Plan = secrets::SecretsPlan;
+    type Outputs = secrets::SecretsOutputs;
+
+    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+        Ok(Secrets::observe(self, desired).await?)
+    }
+
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
+        Ok(secrets::diff(desired, observed)?)
+    }
+
+    plan_parts!();
+
+    async fn apply(
+        &self,
+        _: &Self::Desired,
+        _: &Self::Observed,
+        plan: &Self::Plan,
+        _: &ApplyContext<'_>,
+    ) -> Result<Self::Outputs, StackError> {
+        Ok(Secrets::apply(self, plan).await?)
+    }
+}
+
+impl Step for Cluster {
+    const NAME: &'static str = "cluster";
+    type Desired = cluster::Desired;
+    type Observed = cluster::Observed;
+    type Plan = cluster::ClusterPlan;
+    type Outputs = cluster::ClusterOutputs;
+
+    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+        Ok(Cluster::observe(self, desired).await?)
+    }
+
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
+        Ok(cluster::diff(desired, observed)?)
+    }
+
+    plan_parts!();
+
+    async fn apply(
+        &self,
+        _: &Self::Desired,
+        _: &Self::Observed,
+        plan: &Self::Plan,
+        context: &ApplyContext<'_>,
+    ) -> Result<Self::Outputs, StackError> {
+        // Only the values this plan sends are read, right before they are sent.
+        let mut credentials = Credentials::new();
+        for name in plan.secrets_needed() {
+            let value = context.secrets.read_credential(&name).await?;
+            credentials.insert(name, value);
+        }
+        let report = |progress: cluster::Progress| (context.on_event)(progress.into());
+        Ok(Cluster::apply(self, plan, &credentials, &context.options.wait, &report).await?)
+    }
+}
+
+impl Step for Policies {
+    const NAME: &'static str = "policies";
+    type Desired = policies::Desired;
+    type Observed = policies::Observed;
+    type Plan = policies::PoliciesPlan;
+    type Outputs = policies::PoliciesOutputs;
+
+    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+        Ok(Policies::observe(self, desired).await?)
+    }
+
+    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
+        Ok(policies::diff(desired, observed)?)
+    }
+
+    plan_parts!();
+
+    async fn apply(
+        &self,
+        _: &Self::Desired,
+        _: &Self::Observed,
+        plan: &Self::Plan,
+        _: &ApplyContext<'_>,
+    ) -> Result<Self::Outputs, StackError> {
+        Ok(Policies::apply(self, plan).await?)
+    }
+}
