@@ -935,3 +935,100 @@ fn a_usage_error_exits_1_not_the_changes_code() {
     );
     assert_eq!(orchestrator(None, &["--help"]).status.code(), Some(0));
 }
+
+/// Each kind of error as the user reads it: every fact once, no SDK dump, a hint where
+/// there is something to do. The endpoint's port is replaced by `PORT`.
+mod error_text {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    /// `plan` of the quickstart with AWS_ENDPOINT_URL pointing at `endpoint`.
+    fn plan_against(endpoint: &str) -> String {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
+        command
+            .args(["plan", &quickstart()])
+            .stdin(Stdio::null())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("RUST_LOG")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("NO_COLOR", "1");
+        let output = command.output().expect("the orchestrator runs");
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+        text(&output.stderr).replace(endpoint.trim_start_matches("http://"), "127.0.0.1:PORT")
+    }
+
+    async fn answering(response: ResponseTemplate) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[test]
+    fn nothing_listening_names_the_endpoint_and_the_emulator() {
+        insta::assert_snapshot!(plan_against("http://127.0.0.1:9"), @r"
+        error: GetCallerIdentity failed: could not connect to http://127.0.0.1:PORT (connection refused)
+        hint: AWS_ENDPOINT_URL is http://127.0.0.1:PORT: is the emulator running? `scripts/emulator.sh start`
+        ");
+    }
+
+    #[tokio::test]
+    async fn an_html_page_is_named_by_status_type_and_size_not_dumped() {
+        let page = "<html><body><h1>500 Internal Server Error</h1></body></html>";
+        let server = answering(ResponseTemplate::new(500).set_body_raw(page, "text/html")).await;
+        insta::assert_snapshot!(plan_against(&server.uri()), @r"
+        error: GetCallerIdentity failed: HTTP 500 from http://127.0.0.1:PORT, not an AWS answer (text/html, 60 bytes)
+        hint: AWS_ENDPOINT_URL is http://127.0.0.1:PORT: is the emulator running? `scripts/emulator.sh start`
+        ");
+    }
+
+    #[tokio::test]
+    async fn an_aws_error_shows_its_code_and_message_once() {
+        let body = "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code>\
+                    <Message>The security token included in the request is expired</Message>\
+                    </Error><RequestId>r1</RequestId></ErrorResponse>";
+        let server = answering(ResponseTemplate::new(403).set_body_raw(body, "text/xml")).await;
+        insta::assert_snapshot!(plan_against(&server.uri()), @"error: GetCallerIdentity failed: ExpiredToken: The security token included in the request is expired");
+    }
+
+    #[tokio::test]
+    async fn a_step_error_reads_once() {
+        let account = Emulator::account("cli_error_once").await;
+        let refused = orchestrator(
+            Some(&account),
+            &[
+                "plan",
+                &examples().join("production.yaml").display().to_string(),
+            ],
+        );
+        insta::assert_snapshot!(text(&refused.stderr), @"error: policies: IAM role orders-app-role (outputs.attach_to_roles) does not exist in this account; create it first or remove it from the spec");
+    }
+
+    #[tokio::test]
+    async fn a_refused_replacement_names_the_flag_in_the_hint() {
+        let account = Emulator::account("cli_error_replacement").await;
+        let applied = orchestrator(Some(&account), &["apply", &quickstart(), "--auto-approve"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+        let changed = std::env::temp_dir().join(format!("at-rest-off-{}.yaml", account.id));
+        let source = std::fs::read_to_string(quickstart()).expect("example")
+            + "encryption:\n  at_rest: false\n";
+        std::fs::write(&changed, source).expect("writes");
+        let changed = changed.display().to_string();
+        let refused = orchestrator(Some(&account), &["apply", &changed, "--auto-approve"]);
+        assert_eq!(refused.status.code(), Some(1));
+        insta::assert_snapshot!(text(&refused.stderr), @r"
+        error: refusing to replace replication_group quickstart: AWS cannot change at_rest_encryption in place, and replacements were not allowed
+        hint: re-run with --allow-replacement to replace them (a final snapshot seeds the new replication group)
+        ");
+    }
+}

@@ -1,5 +1,5 @@
 //! Against moto: what it records of a replication group (see
-//! `../shared/reference/emulator.md` for what it ignores; those paths are in `mocked`).
+//! `docs/emulator.md` for what it ignores; those paths are in `mocked`).
 
 use cluster::*;
 use plan::{Known, Sensitive};

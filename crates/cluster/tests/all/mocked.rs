@@ -1,4 +1,4 @@
-//! SDK-level tests for what moto 5.2.5 lacks or ignores (`../shared/reference/emulator.md`):
+//! SDK-level tests for what moto 5.2.5 lacks or ignores (`docs/emulator.md`):
 //! parameter groups, user groups, `ModifyUser`, replica and shard counts, auth and
 //! log-delivery modifications, waiting through `creating`/`modifying`, a wait that times
 //! out, and deletion with a final snapshot. Responses are shaped like the AWS API
@@ -160,7 +160,12 @@ async fn a_wait_that_times_out_names_the_group_and_its_last_status() {
     let message = error.to_string();
     assert!(message.contains("replication group demo"), "{message}");
     assert!(message.contains("last status `modifying`"), "{message}");
-    assert!(message.contains("run the same command again"), "{message}");
+    // The front end words the remedy (the CLI names --timeout); the text says re-run.
+    assert!(message.contains("run again to continue"), "{message}");
+    assert!(
+        matches!(error, ClusterError::WaitTimedOut { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
