@@ -20,7 +20,7 @@ async fn main() {
         .filter_map(|ms| ms.trim().parse().ok())
         .collect();
     println!(
-        "{:>8}  {:<26} {:>6} {:>10}  distinct reads",
+        "{:>8}  {:<26} {:>6} {:>10}  distinct operations",
         "latency", "operation", "calls", "wall"
     );
     for latency in latencies {

@@ -120,7 +120,7 @@ impl StackPlan {
 /// How the driver walks.
 pub(crate) enum Mode<'a> {
     /// Diff what was just observed.
-    Plan(Observation),
+    Plan(Box<Observation>),
     /// Apply this walk's plans, checking each still holds.
     Apply(&'a Walk, ApplyContext<'a>),
 }

@@ -225,7 +225,7 @@ impl Stack {
         }
         .names_only();
         let observation = self.observe_all(&names).await?;
-        let walk = self.walk(&scope, Mode::Plan(observation)).await?;
+        let walk = self.walk(&scope, Mode::Plan(Box::new(observation))).await?;
         Ok(StackPlan {
             plan: walk.plan(&self.spec.stack),
             identity,
