@@ -7,7 +7,6 @@ use std::future::Future;
 
 use plan::{Change, Plan};
 
-use crate::driver::Wiring;
 use crate::{DestroyOptions, Event, Identity, Stack, StackError, count_changes};
 
 /// What destroy would delete and keep, to show and then hand to [`Stack::destroy`].
@@ -55,11 +54,7 @@ impl Stack {
     pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<DestroyPlan, StackError> {
         let identity = self.identity().await?;
         let scope = identity.scope();
-        let names = Wiring {
-            spec: &self.spec,
-            scope: &scope,
-        }
-        .names_only();
+        let names = self.names_only(&scope);
         let (observed, snapshots) = futures::try_join!(self.observe_all(&names), async {
             Ok(self.cluster.final_snapshots(&names.cluster).await?)
         })?;

@@ -216,6 +216,15 @@ pub(crate) struct NamesOnly {
 }
 
 impl Stack {
+    /// Every step's desired state before any output is known, in `scope`.
+    pub(crate) fn names_only(&self, scope: &Scope) -> NamesOnly {
+        Wiring {
+            spec: &self.spec,
+            scope,
+        }
+        .names_only()
+    }
+
     /// Observes every step at once.
     pub(crate) async fn observe_all(&self, names: &NamesOnly) -> Result<Observation, StackError> {
         let (network, kms, logs, secrets, cluster, policies) = try_join!(

@@ -67,8 +67,8 @@ use spec::names::Scope;
 
 pub use connection::{Connection, ConnectionAuth, ConnectionUser, SecretRef};
 pub use destroy::DestroyPlan;
+use driver::Mode;
 pub use driver::StackPlan;
-use driver::{Mode, Wiring};
 pub use error::{Hint, StackError};
 pub use outputs::StackOutputs;
 pub use report::{REPORT_FORMAT_VERSION, StackReport};
@@ -219,11 +219,7 @@ impl Stack {
     pub async fn plan(&self) -> Result<StackPlan, StackError> {
         let identity = self.identity().await?;
         let scope = identity.scope();
-        let names = Wiring {
-            spec: &self.spec,
-            scope: &scope,
-        }
-        .names_only();
+        let names = self.names_only(&scope);
         let observation = self.observe_all(&names).await?;
         let walk = self.walk(&scope, Mode::Plan(Box::new(observation))).await?;
         Ok(StackPlan {

@@ -104,89 +104,51 @@ impl Step for Network {
     }
 }
 
-impl Step for Kms {
-    const NAME: &'static str = "kms";
-    type Desired = kms::Desired;
-    type Observed = kms::Observed;
-    type Plan = kms::KmsPlan;
-    type Outputs = kms::KmsOutputs;
+/// A step whose apply needs only its plan.
+macro_rules! plan_only_step {
+    ($client:ident, $name:literal, $module:ident :: $plan:ident, $outputs:ident) => {
+        impl Step for $client {
+            const NAME: &'static str = $name;
+            type Desired = $module::Desired;
+            type Observed = $module::Observed;
+            type Plan = $module::$plan;
+            type Outputs = $module::$outputs;
 
-    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
-        Ok(Kms::observe(self, desired).await?)
-    }
+            async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
+                Ok($client::observe(self, desired).await?)
+            }
 
-    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
-        Ok(kms::diff(desired, observed)?)
-    }
+            fn diff(
+                desired: &Self::Desired,
+                observed: &Self::Observed,
+            ) -> Result<Self::Plan, StackError> {
+                Ok($module::diff(desired, observed)?)
+            }
 
-    plan_parts!();
+            plan_parts!();
 
-    async fn apply(
-        &self,
-        _: &Self::Desired,
-        _: &Self::Observed,
-        plan: &Self::Plan,
-        _: &ApplyContext<'_>,
-    ) -> Result<Self::Outputs, StackError> {
-        Ok(Kms::apply(self, plan).await?)
-    }
+            async fn apply(
+                &self,
+                _: &Self::Desired,
+                _: &Self::Observed,
+                plan: &Self::Plan,
+                _: &ApplyContext<'_>,
+            ) -> Result<Self::Outputs, StackError> {
+                Ok($client::apply(self, plan).await?)
+            }
+        }
+    };
 }
 
-impl Step for Logs {
-    const NAME: &'static str = "logs";
-    type Desired = logs::Desired;
-    type Observed = logs::Observed;
-    type Plan = logs::LogsPlan;
-    type Outputs = logs::LogsOutputs;
-
-    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
-        Ok(Logs::observe(self, desired).await?)
-    }
-
-    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
-        Ok(logs::diff(desired, observed)?)
-    }
-
-    plan_parts!();
-
-    async fn apply(
-        &self,
-        _: &Self::Desired,
-        _: &Self::Observed,
-        plan: &Self::Plan,
-        _: &ApplyContext<'_>,
-    ) -> Result<Self::Outputs, StackError> {
-        Ok(Logs::apply(self, plan).await?)
-    }
-}
-
-impl Step for Secrets {
-    const NAME: &'static str = "secrets";
-    type Desired = secrets::Desired;
-    type Observed = secrets::Observed;
-    type Plan = secrets::SecretsPlan;
-    type Outputs = secrets::SecretsOutputs;
-
-    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
-        Ok(Secrets::observe(self, desired).await?)
-    }
-
-    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
-        Ok(secrets::diff(desired, observed)?)
-    }
-
-    plan_parts!();
-
-    async fn apply(
-        &self,
-        _: &Self::Desired,
-        _: &Self::Observed,
-        plan: &Self::Plan,
-        _: &ApplyContext<'_>,
-    ) -> Result<Self::Outputs, StackError> {
-        Ok(Secrets::apply(self, plan).await?)
-    }
-}
+plan_only_step!(Kms, "kms", kms::KmsPlan, KmsOutputs);
+plan_only_step!(Logs, "logs", logs::LogsPlan, LogsOutputs);
+plan_only_step!(Secrets, "secrets", secrets::SecretsPlan, SecretsOutputs);
+plan_only_step!(
+    Policies,
+    "policies",
+    policies::PoliciesPlan,
+    PoliciesOutputs
+);
 
 impl Step for Cluster {
     const NAME: &'static str = "cluster";
@@ -220,33 +182,5 @@ impl Step for Cluster {
         }
         let report = |progress: cluster::Progress| (context.on_event)(progress.into());
         Ok(Cluster::apply(self, plan, &credentials, &context.options.wait, &report).await?)
-    }
-}
-
-impl Step for Policies {
-    const NAME: &'static str = "policies";
-    type Desired = policies::Desired;
-    type Observed = policies::Observed;
-    type Plan = policies::PoliciesPlan;
-    type Outputs = policies::PoliciesOutputs;
-
-    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
-        Ok(Policies::observe(self, desired).await?)
-    }
-
-    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
-        Ok(policies::diff(desired, observed)?)
-    }
-
-    plan_parts!();
-
-    async fn apply(
-        &self,
-        _: &Self::Desired,
-        _: &Self::Observed,
-        plan: &Self::Plan,
-        _: &ApplyContext<'_>,
-    ) -> Result<Self::Outputs, StackError> {
-        Ok(Policies::apply(self, plan).await?)
     }
 }
