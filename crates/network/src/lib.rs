@@ -19,6 +19,9 @@ mod diff;
 mod model;
 mod observe;
 
+#[cfg(test)]
+mod tests;
+
 pub use aws_error::AwsError;
 use aws_error::{absent_if, aws_error};
 
