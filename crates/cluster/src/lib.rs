@@ -15,9 +15,12 @@ the AUTH token and passwords exist only inside the request that sends them.
 */
 #![deny(missing_docs)]
 
-mod aws;
+mod apply;
+mod convert;
 mod diff;
 mod model;
+mod observe;
+mod ops;
 mod wait;
 
 #[cfg(test)]

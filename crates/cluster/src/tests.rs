@@ -3,7 +3,7 @@
 
 use plan::{Action, Known};
 
-use crate::diff::{AuthChange, Op, TransitStep};
+use crate::ops::{AuthChange, Op, TransitStep};
 use crate::*;
 
 /// `crate::diff::diff`, which cannot fail for these inputs.
@@ -35,7 +35,7 @@ fn group_change(plan: &ClusterPlan) -> &plan::Change {
         .expect("a replication group change")
 }
 
-fn modification(plan: &ClusterPlan) -> &crate::diff::Modification {
+fn modification(plan: &ClusterPlan) -> &crate::ops::Modification {
     plan.ops
         .iter()
         .find_map(|op| match op {

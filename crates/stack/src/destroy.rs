@@ -138,7 +138,7 @@ impl Stack {
         });
         failures.extend(secrets.await.err());
         let logs = destroy_step("logs", &steps.logs.changes, on_event, async {
-            Ok(self.logs.apply(&steps.logs).await.map(drop)?)
+            Ok(self.logs.destroy(&steps.logs).await?)
         });
         failures.extend(logs.await.err());
         if cluster_gone {

@@ -148,7 +148,10 @@ impl Wiring<'_> {
     }
 
     pub fn logs(&self, key: &Known<String>) -> logs::Desired {
-        logs::Desired::from_spec(self.spec, key)
+        let inputs = logs::Inputs {
+            kms_key_arn: key.clone(),
+        };
+        logs::Desired::from_spec(self.spec, &inputs)
     }
 
     pub fn secrets(&self, key: &Known<String>) -> secrets::Desired {

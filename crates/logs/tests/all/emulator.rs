@@ -1,6 +1,6 @@
 //! The logs step against the local emulator, each test in its own account.
 
-use logs::{Desired, Logs, diff, diff_destroy};
+use logs::{Desired, Inputs, Logs, diff, diff_destroy};
 use plan::{Action, Known};
 use test_support::Emulator;
 
@@ -11,7 +11,9 @@ network: {create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: us-east-
 pub fn desired(source: &str, key: &str) -> Desired {
     Desired::from_spec(
         &spec::parse(source, "t.yaml").expect("valid"),
-        &Known::Value(key.to_owned()),
+        &Inputs {
+            kms_key_arn: Known::Value(key.to_owned()),
+        },
     )
 }
 

@@ -1,0 +1,311 @@
+//! Reading step 8's resources from ElastiCache.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_error::{absent_if, aws_error};
+use aws_sdk_elasticache::types::ReplicationGroup as SdkGroup;
+use futures::future::try_join_all;
+use plan::tags::from_pairs;
+
+use crate::{
+    Cluster, ClusterError, Desired, Member, Observed, ObservedGroup, ObservedParameterGroup,
+    ObservedUser, ObservedUserGroup, Tags,
+};
+
+use crate::apply::is_own_parameter_group;
+use crate::convert::*;
+
+impl Cluster {
+    /// Observes the replication group, the stack's users, user group and parameter
+    /// groups. Reads only.
+    pub async fn observe(&self, desired: &Desired) -> Result<Observed, ClusterError> {
+        let group = self.describe_group(&desired.replication_group.id).await?;
+        let wanted_ids = desired.users.iter().map(|u| u.id.clone());
+        let mut users = self.describe_users(wanted_ids, &desired.stack).await?;
+        // The group is created after its users and deleted before them: without the
+        // stack's `default` user there is no group to look for.
+        let attached = group
+            .as_ref()
+            .is_some_and(|g| g.user_group_ids.contains(&desired.user_group_id));
+        let user_group = if attached || users.contains_key(&desired.default_user_id) {
+            self.describe_user_group(&desired.user_group_id).await?
+        } else {
+            None
+        };
+        if let Some(found) = &user_group {
+            let others = found
+                .user_ids
+                .iter()
+                .filter(|id| !users.contains_key(*id) && *id != "default")
+                .cloned()
+                .collect::<Vec<_>>();
+            users.extend(self.describe_users(others, &desired.stack).await?);
+        }
+        let parameter_groups = self
+            .describe_parameter_groups(desired, group.as_ref())
+            .await?;
+        Ok(Observed {
+            replication_group: group,
+            parameter_groups,
+            users,
+            user_group,
+            final_snapshots: Vec::new(),
+        })
+    }
+
+    /// Snapshots named like the final snapshots destroy takes of this group. Only
+    /// destroy needs them (they decide whether the stack key is kept), so `observe`
+    /// does not list every snapshot of the account on each plan.
+    pub async fn final_snapshots(&self, desired: &Desired) -> Result<Vec<String>, ClusterError> {
+        let prefix = &desired.final_snapshot_prefix;
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .describe_snapshots()
+            // Filtering by group fails once the group is gone; final snapshots are
+            // manual ones, found by name.
+            .snapshot_source("manual")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("DescribeSnapshots"))?;
+            names.extend(
+                page.snapshots()
+                    .iter()
+                    .filter_map(|s| s.snapshot_name())
+                    .filter(|name| name.starts_with(prefix.as_str()))
+                    .map(str::to_owned),
+            );
+        }
+        Ok(names)
+    }
+
+    pub(crate) async fn describe_group(
+        &self,
+        id: &str,
+    ) -> Result<Option<ObservedGroup>, ClusterError> {
+        let Some(group) = self.describe_sdk_group(id).await? else {
+            return Ok(None);
+        };
+        let arn = group.arn().unwrap_or_default().to_owned();
+        let tags = if arn.is_empty() || group.status() == Some("deleting") {
+            Tags::new()
+        } else {
+            self.tags_of(&arn).await?
+        };
+        let member = match group.member_clusters().first() {
+            Some(member) => self.describe_member(member).await?,
+            None => None,
+        };
+        Ok(Some(observed_group(&group, arn, tags, member)))
+    }
+
+    pub(crate) async fn describe_sdk_group(
+        &self,
+        id: &str,
+    ) -> Result<Option<SdkGroup>, ClusterError> {
+        let result = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeReplicationGroups", |e| {
+            e.is_replication_group_not_found_fault()
+        })?;
+        Ok(found.and_then(|out| out.replication_groups().first().cloned()))
+    }
+
+    pub(crate) async fn tags_of(&self, arn: &str) -> Result<Tags, ClusterError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(aws_error("ListTagsForResource"))?;
+        Ok(from_pairs(
+            out.tag_list().iter().map(|t| (t.key(), t.value())),
+        ))
+    }
+
+    /// What only a member cluster reports. None when it cannot be read (a member
+    /// being replaced; the emulator): those settings are then not compared.
+    pub(crate) async fn describe_member(&self, id: &str) -> Result<Option<Member>, ClusterError> {
+        let result = self
+            .client
+            .describe_cache_clusters()
+            .cache_cluster_id(id)
+            .show_cache_node_info(true)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeCacheClusters", |e| {
+            e.is_cache_cluster_not_found_fault()
+        })?;
+        let Some(cluster) = found.and_then(|out| out.cache_clusters().first().cloned()) else {
+            tracing::debug!(
+                member = id,
+                "member cluster not readable; its settings are not compared"
+            );
+            return Ok(None);
+        };
+        Ok(Some(Member {
+            engine_version: cluster.engine_version().unwrap_or_default().to_owned(),
+            parameter_group: cluster
+                .cache_parameter_group()
+                .and_then(|p| p.cache_parameter_group_name())
+                .unwrap_or_default()
+                .to_owned(),
+            subnet_group: cluster
+                .cache_subnet_group_name()
+                .unwrap_or_default()
+                .to_owned(),
+            security_group_ids: cluster
+                .security_groups()
+                .iter()
+                .filter_map(|g| g.security_group_id().map(str::to_owned))
+                .collect(),
+            maintenance_window: cluster
+                .preferred_maintenance_window()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            auto_minor_version_upgrade: cluster.auto_minor_version_upgrade().unwrap_or(true),
+            port: cluster
+                .cache_nodes()
+                .first()
+                .and_then(|n| n.endpoint())
+                .and_then(|e| e.port())
+                .and_then(|p| u16::try_from(p).ok()),
+        }))
+    }
+
+    pub(crate) async fn describe_users(
+        &self,
+        ids: impl IntoIterator<Item = String>,
+        stack: &str,
+    ) -> Result<BTreeMap<String, ObservedUser>, ClusterError> {
+        let found = try_join_all(ids.into_iter().map(|id| self.describe_user(id, stack))).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    pub(crate) async fn describe_user(
+        &self,
+        id: String,
+        stack: &str,
+    ) -> Result<Option<(String, ObservedUser)>, ClusterError> {
+        let result = self.client.describe_users().user_id(&id).send().await;
+        let found = absent_if(result, "DescribeUsers", |e| e.is_user_not_found_fault())?;
+        let Some(user) = found.and_then(|out| out.users().first().cloned()) else {
+            return Ok(None);
+        };
+        let tags = match user.arn() {
+            Some(arn) => self.tags_of(arn).await?,
+            None => Tags::new(),
+        };
+        Ok(Some((
+            id,
+            ObservedUser {
+                name: user.user_name().unwrap_or_default().to_owned(),
+                access: user.access_string().unwrap_or_default().to_owned(),
+                authentication: user
+                    .authentication()
+                    .and_then(|a| a.r#type())
+                    .map_or("password", |t| t.as_str())
+                    .to_owned(),
+                status: user.status().unwrap_or_default().to_owned(),
+                ours: tags.get(spec::STACK_TAG).map(String::as_str) == Some(stack),
+            },
+        )))
+    }
+
+    pub(crate) async fn describe_user_group(
+        &self,
+        id: &str,
+    ) -> Result<Option<ObservedUserGroup>, ClusterError> {
+        let result = self
+            .client
+            .describe_user_groups()
+            .user_group_id(id)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeUserGroups", |e| {
+            e.is_user_group_not_found_fault()
+        })?;
+        Ok(found
+            .and_then(|out| out.user_groups().first().cloned())
+            .map(|group| ObservedUserGroup {
+                user_ids: group.user_ids().iter().cloned().collect(),
+                status: group.status().unwrap_or_default().to_owned(),
+            }))
+    }
+
+    /// The desired parameter group and the one in use, when it is the stack's.
+    pub(crate) async fn describe_parameter_groups(
+        &self,
+        desired: &Desired,
+        group: Option<&ObservedGroup>,
+    ) -> Result<BTreeMap<String, ObservedParameterGroup>, ClusterError> {
+        let mut names = BTreeSet::new();
+        if let Some(own) = &desired.parameter_group {
+            names.insert(own.name.clone());
+        }
+        if let Some(in_use) = group
+            .and_then(|g| g.member.as_ref())
+            .map(|m| m.parameter_group.clone())
+            .filter(|name| is_own_parameter_group(&desired.stack, name))
+        {
+            names.insert(in_use);
+        }
+        let mut found = BTreeMap::new();
+        for name in names {
+            if let Some(group) = self.describe_parameter_group(&name).await? {
+                found.insert(name, group);
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) async fn describe_parameter_group(
+        &self,
+        name: &str,
+    ) -> Result<Option<ObservedParameterGroup>, ClusterError> {
+        let result = self
+            .client
+            .describe_cache_parameter_groups()
+            .cache_parameter_group_name(name)
+            .send()
+            .await;
+        let found = absent_if(result, "DescribeCacheParameterGroups", |e| {
+            e.is_cache_parameter_group_not_found_fault()
+        })?;
+        let Some(group) = found.and_then(|out| out.cache_parameter_groups().first().cloned())
+        else {
+            return Ok(None);
+        };
+        let mut parameters = BTreeMap::new();
+        let mut pages = self
+            .client
+            .describe_cache_parameters()
+            .cache_parameter_group_name(name)
+            .source("user")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("DescribeCacheParameters"))?;
+            for parameter in page.parameters() {
+                if let (Some(key), Some(value)) =
+                    (parameter.parameter_name(), parameter.parameter_value())
+                {
+                    parameters.insert(key.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Ok(Some(ObservedParameterGroup {
+            family: group
+                .cache_parameter_group_family()
+                .unwrap_or_default()
+                .to_owned(),
+            parameters,
+        }))
+    }
+}
