@@ -155,7 +155,10 @@ impl Wiring<'_> {
     }
 
     pub fn secrets(&self, key: &Known<String>) -> secrets::Desired {
-        secrets::Desired::from_spec(self.spec, key)
+        let inputs = secrets::Inputs {
+            kms_key_arn: key.clone(),
+        };
+        secrets::Desired::from_spec(self.spec, &inputs)
     }
 
     pub fn cluster(

@@ -1,7 +1,7 @@
 //! The secrets step against the local emulator, each test in its own account.
 
 use plan::Known;
-use secrets::{Desired, Secrets, diff, diff_destroy, token};
+use secrets::{Desired, Inputs, Secrets, diff, diff_destroy, token};
 use test_support::Emulator;
 
 const SPEC: &str = "stack: secretdemo\nregion: us-east-1\nengine: {name: valkey, version: \"8.0\"}\nnode_type: cache.t4g.micro\n\
@@ -11,7 +11,9 @@ network: {create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: us-east-
 fn desired(source: &str, key: &str) -> Desired {
     Desired::from_spec(
         &spec::parse(source, "t.yaml").expect("valid"),
-        &Known::Value(key.to_owned()),
+        &Inputs {
+            kms_key_arn: Known::Value(key.to_owned()),
+        },
     )
 }
 

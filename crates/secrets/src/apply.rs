@@ -1,104 +1,15 @@
-//! The Secrets Manager calls.
+//! Performing a plan's operations, in order.
 
-use aws_error::{absent_if, aws_error};
-use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
-use futures::future::try_join_all;
+use aws_error::aws_error;
+use aws_sdk_secretsmanager::types::Tag;
 use plan::{Known, Sensitive};
 
 use crate::diff::{Op, SecretsOutputs, SecretsPlan};
 use crate::{
-    Content, Desired, DesiredSecret, Observed, ObservedSecret, PASSWORD_FIELD, Secrets,
-    SecretsError, TOKEN_FIELD, Tags, token,
+    Content, DesiredSecret, PASSWORD_FIELD, Secrets, SecretsError, TOKEN_FIELD, Tags, token,
 };
 
 impl Secrets {
-    /// Observes the desired secrets by name (including ones pending deletion) and every
-    /// other secret carrying the stack tag. Never reads a value.
-    pub async fn observe(&self, desired: &Desired) -> Result<Observed, SecretsError> {
-        let by_name = try_join_all(desired.secrets.iter().map(|s| self.describe(&s.name)));
-        let (by_name, tagged) = futures::try_join!(by_name, self.tagged(&desired.stack))?;
-        let mut secrets: std::collections::BTreeMap<String, ObservedSecret> =
-            tagged.into_iter().collect();
-        secrets.extend(by_name.into_iter().flatten());
-        Ok(Observed { secrets })
-    }
-
-    async fn describe(&self, name: &str) -> Result<Option<(String, ObservedSecret)>, SecretsError> {
-        let result = self.client.describe_secret().secret_id(name).send().await;
-        let Some(output) = absent_if(result, "DescribeSecret", |e| {
-            e.is_resource_not_found_exception()
-        })?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((
-            name.to_owned(),
-            ObservedSecret {
-                arn: output.arn().unwrap_or_default().to_owned(),
-                description: output.description().unwrap_or_default().to_owned(),
-                kms_key: output.kms_key_id().map(str::to_owned),
-                tags: tags_of(output.tags()),
-                deleted: output.deleted_date().is_some(),
-            },
-        )))
-    }
-
-    async fn tagged(&self, stack: &str) -> Result<Vec<(String, ObservedSecret)>, SecretsError> {
-        let filter = |key: FilterNameStringType, value: &str| {
-            Filter::builder().key(key).values(value).build()
-        };
-        let mut found = Vec::new();
-        let mut pages = self
-            .client
-            .list_secrets()
-            .filters(filter(FilterNameStringType::TagKey, spec::STACK_TAG))
-            .filters(filter(FilterNameStringType::TagValue, stack))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(aws_error("ListSecrets"))?;
-            for secret in page.secret_list() {
-                let tags = tags_of(secret.tags());
-                // Tag filters match key and value separately; require the pair.
-                if tags.get(spec::STACK_TAG).map(String::as_str) != Some(stack) {
-                    continue;
-                }
-                found.push((
-                    secret.name().unwrap_or_default().to_owned(),
-                    ObservedSecret {
-                        arn: secret.arn().unwrap_or_default().to_owned(),
-                        description: secret.description().unwrap_or_default().to_owned(),
-                        kms_key: secret.kms_key_id().map(str::to_owned),
-                        tags,
-                        deleted: secret.deleted_date().is_some(),
-                    },
-                ));
-            }
-        }
-        Ok(found)
-    }
-
-    /// The credential a secret holds (the AUTH token or a user's password), for the
-    /// cluster step to send. The rest of the document is not returned.
-    pub async fn read_credential(&self, name: &str) -> Result<Sensitive, SecretsError> {
-        let output = self
-            .client
-            .get_secret_value()
-            .secret_id(name)
-            .send()
-            .await
-            .map_err(aws_error("GetSecretValue"))?;
-        let document: serde_json::Value = output
-            .secret_string()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .ok_or_else(|| SecretsError::Unreadable(name.to_owned()))?;
-        [TOKEN_FIELD, PASSWORD_FIELD]
-            .iter()
-            .find_map(|field| document.get(field).and_then(|v| v.as_str()))
-            .map(Sensitive::new)
-            .ok_or_else(|| SecretsError::Unreadable(name.to_owned()))
-    }
-
     /// Performs the plan's operations and returns the secrets' ARNs.
     pub async fn apply(&self, plan: &SecretsPlan) -> Result<SecretsOutputs, SecretsError> {
         let mut outputs = plan.outputs.clone();
@@ -214,10 +125,6 @@ fn secret_value(content: &Content, credential: &Sensitive) -> Sensitive {
         None => document[TOKEN_FIELD] = serde_json::Value::from(credential.expose()),
     }
     Sensitive::new(document.to_string())
-}
-
-fn tags_of(tags: &[Tag]) -> Tags {
-    plan::tags::from_pairs(tags.iter().map(|t| (t.key(), t.value())))
 }
 
 fn sm_tags(tags: &Tags) -> Vec<Tag> {
