@@ -1,10 +1,9 @@
 //! The diff rules, one test each.
 
-use plan::Action;
+use plan::{Action, Known};
 
 use crate::diff::*;
 use crate::*;
-use plan::Known;
 
 fn desired(extra: &str) -> Desired {
     let source = format!(

@@ -144,7 +144,10 @@ impl Wiring<'_> {
     }
 
     pub fn kms(&self) -> kms::Desired {
-        kms::Desired::from_spec(self.spec, self.scope)
+        let inputs = kms::Inputs {
+            scope: self.scope.clone(),
+        };
+        kms::Desired::from_spec(self.spec, &inputs)
     }
 
     pub fn logs(&self, key: &Known<String>) -> logs::Desired {

@@ -11,7 +11,12 @@ network: {create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: us-east-
 
 fn desired(account: &Account, source: &str) -> Desired {
     let spec = spec::parse(source, "t.yaml").expect("valid spec");
-    Desired::from_spec(&spec, &Scope::new(&account.id, "us-east-1"))
+    Desired::from_spec(
+        &spec,
+        &kms::Inputs {
+            scope: Scope::new(&account.id, "us-east-1"),
+        },
+    )
 }
 
 async fn converge(kms: &Kms, desired: &Desired) -> kms::KmsOutputs {
