@@ -30,6 +30,7 @@ fn desired(extra: &str) -> Desired {
         .map(|name| (name, Known::Value(SECRET.to_owned())))
         .collect();
     let inputs = Inputs {
+        scope: scope(),
         kms_key_arn: Known::Value(KEY.into()),
         secrets,
         cluster: ClusterOutputs {
@@ -52,48 +53,13 @@ fn desired(extra: &str) -> Desired {
                 .collect(),
         },
     };
-    Desired::from_spec(&spec, &scope(), &inputs)
-}
-
-/// What apply leaves behind for `desired`.
-fn applied(desired: &Desired) -> Observed {
-    Observed {
-        parameters: desired
-            .parameters
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    ObservedParameter {
-                        value: p.value.value().cloned().unwrap_or_default(),
-                        kind: "SecureString".into(),
-                        key_id: Some(KEY.into()),
-                    },
-                )
-            })
-            .collect(),
-        policies: desired
-            .policies
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    ObservedPolicy {
-                        document: p.document.value().cloned().unwrap_or_default(),
-                        versions: vec![("v1".into(), true)],
-                        roles: p.roles.clone(),
-                    },
-                )
-            })
-            .collect(),
-        missing_roles: Vec::new(),
-    }
+    Desired::from_spec(&spec, &inputs)
 }
 
 #[test]
 fn a_missing_role_stops_the_plan() {
     let desired = desired("outputs: {attach_to_roles: [app-role]}\n");
-    let mut observed = applied(&desired);
+    let mut observed = Observed::as_applied(&desired);
     observed.missing_roles = vec!["app-role".into()];
     let error = diff(&desired, &observed).expect_err("the role is missing");
     assert!(
@@ -195,7 +161,7 @@ fn an_applied_stack_plans_nothing() {
         "auth: {mode: rbac, users: [{name: app}]}\noutputs: {attach_to_roles: [app-role]}\n",
     ] {
         let desired = desired(extra);
-        let plan = diff(&desired, &applied(&desired)).expect("plans");
+        let plan = diff(&desired, &Observed::as_applied(&desired)).expect("plans");
         assert!(!plan.has_writes(), "{extra}: {:?}", plan.ops);
     }
 }
@@ -203,7 +169,7 @@ fn an_applied_stack_plans_nothing() {
 #[test]
 fn a_changed_endpoint_or_an_edited_value_is_written_again() {
     let desired = desired("");
-    let mut observed = applied(&desired);
+    let mut observed = Observed::as_applied(&desired);
     if let Some(port) = observed.parameters.get_mut("/demo/port") {
         port.value = "6380".into();
     }
@@ -222,7 +188,8 @@ fn a_changed_endpoint_or_an_edited_value_is_written_again() {
 #[test]
 fn a_parameter_turned_plain_is_written_anew() {
     let desired = desired("outputs: {ssm_secure: false}\n");
-    let plan = diff(&desired, &applied(&desired)).expect("plans");
+    let secure = self::desired("");
+    let plan = diff(&desired, &Observed::as_applied(&secure)).expect("plans");
     assert!(matches!(&plan.ops[0], Op::DeleteParameters { names } if names.len() == 1));
     assert!(matches!(
         &plan.ops[1],
@@ -245,7 +212,7 @@ fn only_parameters_we_write_are_deleted_from_the_prefix() {
 #[test]
 fn an_edited_policy_gets_a_new_default_version_making_room_at_five() {
     let desired = desired("");
-    let mut observed = applied(&desired);
+    let mut observed = Observed::as_applied(&desired);
     let policy = observed
         .policies
         .get_mut("demo-read-connection")
@@ -278,7 +245,7 @@ fn an_edited_policy_gets_a_new_default_version_making_room_at_five() {
 #[test]
 fn role_attachment_drift_is_corrected_both_ways() {
     let desired = desired("outputs: {attach_to_roles: [app-role]}\n");
-    let mut observed = applied(&desired);
+    let mut observed = Observed::as_applied(&desired);
     if let Some(policy) = observed.policies.get_mut("demo-read-connection") {
         policy.roles = vec!["intruder-role".into()];
     }
@@ -302,7 +269,7 @@ fn role_attachment_drift_is_corrected_both_ways() {
 #[test]
 fn destroy_detaches_then_deletes_old_versions_then_the_policy() {
     let desired = desired("outputs: {attach_to_roles: [app-role]}\n");
-    let mut observed = applied(&desired);
+    let mut observed = Observed::as_applied(&desired);
     if let Some(policy) = observed.policies.get_mut("demo-read-connection") {
         policy.versions = vec![("v1".into(), false), ("v2".into(), true)];
     }
@@ -329,7 +296,7 @@ fn destroy_detaches_then_deletes_old_versions_then_the_policy() {
 fn policies_off_removes_ours() {
     let before = desired("");
     let after = desired("outputs: {iam_policies: false}\n");
-    let plan = diff(&after, &applied(&before)).expect("plans");
+    let plan = diff(&after, &Observed::as_applied(&before)).expect("plans");
     assert_eq!(
         plan.ops.last(),
         Some(&Op::DeletePolicy {

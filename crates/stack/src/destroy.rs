@@ -126,7 +126,7 @@ impl Stack {
         let mut failures = Vec::new();
         let report = |progress: cluster::Progress| on_event(progress.into());
         let policies = destroy_step("policies", &steps.policies.changes, on_event, async {
-            Ok(self.policies.apply(&steps.policies).await.map(drop)?)
+            Ok(self.policies.destroy(&steps.policies).await?)
         });
         failures.extend(policies.await.err());
         let cluster = destroy_step("cluster", &steps.cluster.changes, on_event, async {

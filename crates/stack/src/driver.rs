@@ -183,11 +183,12 @@ impl Wiring<'_> {
         cluster: &cluster::ClusterOutputs,
     ) -> policies::Desired {
         let inputs = policies::Inputs {
+            scope: self.scope.clone(),
             kms_key_arn: key.clone(),
             secrets: secrets.to_vec(),
             cluster: cluster.clone(),
         };
-        policies::Desired::from_spec(self.spec, self.scope, &inputs)
+        policies::Desired::from_spec(self.spec, &inputs)
     }
 
     /// Every step's desired state before any output is known: enough to find what

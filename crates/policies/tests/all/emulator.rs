@@ -43,6 +43,7 @@ impl Fixture {
         let source = test_support::spec_source("demo", extra);
         let spec = spec::parse(&source, "emulator.yaml").expect("valid spec");
         let inputs = Inputs {
+            scope: Scope::new(&self.account.id, "us-east-1"),
             kms_key_arn: Known::Value(self.key.clone()),
             secrets: vec![(
                 "demo/auth-token".into(),
@@ -62,7 +63,7 @@ impl Fixture {
                 user_ids: Vec::new(),
             },
         };
-        Desired::from_spec(&spec, &Scope::new(&self.account.id, "us-east-1"), &inputs)
+        Desired::from_spec(&spec, &inputs)
     }
 
     async fn converge(&self, desired: &Desired) {

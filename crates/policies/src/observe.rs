@@ -1,21 +1,15 @@
-//! The SSM and IAM calls.
+//! Reading what exists.
 
 use std::collections::BTreeMap;
 
 use aws_error::{absent_if, aws_error};
-use aws_sdk_iam::types::{EntityType, Tag as IamTag};
-use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType, Tag as SsmTag};
-use plan::Known;
-use plan::tags::Tags;
+use aws_sdk_iam::types::EntityType;
+use aws_sdk_ssm::types::ParameterStringFilter;
 
-use crate::diff::{Op, PoliciesOutputs, PoliciesPlan};
 use crate::document::parse_stored;
 use crate::{
     Desired, Observed, ObservedParameter, ObservedPolicy, Policies, PoliciesError, parameter_names,
 };
-
-/// SSM deletes at most ten parameters per call.
-const PARAMETERS_PER_DELETE: usize = 10;
 
 impl Policies {
     /// Observes the stack's parameters (only names this crate writes) and policies.
@@ -192,165 +186,4 @@ impl Policies {
             roles,
         }))
     }
-
-    /// Performs the plan.
-    pub async fn apply(&self, plan: &PoliciesPlan) -> Result<PoliciesOutputs, PoliciesError> {
-        for op in &plan.ops {
-            tracing::debug!(?op, "ssm/iam operation");
-            self.perform(op).await?;
-        }
-        Ok(plan.outputs.clone())
-    }
-
-    async fn perform(&self, op: &Op) -> Result<(), PoliciesError> {
-        match op {
-            Op::PutParameter {
-                name,
-                value,
-                secure_with,
-                tags,
-            } => {
-                self.put_parameter(name, value, secure_with.as_ref(), tags.as_ref())
-                    .await
-            }
-            Op::DeleteParameters { names } => {
-                for chunk in names.chunks(PARAMETERS_PER_DELETE) {
-                    self.ssm
-                        .delete_parameters()
-                        .set_names(Some(chunk.to_vec()))
-                        .send()
-                        .await
-                        .map_err(aws_error("DeleteParameters"))?;
-                }
-                Ok(())
-            }
-            Op::CreatePolicy {
-                name,
-                description,
-                document,
-                tags,
-            } => {
-                self.iam
-                    .create_policy()
-                    .policy_name(name)
-                    .description(description)
-                    .policy_document(known_document(document)?)
-                    .set_tags(Some(iam_tags(tags)?))
-                    .send()
-                    .await
-                    .map_err(aws_error("CreatePolicy"))?;
-                Ok(())
-            }
-            Op::CreatePolicyVersion { arn, document } => {
-                self.iam
-                    .create_policy_version()
-                    .policy_arn(arn)
-                    .policy_document(known_document(document)?)
-                    .set_as_default(true)
-                    .send()
-                    .await
-                    .map_err(aws_error("CreatePolicyVersion"))?;
-                Ok(())
-            }
-            Op::DeletePolicyVersion { arn, version } => {
-                self.iam
-                    .delete_policy_version()
-                    .policy_arn(arn)
-                    .version_id(version)
-                    .send()
-                    .await
-                    .map_err(aws_error("DeletePolicyVersion"))?;
-                Ok(())
-            }
-            Op::Attach { arn, role } => {
-                self.iam
-                    .attach_role_policy()
-                    .policy_arn(arn)
-                    .role_name(role)
-                    .send()
-                    .await
-                    .map_err(aws_error("AttachRolePolicy"))?;
-                Ok(())
-            }
-            Op::Detach { arn, role } => {
-                self.iam
-                    .detach_role_policy()
-                    .policy_arn(arn)
-                    .role_name(role)
-                    .send()
-                    .await
-                    .map_err(aws_error("DetachRolePolicy"))?;
-                Ok(())
-            }
-            Op::DeletePolicy { arn } => {
-                self.iam
-                    .delete_policy()
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(aws_error("DeletePolicy"))?;
-                Ok(())
-            }
-        }
-    }
-
-    async fn put_parameter(
-        &self,
-        name: &str,
-        value: &Known<String>,
-        secure_with: Option<&Known<String>>,
-        tags: Option<&Tags>,
-    ) -> Result<(), PoliciesError> {
-        let value = value.value().ok_or(PoliciesError::Internal(
-            "a parameter value is not known yet",
-        ))?;
-        let mut request = self.ssm.put_parameter().name(name).value(value);
-        request = match secure_with {
-            Some(key) => request.r#type(ParameterType::SecureString).key_id(
-                key.value()
-                    .ok_or(PoliciesError::Internal("the key ARN is not known yet"))?,
-            ),
-            None => request.r#type(ParameterType::String),
-        };
-        // SSM takes tags only when creating, and `Overwrite` only when not.
-        request = match tags {
-            Some(tags) => request.set_tags(Some(ssm_tags(tags)?)),
-            None => request.overwrite(true),
-        };
-        request.send().await.map_err(aws_error("PutParameter"))?;
-        Ok(())
-    }
-}
-
-fn known_document(document: &Known<serde_json::Value>) -> Result<String, PoliciesError> {
-    document
-        .value()
-        .map(serde_json::Value::to_string)
-        .ok_or(PoliciesError::Internal(
-            "a policy document is not known yet",
-        ))
-}
-
-fn ssm_tags(tags: &Tags) -> Result<Vec<SsmTag>, PoliciesError> {
-    tags.iter()
-        .map(|(k, v)| {
-            SsmTag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|_| PoliciesError::Internal("a tag without a key"))
-        })
-        .collect()
-}
-
-fn iam_tags(tags: &Tags) -> Result<Vec<IamTag>, PoliciesError> {
-    tags.iter()
-        .map(|(k, v)| {
-            IamTag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|_| PoliciesError::Internal("a tag without a key"))
-        })
-        .collect()
 }
