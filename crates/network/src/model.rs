@@ -256,3 +256,82 @@ pub struct ObservedRule {
     /// How the rule reads, for plans.
     pub description: String,
 }
+
+#[cfg(any(test, feature = "test-util"))]
+impl Observed {
+    /// What AWS reports after a successful apply of `desired` (create mode: the stack's
+    /// VPC and subnets; existing mode: the named VPC and subnets, one zone each).
+    pub fn as_applied(desired: &Desired) -> Observed {
+        let (vpc, subnets) = match &desired.vpc {
+            DesiredVpc::Create {
+                cidr,
+                tags,
+                subnets,
+            } => (
+                ObservedVpc {
+                    id: "vpc-1".into(),
+                    cidr: cidr.to_string(),
+                    dns_support: true,
+                    dns_hostnames: true,
+                    tags: tags.clone(),
+                },
+                subnets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| ObservedSubnet {
+                        id: format!("subnet-{i}"),
+                        vpc_id: "vpc-1".into(),
+                        availability_zone: s.availability_zone.clone(),
+                        cidr: s.cidr.to_string(),
+                        tags: s.tags.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            DesiredVpc::Existing { vpc_id, subnet_ids } => (
+                ObservedVpc {
+                    id: vpc_id.clone(),
+                    cidr: String::new(),
+                    dns_support: true,
+                    dns_hostnames: true,
+                    tags: Tags::new(),
+                },
+                subnet_ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| ObservedSubnet {
+                        id: id.clone(),
+                        vpc_id: vpc_id.clone(),
+                        availability_zone: format!("zone-{i}"),
+                        cidr: String::new(),
+                        tags: Tags::new(),
+                    })
+                    .collect(),
+            ),
+        };
+        Observed {
+            subnet_group: Some(ObservedSubnetGroup {
+                name: desired.subnet_group.name.clone(),
+                description: desired.subnet_group.description.clone(),
+                // Listed in another order than created: order is never drift.
+                subnet_ids: subnets.iter().rev().map(|s| s.id.clone()).collect(),
+            }),
+            security_group: Some(ObservedSecurityGroup {
+                id: "sg-1".into(),
+                tags: desired.security_group.tags.clone(),
+                ingress: desired
+                    .security_group
+                    .ingress
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rule)| ObservedRule {
+                        id: format!("sgr-{i}"),
+                        rule: Some(rule.clone()),
+                        description: rule.to_string(),
+                    })
+                    .collect(),
+            }),
+            vpc: Some(vpc),
+            subnets,
+        }
+    }
+}

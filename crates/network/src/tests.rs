@@ -27,53 +27,6 @@ fn desired() -> Desired {
     Desired::from_spec(&spec::parse(SPEC, "test.yaml").expect("valid spec"))
 }
 
-/// What AWS would report after a clean apply of [`SPEC`].
-fn converged(desired: &Desired) -> Observed {
-    let DesiredVpc::Create { tags, subnets, .. } = &desired.vpc else {
-        panic!("create mode")
-    };
-    Observed {
-        vpc: Some(ObservedVpc {
-            id: "vpc-1".into(),
-            cidr: "10.0.0.0/16".into(),
-            dns_support: true,
-            dns_hostnames: true,
-            tags: tags.clone(),
-        }),
-        subnets: subnets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ObservedSubnet {
-                id: format!("subnet-{i}"),
-                vpc_id: "vpc-1".into(),
-                availability_zone: s.availability_zone.clone(),
-                cidr: s.cidr.to_string(),
-                tags: s.tags.clone(),
-            })
-            .collect(),
-        subnet_group: Some(ObservedSubnetGroup {
-            name: "demo-subnets".into(),
-            description: desired.subnet_group.description.clone(),
-            subnet_ids: vec!["subnet-1".into(), "subnet-0".into()],
-        }),
-        security_group: Some(ObservedSecurityGroup {
-            id: "sg-1".into(),
-            tags: desired.security_group.tags.clone(),
-            ingress: desired
-                .security_group
-                .ingress
-                .iter()
-                .enumerate()
-                .map(|(i, rule)| ObservedRule {
-                    id: format!("sgr-{i}"),
-                    rule: Some(rule.clone()),
-                    description: rule.to_string(),
-                })
-                .collect(),
-        }),
-    }
-}
-
 fn actions(plan: &NetworkPlan) -> Vec<(Action, String)> {
     plan.changes
         .iter()
@@ -116,7 +69,7 @@ fn from_nothing_everything_is_created_in_order() {
 #[test]
 fn a_converged_network_plans_nothing() {
     let desired = desired();
-    let plan = diff(&desired, &converged(&desired)).expect("plans");
+    let plan = diff(&desired, &Observed::as_applied(&desired)).expect("plans");
     assert!(
         plan.changes.iter().all(|c| c.action == Action::NoOp),
         "{:#?}",
@@ -133,7 +86,7 @@ fn a_converged_network_plans_nothing() {
 #[test]
 fn foreign_rules_are_revoked_and_missing_ones_added() {
     let desired = desired();
-    let mut observed = converged(&desired);
+    let mut observed = Observed::as_applied(&desired);
     let group = observed.security_group.as_mut().expect("group");
     group.ingress.remove(0);
     group.ingress.push(ObservedRule {
@@ -172,7 +125,7 @@ fn foreign_rules_are_revoked_and_missing_ones_added() {
 #[test]
 fn a_rule_on_another_port_is_foreign() {
     let desired = desired();
-    let mut observed = converged(&desired);
+    let mut observed = Observed::as_applied(&desired);
     let group = observed.security_group.as_mut().expect("group");
     let mut moved = group.ingress[0].clone();
     moved.id = "sgr-old-port".into();
@@ -192,7 +145,7 @@ fn a_rule_on_another_port_is_foreign() {
 #[test]
 fn a_changed_vpc_cidr_is_a_refused_replacement() {
     let desired = desired();
-    let mut observed = converged(&desired);
+    let mut observed = Observed::as_applied(&desired);
     observed.vpc.as_mut().expect("vpc").cidr = "10.9.0.0/16".into();
     let plan = diff(&desired, &observed).expect("plans");
     assert_eq!(plan.changes[0].action, Action::Replace);
@@ -206,7 +159,7 @@ fn a_changed_vpc_cidr_is_a_refused_replacement() {
 #[test]
 fn a_changed_subnet_cidr_replaces_the_subnet_and_moves_the_group_first() {
     let desired = desired();
-    let mut observed = converged(&desired);
+    let mut observed = Observed::as_applied(&desired);
     observed.subnets[1].cidr = "10.0.9.0/24".into();
     let plan = diff(&desired, &observed).expect("plans");
     assert_eq!(plan.changes[2].action, Action::Replace);
@@ -231,7 +184,7 @@ fn a_changed_subnet_cidr_replaces_the_subnet_and_moves_the_group_first() {
 #[test]
 fn dns_and_tag_drift_are_updates() {
     let desired = desired();
-    let mut observed = converged(&desired);
+    let mut observed = Observed::as_applied(&desired);
     let vpc = observed.vpc.as_mut().expect("vpc");
     vpc.dns_hostnames = false;
     vpc.tags.remove("team");
@@ -256,7 +209,7 @@ fn dns_and_tag_drift_are_updates() {
 #[test]
 fn a_subnet_the_spec_dropped_is_deleted_after_the_group_moves() {
     let desired = desired();
-    let mut observed = converged(&desired);
+    let mut observed = Observed::as_applied(&desired);
     let mut extra = observed.subnets[0].clone();
     extra.id = "subnet-extra".into();
     extra.availability_zone = "us-east-1c".into();
@@ -373,7 +326,7 @@ fn an_existing_network_that_is_not_there_is_an_error() {
 #[test]
 fn destroy_deletes_only_what_the_stack_owns() {
     let desired = desired();
-    let plan = diff_destroy(&desired, &converged(&desired));
+    let plan = diff_destroy(&desired, &Observed::as_applied(&desired));
     assert_eq!(
         plan.changes
             .iter()
@@ -393,8 +346,8 @@ fn destroy_deletes_only_what_the_stack_owns() {
     let observed = Observed {
         vpc: existing_vpc(),
         subnets: vec![existing_subnet("subnet-a", "vpc-9", "us-east-1a")],
-        subnet_group: converged(&desired).subnet_group,
-        security_group: converged(&desired).security_group,
+        subnet_group: Observed::as_applied(&desired).subnet_group,
+        security_group: Observed::as_applied(&desired).security_group,
     };
     let plan = diff_destroy(&existing, &observed);
     assert_eq!(
