@@ -1,6 +1,6 @@
 //! The pure half of the KMS step.
 
-use plan::tags::{merged, tags_value};
+use plan::tags::tags_value;
 use plan::{Action, Change, Diff, Known, ResourceId, Value};
 
 use crate::policy::{allows_cloudwatch_logs, same_policy, statement_ids, statements_for_plan};
@@ -176,11 +176,7 @@ fn diff_created(
             Value::from(description),
         )
         .attribute("rotation", Value::from(key.rotation), Value::from(true))
-        .attribute(
-            "tags",
-            tags_value(&key.tags),
-            tags_value(&merged(&key.tags, tags)),
-        );
+        .tags(&key.tags, tags);
     if policy_drift {
         change = change.attribute(
             "policy",

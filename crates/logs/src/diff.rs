@@ -89,7 +89,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<LogsPlan, LogsErro
                 Value::from(found.retention_days),
                 Value::from(group.retention_days),
             )
-            .attribute("tags", tags_value(&found.tags), tags_value(&merged))
+            .tags(&found.tags, &group.tags)
             .finish();
         if found.retention_days != Some(group.retention_days) {
             plan.ops.push(Op::SetRetention {

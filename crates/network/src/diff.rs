@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use ipnet::Ipv4Net;
-use plan::tags::{merged, tags_value};
+use plan::tags::tags_value;
 use plan::{Change, Diff, Known, ResourceId, Value};
 
 use crate::NetworkError;
@@ -263,11 +263,7 @@ fn diff_vpc(
             Value::from(vpc.dns_hostnames),
             Value::from(true),
         )
-        .attribute(
-            "tags",
-            tags_value(&vpc.tags),
-            tags_value(&merged(&vpc.tags, tags)),
-        )
+        .tags(&vpc.tags, tags)
         .finish();
     if change.action == plan::Action::Replace {
         // Replacing a VPC would take everything in it along: never done, even when
@@ -334,11 +330,7 @@ fn diff_subnets(
                         Value::from(&found.cidr),
                         Value::from(subnet.cidr.to_string()),
                     )
-                    .attribute(
-                        "tags",
-                        tags_value(&found.tags),
-                        tags_value(&merged(&found.tags, &subnet.tags)),
-                    )
+                    .tags(&found.tags, &subnet.tags)
                     .finish();
                 if change.action == plan::Action::Replace {
                     // New subnet first, move the subnet group, then delete the old one.
@@ -429,10 +421,7 @@ fn check_existing(
 fn diff_subnet_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Observed) {
     let group = &desired.subnet_group;
     let id = ResourceId::new(kinds::SUBNET_GROUP, &group.name);
-    let subnets = match &plan.outputs.subnet_ids {
-        Known::Value(ids) => Value::set(ids.iter().cloned()),
-        Known::AfterApply => Value::Unknown,
-    };
+    let subnets = plan.outputs.subnet_ids.to_plan_set();
     let Some(found) = &observed.subnet_group else {
         plan.changes.push(Change::create(
             id,
@@ -491,13 +480,7 @@ fn diff_security_group(plan: &mut NetworkPlan, desired: &Desired, observed: &Obs
             });
         }
         Some(found) => {
-            let change = Diff::new(id)
-                .attribute(
-                    "tags",
-                    tags_value(&found.tags),
-                    tags_value(&merged(&found.tags, &group.tags)),
-                )
-                .finish();
+            let change = Diff::new(id).tags(&found.tags, &group.tags).finish();
             push_tag_op(&mut plan.ops, &found.id, &found.tags, &group.tags);
             plan.changes.push(change);
         }

@@ -48,6 +48,16 @@ impl<T> Known<T> {
     }
 }
 
+impl Known<Vec<String>> {
+    /// The ids as a plan shows them: a sorted set, or `(known after apply)`.
+    pub fn to_plan_set(&self) -> Value {
+        match self {
+            Known::Value(ids) => Value::set(ids.iter().cloned()),
+            Known::AfterApply => Value::Unknown,
+        }
+    }
+}
+
 impl<T> From<Option<T>> for Known<T> {
     fn from(value: Option<T>) -> Self {
         value.map_or(Known::AfterApply, Known::Value)

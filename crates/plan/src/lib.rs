@@ -206,6 +206,13 @@ impl Diff {
         self
     }
 
+    /// The `tags` attribute of an existing resource: `current` before, and after, the
+    /// tags once `wanted` are set on it (tags others added stay).
+    pub fn tags(self, current: &tags::Tags, wanted: &tags::Tags) -> Self {
+        let (before, after) = tags::tags_change(current, wanted);
+        self.attribute("tags", before, after)
+    }
+
     /// Whether any attribute differs.
     pub fn has_changes(&self) -> bool {
         !self.attributes.is_empty()

@@ -116,7 +116,7 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
                 Value::from(found.kms_key.clone()),
                 secret.kms_key.to_plan_value(),
             )
-            .attribute("tags", tags_value(&found.tags), tags_value(&merged))
+            .tags(&found.tags, &secret.tags)
             .finish();
         if found.deleted {
             plan.ops.push(Op::Restore {

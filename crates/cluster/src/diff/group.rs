@@ -1,7 +1,7 @@
 //! The replication group: what changes in place, in which order, and what forces a
 //! replacement.
 
-use plan::tags::{merged, tags_value};
+use plan::tags::{missing, tags_value};
 use plan::{Change, Diff, Known, ResourceId, Value};
 use spec::{EngineName, EngineVersion, TransitMode};
 
@@ -226,8 +226,7 @@ pub(crate) fn group_diff(
     if let Some(member) = member {
         diff = member_attributes(diff, desired, member, version_move);
     }
-    let tags = merged(&found.tags, &desired.tags);
-    diff = diff.attribute("tags", tags_value(&found.tags), tags_value(&tags));
+    diff = diff.tags(&found.tags, &desired.tags);
     let change = diff.finish();
 
     // Refused by the stack unless the user allows it.
@@ -239,7 +238,7 @@ pub(crate) fn group_diff(
         return (change, vec![replace], warnings);
     }
     let mut ops = update_ops(desired, found, found_transit, version_move, &mut warnings);
-    if tags != found.tags {
+    if !missing(&found.tags, &desired.tags).is_empty() {
         ops.push(Op::TagGroup {
             arn: found.arn.clone(),
             tags: desired.tags.clone(),
@@ -292,10 +291,7 @@ fn member_attributes(
     .attribute(
         "security_group_ids",
         Value::set(member.security_group_ids.iter().cloned()),
-        match &desired.security_group_ids {
-            Known::Value(ids) => Value::set(ids.iter().cloned()),
-            Known::AfterApply => Value::Unknown,
-        },
+        desired.security_group_ids.to_plan_set(),
     )
     .attribute(
         "maintenance_window",
@@ -340,10 +336,7 @@ fn creation_attributes(desired: &ReplicationGroup) -> Vec<(&'static str, Value)>
         ("subnet_group", Value::from(&desired.subnet_group)),
         (
             "security_group_ids",
-            match &desired.security_group_ids {
-                Known::Value(ids) => Value::set(ids.iter().cloned()),
-                Known::AfterApply => Value::Unknown,
-            },
+            desired.security_group_ids.to_plan_set(),
         ),
         ("at_rest_encryption", Value::from(desired.at_rest.is_some())),
         (

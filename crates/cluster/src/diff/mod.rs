@@ -160,7 +160,35 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<ClusterPlan, Clust
 /// group no longer wanted, parameter groups of an earlier family. Runs after the
 /// replication group stopped using them.
 fn clean_up(plan: &mut ClusterPlan, desired: &Desired, observed: &Observed) {
-    let wanted_user = |id: &str| desired.users.iter().any(|u| u.id == id);
+    delete_unused(plan, desired, observed, Keep::Wanted);
+}
+
+/// What [`delete_unused`] leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// What the spec still wants (clean-up after apply).
+    Wanted,
+    /// Nothing (destroy).
+    Nothing,
+}
+
+/// Deletes the stack's users, user group and parameter groups that are not kept: the
+/// user group before its users, parameter groups last.
+fn delete_unused(plan: &mut ClusterPlan, desired: &Desired, observed: &Observed, keep: Keep) {
+    let wanted = keep == Keep::Wanted;
+    if let Some(found) = observed
+        .user_group
+        .as_ref()
+        .filter(|_| !(wanted && desired.user_group.is_some()))
+    {
+        let id = desired.user_group_id.clone();
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::USER_GROUP, &id),
+            vec![("user_ids", Value::set(found.user_ids.iter().cloned()))],
+        ));
+        plan.ops.push(Op::DeleteUserGroup { id });
+    }
+    let wanted_user = |id: &str| wanted && desired.users.iter().any(|u| u.id == id);
     for (id, user) in observed
         .users
         .iter()
@@ -172,23 +200,11 @@ fn clean_up(plan: &mut ClusterPlan, desired: &Desired, observed: &Observed) {
         ));
         plan.ops.push(Op::DeleteUser { id: id.clone() });
     }
-    if desired.user_group.is_none()
-        && let Some(found) = &observed.user_group
-    {
-        let id = desired.user_group_id.clone();
-        plan.changes.push(Change::delete(
-            ResourceId::new(kinds::USER_GROUP, &id),
-            vec![("user_ids", Value::set(found.user_ids.iter().cloned()))],
-        ));
-        // The group goes before its users.
-        let at = plan
-            .ops
-            .iter()
-            .position(|op| matches!(op, Op::DeleteUser { .. }))
-            .unwrap_or(plan.ops.len());
-        plan.ops.insert(at, Op::DeleteUserGroup { id });
-    }
-    let wanted_group = desired.parameter_group.as_ref().map(|g| g.name.as_str());
+    let wanted_group = desired
+        .parameter_group
+        .as_ref()
+        .filter(|_| wanted)
+        .map(|g| g.name.as_str());
     for (name, found) in &observed.parameter_groups {
         if Some(name.as_str()) != wanted_group {
             plan.changes.push(Change::delete(
@@ -260,28 +276,6 @@ pub fn diff_destroy(
         }
         None => {}
     }
-    if let Some(found) = &observed.user_group {
-        let id = desired.user_group_id.clone();
-        plan.changes.push(Change::delete(
-            ResourceId::new(kinds::USER_GROUP, &id),
-            vec![("user_ids", Value::set(found.user_ids.iter().cloned()))],
-        ));
-        plan.ops.push(Op::DeleteUserGroup { id });
-    }
-    for (id, user) in observed.users.iter().filter(|(_, u)| u.ours) {
-        plan.changes.push(Change::delete(
-            ResourceId::new(kinds::USER, id),
-            vec![("user_name", Value::from(&user.name))],
-        ));
-        plan.ops.push(Op::DeleteUser { id: id.clone() });
-    }
-    for (name, found) in &observed.parameter_groups {
-        plan.changes.push(Change::delete(
-            ResourceId::new(kinds::PARAMETER_GROUP, name),
-            vec![("family", Value::from(&found.family))],
-        ));
-        plan.ops
-            .push(Op::DeleteParameterGroup { name: name.clone() });
-    }
+    delete_unused(&mut plan, desired, observed, Keep::Nothing);
     plan
 }
