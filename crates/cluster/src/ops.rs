@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use plan::Known;
 
 use crate::Tags;
-use crate::model::{LogDelivery, ParameterGroup, ReplicationGroup, User, UserGroup};
+use crate::model::{GroupAuth, LogDelivery, ParameterGroup, ReplicationGroup, User, UserGroup};
 
 /// One ElastiCache write. None carries a secret: creates and token changes name the
 /// secret, and apply reads its value when it sends the request.
@@ -136,4 +136,26 @@ pub(crate) enum AuthChange {
     },
     /// Detach every user group.
     RemoveUserGroups { ids: Vec<String> },
+}
+
+impl Op {
+    /// The secret whose value this operation sends (a new user's password, a group's
+    /// AUTH token), read at apply time: the one answer to what apply must read.
+    pub(crate) fn secret(&self) -> Option<&str> {
+        match self {
+            Op::CreateUser(user) => match &user.authentication {
+                crate::Authentication::Password { secret } => Some(secret),
+                _ => None,
+            },
+            Op::CreateGroup { group } | Op::ReplaceGroup { group, .. } => match &group.auth {
+                GroupAuth::Token { secret } => Some(secret),
+                _ => None,
+            },
+            Op::ModifyGroup(modification) => match &modification.auth {
+                Some(AuthChange::Token { secret, .. }) => Some(secret),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use plan::{Change, Known, ResourceId, Value};
 
-use crate::model::{Desired, GroupAuth};
+use crate::model::Desired;
 use crate::ops::*;
 use crate::{ClusterError, Endpoints, Observed};
 
@@ -61,28 +61,11 @@ impl ClusterPlan {
     /// The secrets whose values apply must read: those its creates and token changes
     /// send.
     pub fn secrets_needed(&self) -> BTreeSet<String> {
-        let mut needed = BTreeSet::new();
-        for op in &self.ops {
-            match op {
-                Op::CreateUser(user) => {
-                    if let crate::Authentication::Password { secret } = &user.authentication {
-                        needed.insert(secret.clone());
-                    }
-                }
-                Op::CreateGroup { group } | Op::ReplaceGroup { group, .. } => {
-                    if let GroupAuth::Token { secret } = &group.auth {
-                        needed.insert(secret.clone());
-                    }
-                }
-                Op::ModifyGroup(m) => {
-                    if let Some(AuthChange::Token { secret, .. }) = &m.auth {
-                        needed.insert(secret.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-        needed
+        self.ops
+            .iter()
+            .filter_map(Op::secret)
+            .map(str::to_owned)
+            .collect()
     }
 }
 
