@@ -22,12 +22,8 @@ struct Context {
 impl Network {
     /// Performs `plan.ops` in order and returns the network's outputs. Safe to re-run:
     /// an interrupted apply leaves tagged resources that the next observe finds.
-    pub async fn apply(
-        &self,
-        desired: &Desired,
-        observed: &Observed,
-        plan: &NetworkPlan,
-    ) -> Result<NetworkOutputs, NetworkError> {
+    pub async fn apply(&self, plan: &NetworkPlan) -> Result<NetworkOutputs, NetworkError> {
+        let (desired, observed) = (&plan.desired, &plan.observed);
         let mut context = Context {
             vpc_id: observed.vpc.as_ref().map(|v| v.id.clone()),
             subnets_by_zone: observed
@@ -59,7 +55,8 @@ impl Network {
     /// Performs a destroy plan's deletions. Each is attempted even when an earlier one
     /// failed, so one stuck resource does not keep the rest alive; every failure is
     /// reported.
-    pub async fn destroy(&self, desired: &Desired, plan: &NetworkPlan) -> Result<(), NetworkError> {
+    pub async fn destroy(&self, plan: &NetworkPlan) -> Result<(), NetworkError> {
+        let desired = &plan.desired;
         let mut context = Context {
             vpc_id: None,
             subnets_by_zone: BTreeMap::new(),

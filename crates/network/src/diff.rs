@@ -117,6 +117,10 @@ pub struct NetworkPlan {
     pub warnings: Vec<String>,
     /// The AWS writes, in order.
     pub(crate) ops: Vec<Op>,
+    /// What the plan was made from: apply resolves names and the ids of what exists
+    /// from it.
+    pub(crate) desired: Desired,
+    pub(crate) observed: Observed,
     /// The outputs as far as they are known before apply.
     pub outputs: NetworkOutputs,
 }
@@ -183,6 +187,8 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<NetworkPlan, Netwo
         changes: Vec::new(),
         warnings: Vec::new(),
         ops: Vec::new(),
+        desired: desired.clone(),
+        observed: observed.clone(),
         outputs: NetworkOutputs {
             vpc_id: observed.vpc.as_ref().map(|v| v.id.clone()).into(),
             subnet_ids: Known::AfterApply,
@@ -548,6 +554,8 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> NetworkPlan {
         changes: Vec::new(),
         warnings: Vec::new(),
         ops: Vec::new(),
+        desired: desired.clone(),
+        observed: observed.clone(),
         outputs: NetworkOutputs {
             vpc_id: Known::AfterApply,
             subnet_ids: Known::AfterApply,

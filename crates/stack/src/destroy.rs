@@ -44,7 +44,6 @@ struct DestroySteps {
     /// `None` when the key is kept for the final snapshots.
     kms: Option<kms::KmsPlan>,
     network: network::NetworkPlan,
-    network_desired: network::Desired,
 }
 
 pub(crate) const KEY_KEPT: &str = "the stack's KMS key is kept: it encrypts the final snapshot (destroy without a final snapshot, or schedule the key's deletion yourself once the snapshot is gone)";
@@ -78,7 +77,6 @@ impl Stack {
             logs: logs::diff_destroy(&names.logs, &observed.logs),
             kms: (!key_kept).then_some(kms),
             network: network::diff_destroy(&names.network, &observed.network),
-            network_desired: names.network,
         };
         let mut plan = Plan::new(&self.spec.stack);
         plan.extend(
@@ -149,10 +147,7 @@ impl Stack {
                 failures.extend(result.await.err());
             }
             let network = destroy_step("network", &steps.network.changes, on_event, async {
-                Ok(self
-                    .network
-                    .destroy(&steps.network_desired, &steps.network)
-                    .await?)
+                Ok(self.network.destroy(&steps.network).await?)
             });
             failures.extend(network.await.err());
         } else {

@@ -337,7 +337,7 @@ impl Stack {
                 changes: count,
             });
         }
-        let outputs = step.apply(&desired, &observed, &plan, context).await?;
+        let outputs = step.apply(&plan, context).await?;
         if count > 0 {
             (context.on_event)(crate::Event::StepFinished { step: S::NAME });
         }

@@ -52,8 +52,6 @@ pub(crate) trait Step: Sync {
     /// Performs the plan and returns the real outputs.
     fn apply(
         &self,
-        desired: &Self::Desired,
-        observed: &Self::Observed,
         plan: &Self::Plan,
         context: &ApplyContext<'_>,
     ) -> impl Future<Output = Result<Self::Outputs, StackError>> + Send;
@@ -76,35 +74,8 @@ macro_rules! plan_parts {
     };
 }
 
-impl Step for Network {
-    const NAME: &'static str = "network";
-    type Desired = network::Desired;
-    type Observed = network::Observed;
-    type Plan = network::NetworkPlan;
-    type Outputs = network::NetworkOutputs;
-
-    async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
-        Ok(Network::observe(self, desired).await?)
-    }
-
-    fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError> {
-        Ok(network::diff(desired, observed)?)
-    }
-
-    plan_parts!();
-
-    async fn apply(
-        &self,
-        desired: &Self::Desired,
-        observed: &Self::Observed,
-        plan: &Self::Plan,
-        _: &ApplyContext<'_>,
-    ) -> Result<Self::Outputs, StackError> {
-        Ok(Network::apply(self, desired, observed, plan).await?)
-    }
-}
-
-/// A step whose apply needs only its plan.
+/// A step whose apply needs only its plan (all but the cluster, which also reads the
+/// credentials it sends).
 macro_rules! plan_only_step {
     ($client:ident, $name:literal, $module:ident :: $plan:ident, $outputs:ident) => {
         impl Step for $client {
@@ -129,8 +100,6 @@ macro_rules! plan_only_step {
 
             async fn apply(
                 &self,
-                _: &Self::Desired,
-                _: &Self::Observed,
                 plan: &Self::Plan,
                 _: &ApplyContext<'_>,
             ) -> Result<Self::Outputs, StackError> {
@@ -140,6 +109,7 @@ macro_rules! plan_only_step {
     };
 }
 
+plan_only_step!(Network, "network", network::NetworkPlan, NetworkOutputs);
 plan_only_step!(Kms, "kms", kms::KmsPlan, KmsOutputs);
 plan_only_step!(Logs, "logs", logs::LogsPlan, LogsOutputs);
 plan_only_step!(Secrets, "secrets", secrets::SecretsPlan, SecretsOutputs);
@@ -169,8 +139,6 @@ impl Step for Cluster {
 
     async fn apply(
         &self,
-        _: &Self::Desired,
-        _: &Self::Observed,
         plan: &Self::Plan,
         context: &ApplyContext<'_>,
     ) -> Result<Self::Outputs, StackError> {

@@ -47,10 +47,7 @@ impl Harness {
     async fn converge(&self) -> network::NetworkOutputs {
         let observed = self.observe().await;
         let plan = diff(&self.desired, &observed).expect("plans");
-        self.network
-            .apply(&self.desired, &observed, &plan)
-            .await
-            .expect("applies")
+        self.network.apply(&plan).await.expect("applies")
     }
 
     async fn assert_converged(&self) {
@@ -181,10 +178,7 @@ async fn an_interrupted_apply_resumes_without_a_second_vpc() {
     // Stop after the VPC and its first subnet exist.
     plan.stop_after(3);
     assert_eq!(plan.operations()[2], "CreateSubnet");
-    let interrupted = harness
-        .network
-        .apply(&harness.desired, &observed, &plan)
-        .await;
+    let interrupted = harness.network.apply(&plan).await;
     assert!(
         matches!(interrupted, Err(NetworkError::Internal(_))),
         "{interrupted:?}"
@@ -263,10 +257,7 @@ async fn an_existing_vpc_is_used_and_left_alone() {
             "security_group_rule"
         ]
     );
-    let outputs = network
-        .apply(&desired, &observed, &plan)
-        .await
-        .expect("applies");
+    let outputs = network.apply(&plan).await.expect("applies");
     assert_eq!(outputs.vpc_id, Known::Value(vpc_id.clone()));
     assert_eq!(outputs.subnet_ids, Known::Value(subnet_ids.clone()));
 
@@ -311,7 +302,7 @@ async fn destroy_removes_what_the_stack_created_and_nothing_else() {
 
     let plan = diff_destroy(&harness.desired, &harness.observe().await);
     assert_eq!(plan.changes.len(), 5);
-    let result = harness.network.destroy(&harness.desired, &plan).await;
+    let result = harness.network.destroy(&plan).await;
     // moto 5.2.5 does not implement DeleteCacheSubnetGroup (HTTP 500); every other
     // deletion still goes through. The SDK-level test in `mocked.rs` covers that call.
     match result {

@@ -111,7 +111,7 @@ async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
     let observed = observed_with_old_subnet(&desired);
     let plan = diff(&desired, &observed).expect("plans");
     let outputs = Network::new(ec2, elasticache)
-        .apply(&desired, &observed, &plan)
+        .apply(&plan)
         .await
         .expect("applies");
 
@@ -156,7 +156,7 @@ async fn a_failed_subnet_group_change_stops_before_the_old_subnet_is_deleted() {
     let observed = observed_with_old_subnet(&desired);
     let plan = diff(&desired, &observed).expect("plans");
     let error = Network::new(ec2, elasticache)
-        .apply(&desired, &observed, &plan)
+        .apply(&plan)
         .await
         .expect_err("the modification fails");
     assert!(
@@ -194,7 +194,7 @@ async fn destroy_deletes_the_subnet_group_by_name() {
     let desired = desired();
     let plan = diff_destroy(&desired, &observed_with_old_subnet(&desired));
     Network::new(ec2, elasticache)
-        .destroy(&desired, &plan)
+        .destroy(&plan)
         .await
         .expect("destroys");
     assert_eq!(delete_group.num_calls(), 1);
