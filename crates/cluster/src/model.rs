@@ -529,6 +529,7 @@ impl ObservedGroup {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Observed {
     /// What ElastiCache reports once `desired` is applied and settled: the state a
     /// converged stack is compared against (tests start from it and change one thing).

@@ -12,6 +12,15 @@ fn examples() -> PathBuf {
 }
 
 fn orchestrator(account: Option<&Account>, args: &[&str]) -> Output {
+    orchestrator_with(account, &[], args)
+}
+
+/// The orchestrator as [`orchestrator`] runs it, with `overrides` laid over its environment.
+fn orchestrator_with(
+    account: Option<&Account>,
+    overrides: &[(&str, &str)],
+    args: &[&str],
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
     command.args(args).stdin(Stdio::null());
     for name in [
@@ -38,6 +47,7 @@ fn orchestrator(account: Option<&Account>, args: &[&str]) -> Output {
                 .env("AWS_SECRET_ACCESS_KEY", "x");
         }
     }
+    command.envs(overrides.iter().copied());
     command.output().expect("the orchestrator runs")
 }
 
@@ -1031,4 +1041,46 @@ mod error_text {
         hint: re-run with --allow-replacement to replace them (a final snapshot seeds the new replication group)
         ");
     }
+}
+
+/// The issue's measure, through the binary: a converged `apply --auto-approve` makes no
+/// more AWS calls than `plan` plus one (it applies the plan it showed, reading nothing
+/// again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_converged_apply_makes_no_more_calls_than_plan() {
+    let account = Emulator::account("cli_apply_calls").await;
+    let applied = orchestrator(Some(&account), &["apply", &quickstart(), "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let proxy =
+        test_support::proxy::Proxy::start(&test_support::endpoint(), std::time::Duration::ZERO)
+            .await
+            .expect("proxy starts");
+    let through = [("AWS_ENDPOINT_URL", proxy.endpoint.as_str())];
+    let plan = orchestrator_with(
+        Some(&account),
+        &through,
+        &["plan", &quickstart(), "--detailed-exitcode"],
+    );
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "converged: {}",
+        text(&plan.stdout)
+    );
+    let planned = proxy.calls();
+    proxy.reset();
+    let apply = orchestrator_with(
+        Some(&account),
+        &through,
+        &["apply", &quickstart(), "--auto-approve"],
+    );
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let applied = proxy.calls();
+    assert!(planned.len() > 10, "{planned:?}");
+    assert!(
+        applied.len() <= planned.len() + 1,
+        "apply made {} calls, plan {}: {applied:?}",
+        applied.len(),
+        planned.len()
+    );
 }

@@ -274,15 +274,32 @@ async fn revoke_all_ingress(config: &aws_config::SdkConfig, group_name: &str) {
         .expect("revokes");
 }
 
-/// On the emulator a deleted replication group never goes away: destroy deletes what
-/// does not depend on it, leaves the key and network, and says to run it again.
+/// The stack's destroy rules at its API: the key is kept while a final snapshot needs it;
+/// and since on the emulator a deleted replication group never goes away, destroy deletes
+/// what does not depend on it, leaves the key and network, and says to run it again.
 #[tokio::test]
-async fn destroy_leaves_the_key_and_network_while_the_group_lingers() {
+async fn destroy_keeps_the_key_for_a_final_snapshot_and_waits_for_the_group() {
     let account = Emulator::account("stack_lingering_group").await;
     let stack = Stack::new(quickstart_with(""), &account.config);
     plan_and_apply(&stack, ApplyOptions::default())
         .await
         .expect("applies");
+    // With a final snapshot (the default) the key that encrypts it stays.
+    let with_snapshot = stack
+        .plan_destroy(stack::DestroyOptions::default())
+        .await
+        .expect("plans destroy");
+    assert!(
+        (with_snapshot.plan().warnings.iter()).any(|w| w.contains("KMS key is kept")),
+        "{:?}",
+        with_snapshot.plan().warnings
+    );
+    assert!(
+        !(with_snapshot.plan().changes.iter())
+            .any(|c| c.resource.kind == "kms_key" && c.is_change()),
+        "{:#?}",
+        with_snapshot.plan().changes
+    );
     let options = stack::DestroyOptions {
         skip_final_snapshot: true,
         wait: stack::WaitOptions {
