@@ -1,0 +1,46 @@
+"""Local ElastiCache: the pinned moto's ElastiCache service with its gaps closed and a
+real `redis-server` behind every replication group.
+
+Owns: the extra ElastiCache actions and behaviour (models.py, responses.py), the
+servers (servers.py), the family parameter tables (parameters.py), and loading all of
+it into moto's server (`install`). Does not own moto itself (pinned below; an upgrade
+is a conscious step), the TLS files (scripts/emulator.sh makes them), or any other AWS
+service.
+
+Run it as `python -m local_elasticache -H 127.0.0.1 -p 5000` with this folder's parent
+on PYTHONPATH; scripts/emulator.sh does.
+"""
+
+PINNED_MOTO_VERSION = "5.2.5"
+
+
+class WrongMoto(RuntimeError):
+    pass
+
+
+def install() -> None:
+    """Replaces moto's ElastiCache backend and handlers with ours. Call before the
+    server answers its first request."""
+    import moto
+
+    if moto.__version__ != PINNED_MOTO_VERSION:
+        raise WrongMoto(
+            f"local_elasticache extends moto {PINNED_MOTO_VERSION}, found {moto.__version__}: "
+            "re-check every override against the new moto before changing the pin"
+        )
+    from moto.elasticache import models as moto_models
+
+    from .models import LocalElastiCacheBackend
+
+    # moto then serves ElastiCache from our backend and, beside it, our urls.py.
+    moto_models.elasticache_backends.backend = LocalElastiCacheBackend
+
+
+def stop_all_servers() -> None:
+    from moto.elasticache.models import elasticache_backends
+
+    for account in list(elasticache_backends.values()):
+        for backend in list(account.values()):
+            stop = getattr(backend, "stop_servers", None)
+            if stop is not None:
+                stop()
