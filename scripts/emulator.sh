@@ -9,6 +9,7 @@
 #   scripts/emulator.sh stop    # stop the emulator and every server it started
 #   scripts/emulator.sh env     # print the environment the orchestrator needs to use it
 #   scripts/emulator.sh certs   # make the local CA and certificate (start does it too)
+#   scripts/emulator.sh install # install moto and pytest into .venv (start does it too)
 #
 # LOCAL_ELASTICACHE_TRANSITION_SECONDS (default 1) is how long creating, modifying and
 # deleting take. Without redis-server (apt-get install redis-server) groups work but
@@ -113,7 +114,8 @@ ENV
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
+  install) install ;;
   certs) mkdir -p "$state"; certificates ;;
   env) print_env ;;
-  *) echo "usage: $0 [start|stop|env|certs]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|stop|env|certs|install]" >&2; exit 2 ;;
 esac

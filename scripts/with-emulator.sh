@@ -18,6 +18,7 @@ fi
 
 export MOTO_ENDPOINT="http://127.0.0.1:${MOTO_PORT:-5000}"
 export AWS_EC2_METADATA_DISABLED=true
+export ELASTICACHE_CA_FILE="$PWD/.moto/tls/ca.pem"
 unset AWS_PROFILE AWS_ENDPOINT_URL
 
 "$@"

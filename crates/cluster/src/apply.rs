@@ -133,16 +133,32 @@ impl Cluster {
     async fn wait_for_user_group(
         &self,
         id: &str,
+        until: Presence,
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<(), ClusterError> {
-        let resource = format!("user group {id}");
+        let resource = until.describe("user group", id);
         wait::until(&resource, options, on_progress, || async {
-            Ok(match self.describe_user_group(id).await? {
-                Some(group) if group.status == "active" => Poll::Ready,
-                Some(group) => Poll::Pending(group.status),
-                None => Poll::Pending("not found yet".to_owned()),
-            })
+            let status = self.describe_user_group(id).await?.map(|g| g.status);
+            Ok(until.judge(status))
+        })
+        .await
+    }
+
+    async fn wait_for_user(
+        &self,
+        id: &str,
+        until: Presence,
+        options: &WaitOptions,
+        on_progress: Report<'_>,
+    ) -> Result<(), ClusterError> {
+        let resource = until.describe("user", id);
+        wait::until(&resource, options, on_progress, || async {
+            let status = self
+                .describe_user(id.to_owned(), "")
+                .await?
+                .map(|(_, user)| user.status);
+            Ok(until.judge(status))
         })
         .await
     }
@@ -176,7 +192,10 @@ impl Cluster {
                     .send()
                     .await
                     .map_err(aws_error("ModifyUser"))?;
-                Ok(())
+                // A user that is `modifying` takes no other change, and a plan made now
+                // would still see the old access string.
+                self.wait_for_user(id, Presence::Active, options, on_progress)
+                    .await
             }
             Op::DeleteUser { id } => {
                 self.client
@@ -185,11 +204,15 @@ impl Cluster {
                     .send()
                     .await
                     .map_err(aws_error("DeleteUser"))?;
+                if options.wait {
+                    self.wait_for_user(id, Presence::Gone, options, on_progress)
+                        .await?;
+                }
                 Ok(())
             }
             Op::CreateUserGroup(group) => {
                 self.create_user_group(group).await?;
-                self.wait_for_user_group(&group.id, options, on_progress)
+                self.wait_for_user_group(&group.id, Presence::Active, options, on_progress)
                     .await
             }
             Op::ModifyUserGroup { id, add, remove } => {
@@ -201,7 +224,8 @@ impl Cluster {
                     .send()
                     .await
                     .map_err(aws_error("ModifyUserGroup"))?;
-                self.wait_for_user_group(id, options, on_progress).await
+                self.wait_for_user_group(id, Presence::Active, options, on_progress)
+                    .await
             }
             Op::DeleteUserGroup { id } => {
                 self.client
@@ -210,6 +234,11 @@ impl Cluster {
                     .send()
                     .await
                     .map_err(aws_error("DeleteUserGroup"))?;
+                // Until it is gone it still lists its users.
+                if options.wait {
+                    self.wait_for_user_group(id, Presence::Gone, options, on_progress)
+                        .await?;
+                }
                 Ok(())
             }
             Op::CreateGroup { group } => self.create_group(group, None, credentials).await,
@@ -636,4 +665,32 @@ pub(crate) fn is_own_parameter_group(stack: &str, name: &str) -> bool {
 
 fn non_empty(items: &[String]) -> Option<Vec<String>> {
     (!items.is_empty()).then(|| items.to_vec())
+}
+
+/// What a wait for a user or user group waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    /// `active`.
+    Active,
+    /// Not found.
+    Gone,
+}
+
+impl Presence {
+    fn describe(self, kind: &str, id: &str) -> String {
+        match self {
+            Presence::Active => format!("{kind} {id}"),
+            Presence::Gone => format!("deletion of {kind} {id}"),
+        }
+    }
+
+    /// Judges a status (`None`: not found).
+    fn judge(self, status: Option<String>) -> Poll {
+        match (self, status) {
+            (Presence::Gone, None) => Poll::Ready,
+            (Presence::Active, None) => Poll::Pending("not found yet".to_owned()),
+            (Presence::Active, Some(status)) if status == "active" => Poll::Ready,
+            (_, Some(status)) => Poll::Pending(status),
+        }
+    }
 }

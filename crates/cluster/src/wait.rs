@@ -27,7 +27,9 @@ impl Default for WaitOptions {
         WaitOptions {
             wait: true,
             timeout: Duration::from_secs(60 * 60),
-            first_poll: Duration::from_secs(10),
+            // Short first, then growing: a quick change is seen at once, a long one
+            // costs a poll a minute.
+            first_poll: Duration::from_secs(1),
             max_poll: Duration::from_secs(60),
         }
     }

@@ -215,7 +215,7 @@ fn parameters(spec: &Spec, prefix: &str, scope: &Scope, inputs: &Inputs) -> Vec<
             push(name.to_owned(), value);
         }
     }
-    push(PORT.to_owned(), Known::Value(spec.port.to_string()));
+    push(PORT.to_owned(), Known::Value(inputs.cluster.port.to_string()));
     match spec.auth.mode {
         AuthMode::Token => {
             if let Some((_, arn)) = inputs.secrets.first() {

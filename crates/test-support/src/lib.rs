@@ -8,6 +8,7 @@ Not for production code: nothing here reads the user's AWS configuration.
 */
 #![deny(missing_docs)]
 
+pub mod data_plane;
 pub mod proxy;
 
 use std::collections::hash_map::DefaultHasher;

@@ -7,12 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from local_elasticache.config import settings
 from local_elasticache.resp import Connection
 
 from .conftest import wait_for
 from .helpers import NEXT_TOKEN, TOKEN, create_group, endpoint_of, error_code, group_status, login
 from .test_users import PASSWORD, make_users, user_group_status
+
+# Every group here gets a real server.
+pytestmark = pytest.mark.data_plane
 
 TLS = {"TransitEncryptionEnabled": True}
 

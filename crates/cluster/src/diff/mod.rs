@@ -78,7 +78,7 @@ pub struct ClusterOutputs {
     pub arn: Known<String>,
     /// Its endpoints.
     pub endpoints: Known<Endpoints>,
-    /// The port clients connect to.
+    /// The port clients connect to: the one the group reports, else the one asked for.
     pub port: u16,
     /// The user ids clients log in as (RBAC or IAM), without the disabled `default`.
     pub user_ids: Vec<String>,
@@ -91,7 +91,9 @@ fn outputs(desired: &Desired, observed: &Observed) -> ClusterOutputs {
         replication_group_id: group.id.clone(),
         arn: found.map(|g| g.arn.clone()).into(),
         endpoints: found.map(|g| g.endpoints.clone()).into(),
-        port: group.port,
+        // What ElastiCache reports once the group exists (the same as asked for on
+        // AWS; a server's own port on the local emulator).
+        port: found.and_then(|g| g.endpoints.port).unwrap_or(group.port),
         user_ids: desired
             .users
             .iter()

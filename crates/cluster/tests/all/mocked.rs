@@ -1,9 +1,10 @@
-//! SDK-level tests for what moto 5.2.5 lacks or ignores (`docs/emulator.md`):
-//! parameter groups, user groups, `ModifyUser`, replica and shard counts, auth and
-//! log-delivery modifications, waiting through `creating`/`modifying`, a wait that times
-//! out, and deletion with a final snapshot. Responses are shaped like the AWS API
-//! reference; the assertions are on the requests this crate sends. Waits run on tokio's
-//! paused clock, so an hour-long wait takes no time.
+//! SDK-level tests for what the local emulator cannot show (`docs/emulator.md`): the
+//! exact requests (parameters in batches of twenty, which snapshot a replacement
+//! restores, the order of replica and failover changes), a group that stays
+//! `modifying` for an hour and the wait that times out on it, and `--no-wait`.
+//! Everything else runs against the emulator (`emulator.rs`). Responses are shaped like
+//! the AWS API reference. Waits run on tokio's paused clock, so an hour-long wait takes
+//! no time.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use aws_sdk_elasticache::operation::describe_replication_groups::{
     DescribeReplicationGroupsError, DescribeReplicationGroupsOutput,
 };
 use aws_sdk_elasticache::types::error::ReplicationGroupNotFoundFault;
-use aws_sdk_elasticache::types::{ReplicationGroup as SdkGroup, UserGroup as SdkUserGroup};
+use aws_sdk_elasticache::types::ReplicationGroup as SdkGroup;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cluster::*;
 use plan::{Known, Sensitive};
@@ -291,109 +292,6 @@ async fn observe_reads_the_stack_parameter_group_and_only_user_set_values() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn moving_to_rbac_creates_users_and_an_active_group_then_deletes_the_token() {
-    let after = desired("auth: {mode: rbac, users: [{name: app}]}\n");
-    let plan = diff(&after, &Observed::as_applied(&desired("")));
-    let mut credentials = Credentials::new();
-    credentials.insert("demo/users/app", Sensitive::new("p".repeat(64)));
-
-    let create_user = mock!(Client::create_user)
-        .match_requests(|r| {
-            let mode = r.authentication_mode();
-            match r.user_id() {
-                Some("demo-default") => {
-                    r.user_name() == Some("default") && r.access_string() == Some("off -@all")
-                }
-                Some("demo-app") => mode.is_some_and(|m| m.passwords() == ["p".repeat(64)]),
-                _ => false,
-            }
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::create_user::CreateUserOutput::builder().build()
-        });
-    let create_group = mock!(Client::create_user_group)
-        .match_requests(|r| {
-            r.user_group_id() == Some("demo-users")
-                && r.user_ids() == ["demo-app".to_owned(), "demo-default".to_owned()]
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::create_user_group::CreateUserGroupOutput::builder()
-                .build()
-        });
-    let user_group = |status: &'static str| {
-        move || {
-            aws_sdk_elasticache::operation::describe_user_groups::DescribeUserGroupsOutput::builder(
-            )
-            .user_groups(
-                SdkUserGroup::builder()
-                    .user_group_id("demo-users")
-                    .status(status)
-                    .build(),
-            )
-            .build()
-        }
-    };
-    let describe_user_group = mock!(Client::describe_user_groups)
-        .sequence()
-        .output(user_group("creating"))
-        .output(user_group("active"))
-        .repeatedly()
-        .build();
-    let attach = modified(mock!(Client::modify_replication_group).match_requests(|r| {
-        r.user_group_ids_to_add() == ["demo-users".to_owned()]
-            && r.auth_token_update_strategy()
-                == Some(&aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Delete)
-    }));
-    let describe = statuses(&["available"]);
-    let client = mock_client!(
-        aws_sdk_elasticache,
-        RuleMode::MatchAny,
-        [
-            &create_user,
-            &create_group,
-            &describe_user_group,
-            &attach,
-            &describe
-        ]
-    );
-    Cluster::new(client)
-        .apply(&plan, &credentials, &fast(), &ignore)
-        .await
-        .expect("applies");
-    assert_eq!(create_user.num_calls(), 2);
-    assert_eq!(describe_user_group.num_calls(), 2, "waited until active");
-    assert_eq!(attach.num_calls(), 1);
-}
-
-#[tokio::test(start_paused = true)]
-async fn access_string_drift_is_corrected_with_modify_user() {
-    let wanted =
-        desired("auth: {mode: rbac, users: [{name: app, access: \"on ~app:* +@read\"}]}\n");
-    let plan = diff(
-        &wanted,
-        &Observed::as_applied(&desired("auth: {mode: rbac, users: [{name: app}]}\n")),
-    );
-    let modify_user = mock!(Client::modify_user)
-        .match_requests(|r| {
-            r.user_id() == Some("demo-app") && r.access_string() == Some("on ~app:* +@read")
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::modify_user::ModifyUserOutput::builder().build()
-        });
-    let describe = statuses(&["available"]);
-    let client = mock_client!(
-        aws_sdk_elasticache,
-        RuleMode::MatchAny,
-        [&modify_user, &describe]
-    );
-    Cluster::new(client)
-        .apply(&plan, &Credentials::new(), &fast(), &ignore)
-        .await
-        .expect("applies");
-    assert_eq!(modify_user.num_calls(), 1);
-}
-
-#[tokio::test(start_paused = true)]
 async fn shards_and_log_delivery_change_with_their_own_calls() {
     let before = desired("cluster: {mode: enabled, shards: 3}\n");
     let after = desired("cluster: {mode: enabled, shards: 2}\nlogs: {engine: {enabled: false}}\n");
@@ -420,56 +318,6 @@ async fn shards_and_log_delivery_change_with_their_own_calls() {
         .await
         .expect("applies");
     assert_eq!((modify.num_calls(), shards.num_calls()), (1, 1));
-}
-
-#[tokio::test(start_paused = true)]
-async fn destroy_takes_the_final_snapshot_and_waits_until_the_group_is_gone() {
-    let desired = desired("auth: {mode: rbac, users: [{name: app}]}\n");
-    let plan = diff_destroy(&desired, &Observed::as_applied(&desired), false);
-    let delete = mock!(Client::delete_replication_group)
-        .match_requests(|r| {
-            r.replication_group_id() == Some("demo")
-                && is_final_snapshot(r.final_snapshot_identifier())
-        })
-        .then_output(|| {
-            aws_sdk_elasticache::operation::delete_replication_group::DeleteReplicationGroupOutput::builder().build()
-        });
-    let describe = mock!(Client::describe_replication_groups)
-        .sequence()
-        .output(|| group("available"))
-        .output(|| group("deleting"))
-        .error(|| {
-            DescribeReplicationGroupsError::ReplicationGroupNotFoundFault(
-                ReplicationGroupNotFoundFault::builder().build(),
-            )
-        })
-        .repeatedly()
-        .build();
-    let delete_user_group = mock!(Client::delete_user_group).then_output(|| {
-        aws_sdk_elasticache::operation::delete_user_group::DeleteUserGroupOutput::builder().build()
-    });
-    let delete_user = mock!(Client::delete_user).then_output(|| {
-        aws_sdk_elasticache::operation::delete_user::DeleteUserOutput::builder().build()
-    });
-    let client = mock_client!(
-        aws_sdk_elasticache,
-        RuleMode::MatchAny,
-        [&delete, &describe, &delete_user_group, &delete_user]
-    );
-    Cluster::new(client)
-        .destroy(&plan, &fast(), &ignore)
-        .await
-        .expect("destroys");
-    assert_eq!(delete.num_calls(), 1);
-    assert_eq!(
-        describe.num_calls(),
-        3,
-        "idle first, then waited until not found"
-    );
-    assert_eq!(
-        (delete_user_group.num_calls(), delete_user.num_calls()),
-        (1, 2)
-    );
 }
 
 #[tokio::test(start_paused = true)]
