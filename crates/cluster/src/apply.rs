@@ -72,7 +72,9 @@ impl Cluster {
             .await?
         {
             outputs.arn = Known::Value(group.arn().unwrap_or_default().to_owned());
-            outputs.endpoints = Known::Value(endpoints_of(&group));
+            let endpoints = endpoints_of(&group);
+            outputs.port = endpoints.port.unwrap_or(outputs.port);
+            outputs.endpoints = Known::Value(endpoints);
         }
         Ok(outputs)
     }

@@ -1152,7 +1152,12 @@ async fn stack_login(account: &Account, spec: &str) -> (String, u16, bool, Optio
     };
     let name = secret["name"].as_str().expect("a secret name");
     let field = secret["field"].as_str().expect("a field");
-    let value = aws_sdk_secretsmanager::Client::new(&account.config)
+    // The secret lives in the stack's region, which need not be the test's.
+    let region = connection["region"].as_str().expect("a region").to_owned();
+    let config = aws_sdk_secretsmanager::config::Builder::from(&account.config)
+        .region(aws_sdk_secretsmanager::config::Region::new(region))
+        .build();
+    let value = aws_sdk_secretsmanager::Client::from_conf(config)
         .get_secret_value()
         .secret_id(name)
         .send()

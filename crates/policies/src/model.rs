@@ -215,7 +215,12 @@ fn parameters(spec: &Spec, prefix: &str, scope: &Scope, inputs: &Inputs) -> Vec<
             push(name.to_owned(), value);
         }
     }
-    push(PORT.to_owned(), Known::Value(inputs.cluster.port.to_string()));
+    // The port the group reports, known once it exists (on AWS, the one asked for).
+    let port = match &inputs.cluster.endpoints {
+        Known::AfterApply => Known::AfterApply,
+        Known::Value(_) => Known::Value(inputs.cluster.port.to_string()),
+    };
+    push(PORT.to_owned(), port);
     match spec.auth.mode {
         AuthMode::Token => {
             if let Some((_, arn)) = inputs.secrets.first() {
