@@ -294,7 +294,10 @@ async fn output_shows_how_to_connect_once_applied() {
         stdout.contains("--secret-id quickstart/auth-token --query SecretString"),
         "{stdout}"
     );
-    assert!(stdout.contains("$ redis-cli --tls -h 127.0.0.1"), "{stdout}");
+    assert!(
+        stdout.contains("$ redis-cli --tls -h 127.0.0.1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("/quickstart/port"), "{stdout}");
 
     let json = orchestrator(Some(&account), &["output", &spec, "--json"]);
@@ -302,7 +305,10 @@ async fn output_shows_how_to_connect_once_applied() {
     assert_eq!(document["in_sync"], true);
     assert_eq!(
         document["outputs"]["port"].as_str(),
-        document["connection"]["port"].as_u64().map(|p| p.to_string()).as_deref(),
+        document["connection"]["port"]
+            .as_u64()
+            .map(|p| p.to_string())
+            .as_deref(),
         "the port the group reports"
     );
     assert!(
@@ -1090,9 +1096,16 @@ async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
         .send()
         .await
         .expect("a VPC");
-    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("its id").to_owned();
+    let vpc_id = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("its id")
+        .to_owned();
     let mut subnets = Vec::new();
-    for (zone, cidr) in [("us-east-1a", "10.70.1.0/24"), ("us-east-1b", "10.70.2.0/24")] {
+    for (zone, cidr) in [
+        ("us-east-1a", "10.70.1.0/24"),
+        ("us-east-1b", "10.70.2.0/24"),
+    ] {
         let subnet = ec2
             .create_subnet()
             .vpc_id(&vpc_id)
@@ -1101,7 +1114,13 @@ async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
             .send()
             .await
             .expect("a subnet");
-        subnets.push(subnet.subnet().and_then(|s| s.subnet_id()).expect("its id").to_owned());
+        subnets.push(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("its id")
+                .to_owned(),
+        );
     }
     let web = ec2
         .create_security_group()
@@ -1136,18 +1155,32 @@ async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
 
 /// What `output --json` says of how to connect, and the credential's value read from
 /// its secret (none for IAM users, whose password is a signed token).
-async fn stack_login(account: &Account, spec: &str) -> (String, u16, bool, Option<(Option<String>, String)>) {
+async fn stack_login(
+    account: &Account,
+    spec: &str,
+) -> (String, u16, bool, Option<(Option<String>, String)>) {
     let shown = orchestrator(Some(account), &["output", spec, "--json"]);
-    assert_eq!(shown.status.code(), Some(0), "{spec}: {}", text(&shown.stderr));
+    assert_eq!(
+        shown.status.code(),
+        Some(0),
+        "{spec}: {}",
+        text(&shown.stderr)
+    );
     let document: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
     let connection = &document["connection"];
     let host = connection["host"].as_str().expect("host").to_owned();
-    let port = connection["port"].as_u64().and_then(|p| u16::try_from(p).ok()).expect("port");
+    let port = connection["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("port");
     let tls = connection["tls"].as_bool().expect("tls");
     let auth = &connection["auth"];
     let (user, secret) = match auth["kind"].as_str() {
         Some("token") => (None, &auth["secret"]),
-        Some("rbac") => (auth["users"][0]["name"].as_str().map(str::to_owned), &auth["users"][0]["secret"]),
+        Some("rbac") => (
+            auth["users"][0]["name"].as_str().map(str::to_owned),
+            &auth["users"][0]["secret"],
+        ),
         _ => return (host, port, tls, None),
     };
     let name = secret["name"].as_str().expect("a secret name");
@@ -1185,15 +1218,27 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
     let run = |spec: &Path| {
         let spec = spec.display().to_string();
         let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
-        assert_eq!(applied.status.code(), Some(0), "{spec}: {}", text(&applied.stderr));
+        assert_eq!(
+            applied.status.code(),
+            Some(0),
+            "{spec}: {}",
+            text(&applied.stderr)
+        );
         let planned = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
-        assert_eq!(planned.status.code(), Some(0), "{spec}: {}", text(&planned.stdout));
+        assert_eq!(
+            planned.status.code(),
+            Some(0),
+            "{spec}: {}",
+            text(&planned.stdout)
+        );
         assert!(text(&planned.stdout).contains("No changes."), "{spec}");
         spec
     };
     let applied: Vec<String> = std::thread::scope(|scope| {
         let runs: Vec<_> = specs.iter().map(|spec| scope.spawn(|| run(spec))).collect();
-        runs.into_iter().map(|r| r.join().expect("an example ran")).collect()
+        runs.into_iter()
+            .map(|r| r.join().expect("an example ran"))
+            .collect()
     });
 
     for spec in &applied {
@@ -1205,7 +1250,10 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
             continue;
         };
         let (right, wrong) = match &user {
-            Some(user) => (Login::User(user, &secret), Login::User(user, "not-the-password-0")),
+            Some(user) => (
+                Login::User(user, &secret),
+                Login::User(user, "not-the-password-0"),
+            ),
             None => (Login::Token(&secret), Login::Token("not-the-token-00000")),
         };
         assert_eq!(ping(&host, port, tls, right), "PONG", "{spec}");
@@ -1215,7 +1263,12 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
 
     let destroy = |spec: &String| {
         let destroyed = orchestrator(Some(&account), &["destroy", spec, "--auto-approve"]);
-        assert_eq!(destroyed.status.code(), Some(0), "{spec}: {}", text(&destroyed.stderr));
+        assert_eq!(
+            destroyed.status.code(),
+            Some(0),
+            "{spec}: {}",
+            text(&destroyed.stderr)
+        );
         let after = orchestrator(Some(&account), &["plan", spec, "--json"]);
         let document: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
         let kept: Vec<String> = document["changes"]
@@ -1228,7 +1281,8 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
         // Secrets are only scheduled for deletion (restored, not recreated) and the key
         // stays for the final snapshot; everything else is gone.
         assert!(
-            kept.iter().all(|k| k.ends_with("\"secret\"") || k.ends_with("\"kms_key\"")),
+            kept.iter()
+                .all(|k| k.ends_with("\"secret\"") || k.ends_with("\"kms_key\"")),
             "{spec}: {kept:?}"
         );
     };

@@ -24,9 +24,7 @@ pub enum Login<'a> {
 pub fn ca_file() -> PathBuf {
     std::env::var_os("ELASTICACHE_CA_FILE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.moto/tls/ca.pem")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.moto/tls/ca.pem"))
 }
 
 /// Logs in to `host:port` (over TLS verified by [`ca_file`] when `tls`) and sends PING:
@@ -51,12 +49,16 @@ pub fn command(host: &str, port: u16, tls: bool, login: Login<'_>, args: &[&str]
             command.env("REDISCLI_AUTH", token);
         }
         Login::User(user, password) => {
-            command.args(["--user", user]).env("REDISCLI_AUTH", password);
+            command
+                .args(["--user", user])
+                .env("REDISCLI_AUTH", password);
         }
     }
     let output = match command.args(args).output() {
         Ok(output) => output,
-        Err(error) => return format!("redis-cli did not run ({error}): apt-get install redis-tools"),
+        Err(error) => {
+            return format!("redis-cli did not run ({error}): apt-get install redis-tools");
+        }
     };
     let mut text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     text.push_str(String::from_utf8_lossy(&output.stderr).trim());

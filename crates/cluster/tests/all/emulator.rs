@@ -148,12 +148,7 @@ async fn node_type_retention_and_failover_are_modified_in_place() {
     let (plan, change) = group_plan(&cluster, &changed).await;
     assert_eq!(change.action, plan::Action::Update);
     cluster
-        .apply(
-            &plan,
-            &credentials(&changed),
-            &fast(),
-            &ignore,
-        )
+        .apply(&plan, &credentials(&changed), &fast(), &ignore)
         .await
         .expect("applies");
     let group = cluster
@@ -242,7 +237,10 @@ async fn an_access_string_changed_outside_the_stack_is_put_back() {
     while cluster.observe(&desired).await.expect("observes").users[&user].status != "active" {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let plan = diff(&desired, &cluster.observe(&desired).await.expect("observes"));
+    let plan = diff(
+        &desired,
+        &cluster.observe(&desired).await.expect("observes"),
+    );
     assert!(plan.has_writes(), "drift is seen");
     cluster
         .apply(&plan, &credentials(&desired), &fast(), &ignore)
@@ -255,22 +253,35 @@ async fn an_access_string_changed_outside_the_stack_is_put_back() {
 async fn data_plane_parameters_are_created_changed_in_place_and_reach_the_server() {
     let account = Emulator::account("cluster_params").await;
     let cluster = Cluster::new(aws_sdk_elasticache::Client::new(&account.config));
-    let before = desired("params", "cluster: {parameters: {maxmemory-policy: allkeys-lru}}\n");
+    let before = desired(
+        "params",
+        "cluster: {parameters: {maxmemory-policy: allkeys-lru}}\n",
+    );
     let outputs = converge(&cluster, &before).await;
     assert_converged(&cluster, &before).await;
     let token = secret_value(&before.secrets()[0]);
     let policy = || {
         let (host, port) = endpoint(&outputs);
         let login = Login::Token(&token);
-        data_plane::command(&host, port, true, login, &["CONFIG", "GET", "maxmemory-policy"])
+        data_plane::command(
+            &host,
+            port,
+            true,
+            login,
+            &["CONFIG", "GET", "maxmemory-policy"],
+        )
     };
     assert!(policy().ends_with("allkeys-lru"), "{}", policy());
 
-    let after = desired("params", "cluster: {parameters: {maxmemory-policy: noeviction}}\n");
+    let after = desired(
+        "params",
+        "cluster: {parameters: {maxmemory-policy: noeviction}}\n",
+    );
     let plan = diff(&after, &cluster.observe(&after).await.expect("observes"));
     assert!(
-        plan.changes.iter().any(|c| c.resource.kind == kinds::PARAMETER_GROUP
-            && c.action == plan::Action::Update),
+        plan.changes
+            .iter()
+            .any(|c| c.resource.kind == kinds::PARAMETER_GROUP && c.action == plan::Action::Update),
         "{:#?}",
         plan.changes
     );
@@ -294,8 +305,15 @@ async fn data_plane_a_token_stack_moves_to_rbac_and_back() {
     let rbac = desired("migrate", RBAC);
     converge(&cluster, &rbac).await;
     assert_converged(&cluster, &rbac).await;
-    assert_eq!(ping(&outputs, Login::User("app", &user_password(&rbac))), "PONG");
-    assert_ne!(ping(&outputs, Login::Token(&token)), "PONG", "the token is gone");
+    assert_eq!(
+        ping(&outputs, Login::User("app", &user_password(&rbac))),
+        "PONG"
+    );
+    assert_ne!(
+        ping(&outputs, Login::Token(&token)),
+        "PONG",
+        "the token is gone"
+    );
 
     converge(&cluster, &token_stack).await;
     assert_converged(&cluster, &token_stack).await;
@@ -329,7 +347,10 @@ async fn waits_report_progress_while_the_group_is_created() {
     let account = Emulator::account("cluster_progress").await;
     let cluster = Cluster::new(aws_sdk_elasticache::Client::new(&account.config));
     let desired = desired("progress", "");
-    let plan = diff(&desired, &cluster.observe(&desired).await.expect("observes"));
+    let plan = diff(
+        &desired,
+        &cluster.observe(&desired).await.expect("observes"),
+    );
     let seen = Mutex::new(Vec::new());
     let record = |progress: Progress| seen.lock().expect("lock").push(progress.status);
     cluster
@@ -349,7 +370,13 @@ async fn data_plane_a_replacement_snapshots_the_group_and_restores_its_data() {
     let outputs = converge(&cluster, &before).await;
     let token = secret_value(&before.secrets()[0]);
     let (host, port) = endpoint(&outputs);
-    let set = data_plane::command(&host, port, true, Login::Token(&token), &["SET", "order:1", "kept"]);
+    let set = data_plane::command(
+        &host,
+        port,
+        true,
+        Login::Token(&token),
+        &["SET", "order:1", "kept"],
+    );
     assert_eq!(set, "OK");
 
     let after = desired("restore", "encryption: {at_rest: false}\n");

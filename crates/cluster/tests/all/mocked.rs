@@ -13,8 +13,8 @@ use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::operation::describe_replication_groups::{
     DescribeReplicationGroupsError, DescribeReplicationGroupsOutput,
 };
-use aws_sdk_elasticache::types::error::ReplicationGroupNotFoundFault;
 use aws_sdk_elasticache::types::ReplicationGroup as SdkGroup;
+use aws_sdk_elasticache::types::error::ReplicationGroupNotFoundFault;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use cluster::*;
 use plan::{Known, Sensitive};

@@ -302,14 +302,12 @@ async fn destroy_removes_what_the_stack_created_and_nothing_else() {
 
     let plan = diff_destroy(&harness.desired, &harness.observe().await);
     assert_eq!(plan.changes.len(), 5);
-    let result = harness.network.destroy(&plan).await;
-    // moto 5.2.5 does not implement DeleteCacheSubnetGroup (HTTP 500); every other
-    // deletion still goes through. The SDK-level test in `mocked.rs` covers that call.
-    match result {
-        Err(NetworkError::Aws(err)) => assert_eq!(err.operation, "DeleteCacheSubnetGroup"),
-        other => panic!("expected only the subnet group deletion to fail on moto, got {other:?}"),
-    }
+    harness.network.destroy(&plan).await.expect("destroys");
     assert!(harness.stack_vpcs().await.is_empty());
+    assert!(
+        harness.observe().await.subnet_group.is_none(),
+        "the subnet group is deleted by name"
+    );
     let remaining = harness.ec2.describe_vpcs().send().await.expect("describes");
     assert_eq!(remaining.vpcs().len(), 1);
     assert_eq!(
@@ -317,4 +315,31 @@ async fn destroy_removes_what_the_stack_created_and_nothing_else() {
         Some(true),
         "the default VPC survives"
     );
+}
+
+#[tokio::test]
+async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
+    let harness = Harness::new("replace_subnet", CREATE).await;
+    let before = harness.converge().await;
+    let moved = Harness {
+        desired: Desired::from_spec(
+            &spec::parse(&CREATE.replace("10.42.2.0/24", "10.42.9.0/24"), "test.yaml")
+                .expect("valid spec"),
+        ),
+        ..harness
+    };
+    let plan = diff(&moved.desired, &moved.observe().await).expect("plans");
+    let after = moved.network.apply(&plan).await.expect("applies");
+    let (Known::Value(before), Known::Value(after)) = (before.subnet_ids, after.subnet_ids) else {
+        panic!("subnet ids are known once applied")
+    };
+    assert_eq!(before[0], after[0], "subnet a stays");
+    assert_ne!(before[1], after[1], "subnet b is new");
+    let group = moved
+        .observe()
+        .await
+        .subnet_group
+        .expect("the subnet group");
+    assert_eq!(group.subnet_ids, after, "the group holds the new subnet");
+    moved.assert_converged().await;
 }

@@ -1,13 +1,10 @@
-//! SDK-level tests for the calls moto 5.2.5 does not implement
-//! (`ModifyCacheSubnetGroup`, `DeleteCacheSubnetGroup`): responses are shaped like the
-//! AWS API reference, and the assertions are on the requests this crate sends.
+//! SDK-level tests for an error the local emulator does not produce: ElastiCache
+//! refusing a subnet group change (`InvalidSubnet`). Responses are shaped like the AWS
+//! API reference, and the assertions are on the requests this crate sends.
 
 use aws_sdk_ec2::operation::create_subnet::CreateSubnetOutput;
 use aws_sdk_ec2::operation::delete_subnet::DeleteSubnetOutput;
-use aws_sdk_elasticache::operation::delete_cache_subnet_group::DeleteCacheSubnetGroupOutput;
-use aws_sdk_elasticache::operation::modify_cache_subnet_group::{
-    ModifyCacheSubnetGroupError, ModifyCacheSubnetGroupOutput,
-};
+use aws_sdk_elasticache::operation::modify_cache_subnet_group::ModifyCacheSubnetGroupError;
 use aws_sdk_elasticache::types::error::InvalidSubnet;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use network::*;
@@ -77,54 +74,6 @@ fn observed_with_old_subnet(desired: &Desired) -> Observed {
 }
 
 #[tokio::test]
-async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
-    let create_subnet = mock!(aws_sdk_ec2::Client::create_subnet)
-        .match_requests(|r| {
-            r.availability_zone() == Some("us-east-1b") && r.cidr_block() == Some("10.0.2.0/24")
-        })
-        .then_output(|| {
-            CreateSubnetOutput::builder()
-                .subnet(
-                    aws_sdk_ec2::types::Subnet::builder()
-                        .subnet_id("subnet-b-new")
-                        .build(),
-                )
-                .build()
-        });
-    let delete_subnet = mock!(aws_sdk_ec2::Client::delete_subnet)
-        .match_requests(|r| r.subnet_id() == Some("subnet-b-old"))
-        .then_output(|| DeleteSubnetOutput::builder().build());
-    let modify_group = mock!(aws_sdk_elasticache::Client::modify_cache_subnet_group)
-        .match_requests(|r| {
-            r.cache_subnet_group_name() == Some("mocked-subnets")
-                && r.subnet_ids() == ["subnet-a".to_owned(), "subnet-b-new".to_owned()]
-        })
-        .then_output(|| ModifyCacheSubnetGroupOutput::builder().build());
-    let ec2 = mock_client!(
-        aws_sdk_ec2,
-        RuleMode::Sequential,
-        [&create_subnet, &delete_subnet]
-    );
-    let elasticache = mock_client!(aws_sdk_elasticache, RuleMode::Sequential, [&modify_group]);
-
-    let desired = desired();
-    let observed = observed_with_old_subnet(&desired);
-    let plan = diff(&desired, &observed).expect("plans");
-    let outputs = Network::new(ec2, elasticache)
-        .apply(&plan)
-        .await
-        .expect("applies");
-
-    assert_eq!(create_subnet.num_calls(), 1);
-    assert_eq!(modify_group.num_calls(), 1);
-    assert_eq!(delete_subnet.num_calls(), 1);
-    assert_eq!(
-        outputs.subnet_ids,
-        plan::Known::Value(vec!["subnet-a".to_owned(), "subnet-b-new".to_owned()])
-    );
-}
-
-#[tokio::test]
 async fn a_failed_subnet_group_change_stops_before_the_old_subnet_is_deleted() {
     let create_subnet = mock!(aws_sdk_ec2::Client::create_subnet).then_output(|| {
         CreateSubnetOutput::builder()
@@ -166,38 +115,4 @@ async fn a_failed_subnet_group_change_stops_before_the_old_subnet_is_deleted() {
         "{error}"
     );
     assert_eq!(delete_subnet.num_calls(), 0, "the old subnet is kept");
-}
-
-#[tokio::test]
-async fn destroy_deletes_the_subnet_group_by_name() {
-    let delete_group = mock!(aws_sdk_elasticache::Client::delete_cache_subnet_group)
-        .match_requests(|r| r.cache_subnet_group_name() == Some("mocked-subnets"))
-        .then_output(|| DeleteCacheSubnetGroupOutput::builder().build());
-    let delete_security_group = mock!(aws_sdk_ec2::Client::delete_security_group)
-        .match_requests(|r| r.group_id() == Some("sg-1"))
-        .then_output(|| {
-            aws_sdk_ec2::operation::delete_security_group::DeleteSecurityGroupOutput::builder()
-                .build()
-        });
-    let delete_subnet = mock!(aws_sdk_ec2::Client::delete_subnet)
-        .then_output(|| DeleteSubnetOutput::builder().build());
-    let delete_vpc = mock!(aws_sdk_ec2::Client::delete_vpc)
-        .match_requests(|r| r.vpc_id() == Some("vpc-1"))
-        .then_output(|| aws_sdk_ec2::operation::delete_vpc::DeleteVpcOutput::builder().build());
-    let ec2 = mock_client!(
-        aws_sdk_ec2,
-        RuleMode::MatchAny,
-        [&delete_security_group, &delete_subnet, &delete_vpc]
-    );
-    let elasticache = mock_client!(aws_sdk_elasticache, RuleMode::Sequential, [&delete_group]);
-
-    let desired = desired();
-    let plan = diff_destroy(&desired, &observed_with_old_subnet(&desired));
-    Network::new(ec2, elasticache)
-        .destroy(&plan)
-        .await
-        .expect("destroys");
-    assert_eq!(delete_group.num_calls(), 1);
-    assert_eq!(delete_subnet.num_calls(), 2);
-    assert_eq!(delete_vpc.num_calls(), 1);
 }
