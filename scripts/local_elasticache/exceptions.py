@@ -76,3 +76,15 @@ class InvalidParameterValue(_Named):
 
 class InvalidParameterCombination(_Named):
     code = "InvalidParameterCombination"
+
+
+class InvalidAction(ElastiCacheException):
+    """An action the emulator does not implement: AWS's answer to an unknown action,
+    rather than moto's HTML 500 page."""
+
+    code = "InvalidAction"
+
+    def __init__(self, action: str):
+        super().__init__(
+            f"The action {action} is not implemented by Local ElastiCache "
+            "(see docs/emulator.md for what is missing).")

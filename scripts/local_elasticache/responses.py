@@ -8,8 +8,10 @@ import threading
 from typing import Any
 
 from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import camelcase_to_underscores, method_names_from_class
 from moto.elasticache.responses import ElastiCacheResponse
 
+from .exceptions import InvalidAction
 from .models import LocalElastiCacheBackend
 
 # One request at a time per emulator: statuses advance, servers are reconfigured and
@@ -23,6 +25,9 @@ class LocalElastiCacheResponse(ElastiCacheResponse):
         return self.elasticache_backend  # type: ignore[return-value]
 
     def call_action(self) -> Any:
+        action = self._get_action()
+        if action and camelcase_to_underscores(action) not in method_names_from_class(self.__class__):
+            return self._error(InvalidAction(action))
         with LOCK:
             backend = self.backend
             backend.tick()
@@ -30,6 +35,14 @@ class LocalElastiCacheResponse(ElastiCacheResponse):
                 return super().call_action()
             finally:
                 backend.sync_servers()
+
+    def _error(self, error: Exception) -> Any:
+        """An error response shaped as moto shapes the errors its handlers raise."""
+        status, headers, body = self.serialized(ActionResult(error))
+        headers["status"] = status
+        status, headers, body = self._transform_response(self.response_headers, (body, headers))
+        headers, body = self._enrich_response(headers, body)
+        return status, headers, body
 
     # ---- users ------------------------------------------------------------------------
 

@@ -132,34 +132,27 @@ impl Cluster {
         .await
     }
 
-    async fn wait_for_user_group(
+    /// Polls a user or user group until it is as `until` says.
+    async fn wait_for_access(
         &self,
+        what: Access,
         id: &str,
         until: Presence,
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<(), ClusterError> {
-        let resource = until.describe("user group", id);
-        wait::until(&resource, options, on_progress, || async {
-            let status = self.describe_user_group(id).await?.map(|g| g.status);
-            Ok(until.judge(status))
-        })
-        .await
-    }
-
-    async fn wait_for_user(
-        &self,
-        id: &str,
-        until: Presence,
-        options: &WaitOptions,
-        on_progress: Report<'_>,
-    ) -> Result<(), ClusterError> {
-        let resource = until.describe("user", id);
-        wait::until(&resource, options, on_progress, || async {
-            let status = self
-                .describe_user(id.to_owned(), "")
-                .await?
-                .map(|(_, user)| user.status);
+        let noun = match what {
+            Access::User => "user",
+            Access::UserGroup => "user group",
+        };
+        wait::until(&until.describe(noun, id), options, on_progress, || async {
+            let status = match what {
+                Access::User => self
+                    .describe_user(id.to_owned(), "")
+                    .await?
+                    .map(|(_, user)| user.status),
+                Access::UserGroup => self.describe_user_group(id).await?.map(|g| g.status),
+            };
             Ok(until.judge(status))
         })
         .await
@@ -196,7 +189,7 @@ impl Cluster {
                     .map_err(aws_error("ModifyUser"))?;
                 // A user that is `modifying` takes no other change, and a plan made now
                 // would still see the old access string.
-                self.wait_for_user(id, Presence::Active, options, on_progress)
+                self.wait_for_access(Access::User, id, Presence::Active, options, on_progress)
                     .await
             }
             Op::DeleteUser { id } => {
@@ -207,15 +200,21 @@ impl Cluster {
                     .await
                     .map_err(aws_error("DeleteUser"))?;
                 if options.wait {
-                    self.wait_for_user(id, Presence::Gone, options, on_progress)
+                    self.wait_for_access(Access::User, id, Presence::Gone, options, on_progress)
                         .await?;
                 }
                 Ok(())
             }
             Op::CreateUserGroup(group) => {
                 self.create_user_group(group).await?;
-                self.wait_for_user_group(&group.id, Presence::Active, options, on_progress)
-                    .await
+                self.wait_for_access(
+                    Access::UserGroup,
+                    &group.id,
+                    Presence::Active,
+                    options,
+                    on_progress,
+                )
+                .await
             }
             Op::ModifyUserGroup { id, add, remove } => {
                 self.client
@@ -226,8 +225,14 @@ impl Cluster {
                     .send()
                     .await
                     .map_err(aws_error("ModifyUserGroup"))?;
-                self.wait_for_user_group(id, Presence::Active, options, on_progress)
-                    .await
+                self.wait_for_access(
+                    Access::UserGroup,
+                    id,
+                    Presence::Active,
+                    options,
+                    on_progress,
+                )
+                .await
             }
             Op::DeleteUserGroup { id } => {
                 self.client
@@ -238,8 +243,14 @@ impl Cluster {
                     .map_err(aws_error("DeleteUserGroup"))?;
                 // Until it is gone it still lists its users.
                 if options.wait {
-                    self.wait_for_user_group(id, Presence::Gone, options, on_progress)
-                        .await?;
+                    self.wait_for_access(
+                        Access::UserGroup,
+                        id,
+                        Presence::Gone,
+                        options,
+                        on_progress,
+                    )
+                    .await?;
                 }
                 Ok(())
             }
@@ -667,6 +678,13 @@ pub(crate) fn is_own_parameter_group(stack: &str, name: &str) -> bool {
 
 fn non_empty(items: &[String]) -> Option<Vec<String>> {
     (!items.is_empty()).then(|| items.to_vec())
+}
+
+/// Who may log in: the two kinds of resource whose waits share one loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    User,
+    UserGroup,
 }
 
 /// What a wait for a user or user group waits for.

@@ -212,16 +212,7 @@ async fn destroy_deletes_the_stack_after_confirmation() {
 #[tokio::test]
 async fn the_rbac_and_iam_examples_plan_their_users_and_user_group() {
     let account = Emulator::account("cli_examples").await;
-    // The roles the examples attach their policies to; a missing one stops the plan.
-    let iam = aws_sdk_iam::Client::new(&account.config);
-    for role in ["orders-app-role", "billing-worker"] {
-        iam.create_role()
-            .role_name(role)
-            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
-            .send()
-            .await
-            .expect("a role");
-    }
+    create_example_roles(&account).await;
     let missing = Emulator::account("cli_examples_no_role").await;
     let refused = orchestrator(
         Some(&missing),
@@ -1077,9 +1068,8 @@ async fn a_converged_apply_makes_no_more_calls_than_plan() {
     );
 }
 
-/// The examples' roles and, for `existing-vpc.yaml`, a VPC to use: the example's ids are
-/// placeholders, so its copy names the VPC, subnets and security group made here.
-async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
+/// The roles the examples attach their policies to; a missing one stops the plan.
+async fn create_example_roles(account: &Account) {
     let iam = aws_sdk_iam::Client::new(&account.config);
     for role in ["orders-app-role", "billing-worker"] {
         iam.create_role()
@@ -1089,6 +1079,12 @@ async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
             .await
             .expect("a role");
     }
+}
+
+/// The examples' roles and, for `existing-vpc.yaml`, a VPC to use: the example's ids are
+/// placeholders, so its copy names the VPC, subnets and security group made here.
+async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
+    create_example_roles(account).await;
     let ec2 = aws_sdk_ec2::Client::new(&account.config);
     let vpc = ec2
         .create_vpc()

@@ -93,3 +93,7 @@ def test_modify_user_replaces_passwords_at_most_two_and_goes_modifying(client: A
     assert user()["Authentication"] == {"Type": "password", "PasswordCount": 2}
     assert user()["AccessString"] == "on ~app:* +@read"
     assert error_code(client.modify_user, UserId="nobody", AccessString="on") == "UserNotFound"
+
+
+def test_an_action_the_emulator_lacks_gets_an_api_error_not_an_html_page(client: Any) -> None:
+    assert error_code(client.describe_global_replication_groups) == "InvalidAction"
