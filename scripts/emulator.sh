@@ -83,21 +83,30 @@ stop() {
   if [ -f "$state/pid" ]; then
     local pid
     pid="$(cat "$state/pid")"
+    # The emulator stops its servers as it exits; give it time for many.
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
+    for _ in $(seq 1 150); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$state/pid"
   fi
-  # The emulator stops its servers as it exits; these are what a killed one left.
+  # What a killed emulator left: signal every server, then clear their folders.
   local pid_file
   for pid_file in "$state"/servers/*/pid; do
-    [ -f "$pid_file" ] || continue
-    kill "$(cat "$pid_file")" 2>/dev/null || true
-    rm -rf "$(dirname "$pid_file")"
+    [ -f "$pid_file" ] && kill "$(cat "$pid_file")" 2>/dev/null || true
   done
+  for pid_file in "$state"/servers/*/pid; do
+    [ -f "$pid_file" ] || continue
+    for _ in $(seq 1 50); do
+      kill -0 "$(cat "$pid_file")" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$(cat "$pid_file")" 2>/dev/null || true
+    rm -rf "$(dirname "$pid_file")" || true
+  done
+  rm -rf "$state/servers"
 }
 
 print_env() {

@@ -37,10 +37,14 @@ def install() -> None:
 
 
 def stop_all_servers() -> None:
+    """Stops the servers of every account and region at once."""
     from moto.elasticache.models import elasticache_backends
 
+    from .servers import stop
+
+    servers = []
     for account in list(elasticache_backends.values()):
         for backend in list(account.values()):
-            stop = getattr(backend, "stop_servers", None)
-            if stop is not None:
-                stop()
+            servers += list(getattr(backend, "servers", {}).values())
+            getattr(backend, "servers", {}).clear()
+    stop(servers)

@@ -52,7 +52,7 @@ from .exceptions import (
     UserGroupAlreadyExists,
     UserGroupNotFound,
 )
-from .servers import AclUser, RedisServer, ServerConfig, ServerFailed
+from .servers import AclUser, RedisServer, ServerConfig, ServerFailed, stop
 
 log = logging.getLogger("local_elasticache")
 
@@ -165,8 +165,7 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
         super().reset()
 
     def stop_servers(self) -> None:
-        for server in self.servers.values():
-            server.stop()
+        stop(list(self.servers.values()))
         self.servers.clear()
 
     # ---- users -----------------------------------------------------------------------

@@ -134,13 +134,21 @@ class RedisServer:
         return " | ".join(lines[-3:]) or "empty log"
 
     def stop(self) -> None:
+        self.terminate()
+        self.reap()
+
+    def terminate(self) -> None:
+        """Asks the server to exit (`reap` waits for it): stopping many servers sends
+        every signal first, then waits once."""
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+    def reap(self) -> None:
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
         release_port(self.port)
         log.info("server for %s on port %d stopped", self.label, self.port)
@@ -202,6 +210,14 @@ class RedisServer:
     def _admin(self, *command: str) -> object:
         with self._admin_connection() as admin:
             return admin.call(*command)
+
+
+def stop(servers: list[RedisServer]) -> None:
+    """Stops `servers`: every one is signalled before any is waited for."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.reap()
 
 
 def acl_rules(user: AclUser) -> list[str]:
