@@ -300,11 +300,12 @@ async fn destroy_keeps_the_key_for_a_final_snapshot_and_waits_for_the_group() {
         "{:#?}",
         with_snapshot.plan().changes
     );
+    // Deleting takes the emulator about a second: a 100 ms wait gives up first.
     let options = stack::DestroyOptions {
         skip_final_snapshot: true,
         wait: stack::WaitOptions {
-            timeout: Duration::from_secs(1),
-            first_poll: Duration::from_millis(200),
+            timeout: Duration::from_millis(100),
+            first_poll: Duration::from_millis(50),
             ..Default::default()
         },
         ..Default::default()
@@ -341,4 +342,17 @@ async fn destroy_keeps_the_key_for_a_final_snapshot_and_waits_for_the_group() {
         left.iter().any(|kind| kind == "vpc"),
         "the network stays: {left:?}"
     );
+
+    // Once the group is gone, destroy again finishes the rest.
+    let patient = stack::DestroyOptions {
+        skip_final_snapshot: true,
+        ..Default::default()
+    };
+    let rest = stack.plan_destroy(patient).await.expect("plans destroy");
+    stack
+        .destroy(&rest, &|_| {})
+        .await
+        .expect("destroys the rest");
+    let done = stack.plan_destroy(patient).await.expect("plans destroy");
+    assert!(!done.has_changes(), "{:#?}", done.plan().changes);
 }

@@ -57,7 +57,7 @@ impl Account {
 impl Emulator {
     /// A fresh account for the test `name`. The id mixes the name with the time and a
     /// counter, so a rerun against the same emulator never meets what an earlier run left
-    /// (moto keeps deleted replication groups for ever).
+    /// (stacks are not destroyed after each test).
     pub async fn account(name: &str) -> Account {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let mut hasher = DefaultHasher::new();
