@@ -8,13 +8,13 @@ import sys
 from moto import server
 
 from . import install, stop_all_servers
-from .servers import stop_leftovers
+from .servers import clear_leftovers
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     install()
-    stop_leftovers()
+    clear_leftovers()
     atexit.register(stop_all_servers)
     server.main(sys.argv[1:])
 

@@ -298,8 +298,10 @@ def can_bind(port: int) -> bool:
     return True
 
 
-def stop_leftovers() -> None:
-    """Stops servers an earlier emulator process left behind (it was killed)."""
+def clear_leftovers() -> None:
+    """Stops servers an earlier emulator process left behind (it was killed) and drops
+    its snapshot files: the state that named them lived in its memory."""
+    shutil.rmtree(settings.snapshots_dir, ignore_errors=True)
     if not settings.servers_dir.is_dir():
         return
     for pid_file in settings.servers_dir.glob("*/pid"):
