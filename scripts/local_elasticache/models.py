@@ -719,12 +719,26 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
         self._busy(group, {}, [lambda: self._reshape(group, shards, count)])
         return group
 
-    def change_shards(self, replication_group_id: str, count: int) -> ReplicationGroup:
+    def change_shards(self, replication_group_id: str, count: int, remove: list[str],
+                      retain: list[str]) -> ReplicationGroup:
         group = self._available_group(replication_group_id)
         if group.cluster_mode != "enabled":
             raise InvalidParameterCombination("Shards can be changed only with cluster mode enabled.")
         if not 1 <= count <= 500:
             raise InvalidParameterValue("NodeGroupCount must be between 1 and 500.")
+        if count < len(group.node_groups):
+            known = {node_group["node_group_id"] for node_group in group.node_groups}
+            if not remove and not retain:
+                raise InvalidParameterValue(
+                    "NodeGroupsToRemove or NodeGroupsToRetain is required when reducing shards.")
+            named = set(remove or retain)
+            if not named <= known:
+                raise InvalidParameterValue(
+                    f"Unknown node groups: {', '.join(sorted(named - known))}.")
+            left = len(known) - len(remove) if remove else len(retain)
+            if left != count:
+                raise InvalidParameterValue(
+                    f"NodeGroupCount {count} does not match the node groups that remain ({left}).")
         replicas = len(group.node_groups[0]["node_group_members"]) - 1
         pending = {"Resharding": {"SlotMigration": {"ProgressPercentage": 0.0}}}
         self._busy(group, pending, [lambda: self._reshape(group, count, replicas)])

@@ -201,5 +201,7 @@ class LocalElastiCacheResponse(ElastiCacheResponse):
         group = self.backend.change_shards(
             self._get_param("ReplicationGroupId"),
             self._get_int_param("NodeGroupCount"),
+            remove=list(self._get_param("NodeGroupsToRemove") or []),
+            retain=list(self._get_param("NodeGroupsToRetain") or []),
         )
         return ActionResult({"ReplicationGroup": group})

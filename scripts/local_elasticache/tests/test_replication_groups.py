@@ -207,6 +207,12 @@ def test_cluster_mode_serves_every_slot_and_shards_and_replicas_change(client: A
     assert modify["ReplicationGroup"]["Status"] == "modifying"
     wait_for(lambda: group_status(client, "sharded"), "available")
     assert len(describe(client, "sharded")["NodeGroups"]) == 3
+    assert error_code(client.modify_replication_group_shard_configuration, ReplicationGroupId="sharded",
+                      NodeGroupCount=2, ApplyImmediately=True) == "InvalidParameterValue"
+    client.modify_replication_group_shard_configuration(
+        ReplicationGroupId="sharded", NodeGroupCount=2, NodeGroupsToRemove=["0003"], ApplyImmediately=True)
+    wait_for(lambda: group_status(client, "sharded"), "available")
+    assert len(describe(client, "sharded")["NodeGroups"]) == 2
     client.increase_replica_count(ReplicationGroupId="sharded", NewReplicaCount=2, ApplyImmediately=True)
     wait_for(lambda: group_status(client, "sharded"), "available")
     members = describe(client, "sharded")["NodeGroups"][0]["NodeGroupMembers"]

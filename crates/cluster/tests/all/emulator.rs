@@ -427,3 +427,34 @@ async fn destroy_takes_a_final_snapshot_and_removes_the_group_users_and_user_gro
         .expect("lists");
     assert_eq!(snapshots.snapshots().len(), 1, "the final snapshot is kept");
 }
+
+#[tokio::test]
+async fn shards_replicas_and_log_delivery_change_in_place() {
+    let account = Emulator::account("cluster_reshape").await;
+    let cluster = Cluster::new(aws_sdk_elasticache::Client::new(&account.config));
+    converge(
+        &cluster,
+        &desired("reshape", "cluster: {mode: enabled, shards: 3}\n"),
+    )
+    .await;
+
+    let after = desired(
+        "reshape",
+        "cluster: {mode: enabled, shards: 2, replicas_per_shard: 2}\nlogs: {engine: {enabled: false}}\n",
+    );
+    let (plan, change) = group_plan(&cluster, &after).await;
+    assert_eq!(change.action, plan::Action::Update, "{change:#?}");
+    cluster
+        .apply(&plan, &credentials(&after), &fast(), &ignore)
+        .await
+        .expect("applies");
+    let group = cluster
+        .observe(&after)
+        .await
+        .expect("observes")
+        .replication_group
+        .expect("group");
+    assert_eq!(group.replicas, [2, 2]);
+    assert_eq!(group.log_delivery.len(), 1, "{:?}", group.log_delivery);
+    assert_converged(&cluster, &after).await;
+}

@@ -292,35 +292,6 @@ async fn observe_reads_the_stack_parameter_group_and_only_user_set_values() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn shards_and_log_delivery_change_with_their_own_calls() {
-    let before = desired("cluster: {mode: enabled, shards: 3}\n");
-    let after = desired("cluster: {mode: enabled, shards: 2}\nlogs: {engine: {enabled: false}}\n");
-    let plan = diff(&after, &Observed::as_applied(&before));
-    let modify = modified(mock!(Client::modify_replication_group).match_requests(|r| {
-        r.log_delivery_configurations().len() == 1
-            && r.log_delivery_configurations()[0].enabled() == Some(false)
-            && r.log_delivery_configurations()[0].log_type()
-                == Some(&aws_sdk_elasticache::types::LogType::EngineLog)
-    }));
-    let shards = mock!(Client::modify_replication_group_shard_configuration)
-        .match_requests(|r| r.node_group_count() == Some(2) && r.node_groups_to_remove() == ["0003".to_owned()])
-        .then_output(|| {
-            aws_sdk_elasticache::operation::modify_replication_group_shard_configuration::ModifyReplicationGroupShardConfigurationOutput::builder().build()
-        });
-    let describe = statuses(&["available"]);
-    let client = mock_client!(
-        aws_sdk_elasticache,
-        RuleMode::MatchAny,
-        [&modify, &shards, &describe]
-    );
-    Cluster::new(client)
-        .apply(&plan, &Credentials::new(), &fast(), &ignore)
-        .await
-        .expect("applies");
-    assert_eq!((modify.num_calls(), shards.num_calls()), (1, 1));
-}
-
-#[tokio::test(start_paused = true)]
 async fn an_allowed_replacement_snapshots_waits_until_gone_and_restores_from_the_snapshot() {
     let after = desired("port: 6380\n");
     let plan = diff(&after, &Observed::as_applied(&desired("")));
