@@ -2,6 +2,8 @@
 //! from the stack's [`Connection`], which read the credential from Secrets Manager
 //! themselves, so no secret is ever printed.
 
+use std::path::Path;
+
 use serde::Serialize;
 use stack::{Connection, ConnectionAuth};
 
@@ -19,11 +21,15 @@ pub struct Hint {
     pub connection: Connection,
 }
 
-/// The hint for `connection`, for its first user.
-pub fn hint(connection: &Connection) -> Hint {
+/// The hint for `connection`, for its first user; `ca_file` is a private CA the
+/// server's certificate comes from (the local emulator's), if any.
+pub fn hint(connection: &Connection, ca_file: Option<&Path>) -> Hint {
     let mut cli = String::from("redis-cli");
     if connection.tls {
         cli += " --tls";
+        if let Some(ca_file) = ca_file {
+            cli += &format!(" --cacert {}", ca_file.display());
+        }
     }
     if connection.cluster_mode {
         cli += " -c";

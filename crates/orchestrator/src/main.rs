@@ -440,13 +440,13 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
     if target.json {
         print_json(&serde_json::json!({
             "outputs": render::outputs_json(&outputs),
-            "connection": connect::hint(&connection),
+            "connection": connect::hint(&connection, ca_file().as_deref()),
             "in_sync": !drifted,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render::outputs_text(&outputs, style));
-    let hint = connect::hint(&connection);
+    let hint = connect::hint(&connection, ca_file().as_deref());
     println!("\n{}", style.bold("Connect:"));
     println!("  url       {}", hint.url);
     println!("  password  {}", hint.password);
@@ -454,6 +454,14 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
         println!("  $ {command}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A private CA that servers' certificates come from (`ELASTICACHE_CA_FILE`, which the
+/// local emulator's `env` exports); against AWS there is none and the system roots verify.
+fn ca_file() -> Option<std::path::PathBuf> {
+    std::env::var_os("ELASTICACHE_CA_FILE")
+        .filter(|path| !path.is_empty())
+        .map(std::path::PathBuf::from)
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {

@@ -26,6 +26,7 @@ fn orchestrator_with(
     for name in [
         "AWS_PROFILE",
         "AWS_ENDPOINT_URL",
+        "ELASTICACHE_CA_FILE",
         "AWS_SESSION_TOKEN",
         "RUST_LOG",
         // Under GitHub Actions, tests must not write to the real job summary.
@@ -288,6 +289,16 @@ async fn output_shows_how_to_connect_once_applied() {
     assert!(
         stdout.contains("$ redis-cli --tls -h 127.0.0.1"),
         "{stdout}"
+    );
+    let with_ca = orchestrator_with(
+        Some(&account),
+        &[("ELASTICACHE_CA_FILE", "/tmp/local-ca.pem")],
+        &["output", &spec],
+    );
+    assert!(
+        text(&with_ca.stdout).contains("$ redis-cli --tls --cacert /tmp/local-ca.pem -h 127.0.0.1"),
+        "a private CA is named: {}",
+        text(&with_ca.stdout)
     );
     assert!(stdout.contains("/quickstart/port"), "{stdout}");
 
