@@ -19,6 +19,7 @@ from re import compile as re_compile
 from typing import Any
 
 from moto.core.common_models import BaseModel
+from moto.core.utils import utcnow
 from moto.elasticache.exceptions import (
     CacheSubnetGroupNotFound,
     PasswordTooShort,
@@ -624,7 +625,7 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
                 group.auth_tokens, group.open_access = [], False
             if strategy:
                 group.auth_token_enabled = bool(group.auth_tokens)
-                group.auth_token_last_modified_date = time_now()
+                group.auth_token_last_modified_date = utcnow()
             for user_group_id in remove:
                 group.user_group_ids.remove(user_group_id)
                 if user_group_id in self.user_groups:
@@ -897,8 +898,3 @@ def slot_range(index: int, shards: int) -> tuple[int, int]:
     last = 16383 if index == shards - 1 else first + size - 1
     return first, last
 
-
-def time_now() -> Any:
-    from moto.core.utils import utcnow
-
-    return utcnow()
