@@ -87,14 +87,16 @@ where
             status: status.clone(),
             elapsed,
         });
-        if elapsed + pause > options.timeout {
+        if elapsed >= options.timeout {
             return Err(ClusterError::WaitTimedOut {
                 resource: resource.to_owned(),
                 status,
                 waited: elapsed,
             });
         }
-        sleep(pause).await;
+        // The last pause ends at the timeout, so the last poll is made then: a wait
+        // gives up after the time it was given, not before.
+        sleep(pause.min(options.timeout - elapsed)).await;
         pause = (pause + pause / 2).min(options.max_poll);
     }
 }
