@@ -4,6 +4,7 @@ botocore model."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -13,6 +14,12 @@ from moto.elasticache.responses import ElastiCacheResponse
 
 from .exceptions import InvalidAction
 from .models import LocalElastiCacheBackend
+
+@functools.cache
+def handled_actions(response_class: type) -> frozenset[str]:
+    """The actions a handler class answers (inspected once, not per request)."""
+    return frozenset(method_names_from_class(response_class))
+
 
 # One request at a time per emulator: statuses advance, servers are reconfigured and
 # requests answered in one consistent order.
@@ -26,7 +33,7 @@ class LocalElastiCacheResponse(ElastiCacheResponse):
 
     def call_action(self) -> Any:
         action = self._get_action()
-        if action and camelcase_to_underscores(action) not in method_names_from_class(self.__class__):
+        if action and camelcase_to_underscores(action) not in handled_actions(type(self)):
             return self._error(InvalidAction(action))
         with LOCK:
             backend = self.backend

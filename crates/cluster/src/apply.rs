@@ -73,7 +73,7 @@ impl Cluster {
         {
             outputs.arn = Known::Value(group.arn().unwrap_or_default().to_owned());
             let endpoints = endpoints_of(&group);
-            outputs.port = endpoints.port.unwrap_or(outputs.port);
+            outputs.port = endpoints.port_or(outputs.port);
             outputs.endpoints = Known::Value(endpoints);
         }
         Ok(outputs)
@@ -141,20 +141,21 @@ impl Cluster {
         options: &WaitOptions,
         on_progress: Report<'_>,
     ) -> Result<(), ClusterError> {
-        let noun = match what {
-            Access::User => "user",
-            Access::UserGroup => "user group",
-        };
-        wait::until(&until.describe(noun, id), options, on_progress, || async {
-            let status = match what {
-                Access::User => self
-                    .describe_user(id.to_owned(), "")
-                    .await?
-                    .map(|(_, user)| user.status),
-                Access::UserGroup => self.describe_user_group(id).await?.map(|g| g.status),
-            };
-            Ok(until.judge(status))
-        })
+        wait::until(
+            &until.describe(what.noun(), id),
+            options,
+            on_progress,
+            || async {
+                let status = match what {
+                    Access::User => self
+                        .describe_user(id.to_owned(), "")
+                        .await?
+                        .map(|(_, user)| user.status),
+                    Access::UserGroup => self.describe_user_group(id).await?.map(|g| g.status),
+                };
+                Ok(until.judge(status))
+            },
+        )
         .await
     }
 
@@ -685,6 +686,15 @@ fn non_empty(items: &[String]) -> Option<Vec<String>> {
 enum Access {
     User,
     UserGroup,
+}
+
+impl Access {
+    fn noun(self) -> &'static str {
+        match self {
+            Access::User => "user",
+            Access::UserGroup => "user group",
+        }
+    }
 }
 
 /// What a wait for a user or user group waits for.

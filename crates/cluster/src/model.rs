@@ -522,6 +522,14 @@ pub struct Endpoints {
     pub port: Option<u16>,
 }
 
+impl Endpoints {
+    /// The port the group reports, else `asked` (the spec's): on AWS the two are the
+    /// same; on the local emulator each group's server has a port of its own.
+    pub fn port_or(&self, asked: u16) -> u16 {
+        self.port.unwrap_or(asked)
+    }
+}
+
 impl ObservedGroup {
     /// Whether ElastiCache reports it ready for changes.
     pub fn is_available(&self) -> bool {

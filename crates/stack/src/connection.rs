@@ -134,7 +134,8 @@ impl Connection {
             region: spec.region.clone(),
             host,
             reader_host: endpoints.reader.clone(),
-            port: endpoints.port.unwrap_or(spec.port),
+            // The port the group reports (ClusterOutputs falls back to the spec's).
+            port: outputs.cluster.port,
             tls: spec.encryption.in_transit,
             cluster_mode: spec.cluster.mode == ClusterMode::Enabled,
             auth,

@@ -91,9 +91,7 @@ fn outputs(desired: &Desired, observed: &Observed) -> ClusterOutputs {
         replication_group_id: group.id.clone(),
         arn: found.map(|g| g.arn.clone()).into(),
         endpoints: found.map(|g| g.endpoints.clone()).into(),
-        // What ElastiCache reports once the group exists (the same as asked for on
-        // AWS; a server's own port on the local emulator).
-        port: found.and_then(|g| g.endpoints.port).unwrap_or(group.port),
+        port: found.map_or(group.port, |g| g.endpoints.port_or(group.port)),
         user_ids: desired
             .users
             .iter()
