@@ -53,7 +53,7 @@ pub enum Command {
     /// Check specs without calling AWS: structure, types, and every ElastiCache rule
     /// that can be checked offline. Reports all errors, each with file, field and line.
     Validate {
-        /// Spec files to check.
+        /// Spec files to check; `-` reads one from standard input.
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<PathBuf>,
         /// Print the result as JSON.
@@ -153,7 +153,8 @@ pub struct Wait {
 /// The spec a command acts on, and how to report.
 #[derive(Debug, Args)]
 pub struct Target {
-    /// The stack's spec file.
+    /// The stack's spec file; `-` reads it from standard input (then pass
+    /// --auto-approve where the command asks).
     #[arg(value_name = "SPEC")]
     pub spec: PathBuf,
     /// Print one JSON document on stdout instead of text (progress still goes to stderr).

@@ -190,9 +190,9 @@ fn validate(paths: &[std::path::PathBuf], json: bool) -> anyhow::Result<ExitCode
         match spec::load(path) {
             Ok(spec) => {
                 if !json {
-                    println!("{}: valid (stack {})", path.display(), spec.stack);
+                    println!("{}: valid (stack {})", spec::source_name(path), spec.stack);
                 }
-                results.push(serde_json::json!({ "file": path.display().to_string(), "valid": true, "errors": [] }));
+                results.push(serde_json::json!({ "file": spec::source_name(path), "valid": true, "errors": [] }));
             }
             Err(errors) => {
                 failed = true;

@@ -432,6 +432,28 @@ fn validate_accepts_every_example_and_speaks_json() {
 }
 
 #[test]
+fn validate_reads_a_spec_from_stdin_given_a_dash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .args(["validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdin = child.stdin.take().expect("a pipe");
+    let source = std::fs::read_to_string(quickstart()).expect("the example");
+    std::io::Write::write_all(&mut stdin, source.as_bytes()).expect("written");
+    drop(stdin);
+    let output = child.wait_with_output().expect("ends");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("<stdin>"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
 fn schema_is_json_schema_for_the_whole_spec() {
     let output = orchestrator(None, &["schema"]);
     assert_eq!(output.status.code(), Some(0));

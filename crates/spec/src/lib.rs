@@ -39,7 +39,7 @@ mod values;
 pub use error::{SpecError, SpecErrors};
 pub use locate::{PathIndex, Position};
 pub use model::*;
-pub use parse::{load, parse};
+pub use parse::{MAX_SPEC_BYTES, load, parse, source_name};
 pub use validate::{LOG_RETENTION_DAYS, replication_group_id_problem};
 pub use values::{Cidr, EngineVersion, ParameterValue};
 

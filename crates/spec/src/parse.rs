@@ -4,8 +4,10 @@
 //! top-level section is deserialised on its own: a typo in `cluster` and a wrong type in
 //! `logs` are reported together, each with its path and line.
 
+use std::io::Read;
 use std::path::Path;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_yaml::{Mapping, Value};
 
@@ -33,11 +35,38 @@ const FIELDS: &[&str] = &[
 
 const REQUIRED: &[&str] = &["stack", "region", "engine", "node_type", "network"];
 
-/// Reads, parses and validates the spec at `path`.
+/// The largest spec read: far above any real stack's, far below what hurts to parse.
+pub const MAX_SPEC_BYTES: u64 = 1024 * 1024;
+
+/// Reads, parses and validates the spec at `path`; `-` reads standard input.
+///
+/// At most [`MAX_SPEC_BYTES`] are read, so a wrong path such as `/dev/zero` or a pipe
+/// that never ends is refused instead of filling memory.
 pub fn load(path: &Path) -> Result<Spec, SpecErrors> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|err| SpecErrors::whole_file(&file, format!("cannot read the file: {err}")))?;
+    let stdin = path == Path::new("-");
+    let file = source_name(path);
+    let cannot_read =
+        |err: std::io::Error| SpecErrors::whole_file(&file, format!("cannot read the file: {err}"));
+    let mut bytes = Vec::new();
+    if stdin {
+        std::io::stdin()
+            .lock()
+            .take(MAX_SPEC_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path)
+            .and_then(|opened| opened.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes))
+    }
+    .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(SpecErrors::whole_file(
+            &file,
+            format!(
+                "the file is larger than {} MiB; a spec is a short YAML file",
+                MAX_SPEC_BYTES / 1024 / 1024
+            ),
+        ));
+    }
     if bytes.contains(&0) {
         return Err(SpecErrors::whole_file(
             &file,
@@ -50,10 +79,28 @@ pub fn load(path: &Path) -> Result<Spec, SpecErrors> {
     parse(&source, &file)
 }
 
+/// How errors and reports name the spec at `path`: `<stdin>` for `-`.
+pub fn source_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// Parses and validates a spec held in memory; `file` names it in errors.
 pub fn parse(source: &str, file: &str) -> Result<Spec, SpecErrors> {
+    // Editors on Windows may start UTF-8 files with a byte-order mark; YAML allows it.
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let index = PathIndex::new(source);
     let mapping = parse_mapping(source, file)?;
+    let tagged = foreign_tags(&index);
+    if !tagged.is_empty() {
+        return Err(SpecErrors {
+            file: file.to_owned(),
+            errors: sorted(tagged),
+        });
+    }
     let errors_for = |errors: Vec<SpecError>| SpecErrors {
         file: file.to_owned(),
         errors: sorted(errors),
@@ -84,22 +131,7 @@ fn parse_mapping(source: &str, file: &str) -> Result<Mapping, SpecErrors> {
             "the file is empty; a spec needs at least stack, region, engine, node_type and network",
         ));
     }
-    let value: Value = serde_yaml::from_str(source).map_err(|err| {
-        let location = err.location();
-        SpecErrors {
-            file: file.to_owned(),
-            errors: vec![SpecError {
-                path: String::new(),
-                line: location.as_ref().map(|l| l.line()),
-                column: location.as_ref().map(|l| l.column()),
-                message: format!(
-                    "this is not valid YAML: {}{}",
-                    without_location(&err),
-                    tab_hint(source)
-                ),
-            }],
-        }
-    })?;
+    let value = single_document(source, file)?;
     match value {
         Value::Mapping(mapping) => Ok(mapping),
         Value::Null => Err(SpecErrors::whole_file(
@@ -114,6 +146,59 @@ fn parse_mapping(source: &str, file: &str) -> Result<Mapping, SpecErrors> {
             ),
         )),
     }
+}
+
+/// The one document in `source`. Empty documents after it (a trailing `---`) are
+/// accepted; a second document with content is refused rather than ignored.
+fn single_document(source: &str, file: &str) -> Result<Value, SpecErrors> {
+    let invalid = |err: serde_yaml::Error| {
+        let location = err.location();
+        SpecErrors {
+            file: file.to_owned(),
+            errors: vec![SpecError {
+                path: String::new(),
+                line: location.as_ref().map(|l| l.line()),
+                column: location.as_ref().map(|l| l.column()),
+                message: format!(
+                    "this is not valid YAML: {}{}",
+                    without_location(&err),
+                    tab_hint(source)
+                ),
+            }],
+        }
+    };
+    let mut documents = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(source) {
+        let value = Value::deserialize(document).map_err(invalid)?;
+        if !value.is_null() {
+            documents.push(value);
+        }
+    }
+    if documents.len() > 1 {
+        return Err(SpecErrors::whole_file(
+            file,
+            format!(
+                "the file holds {} YAML documents; a spec is one (a `---` line starts another)",
+                documents.len()
+            ),
+        ));
+    }
+    Ok(documents.pop().unwrap_or(Value::Null))
+}
+
+/// An error for each tag outside YAML's core schema: the spec is plain YAML, and a tag
+/// would otherwise be dropped silently and its value read as something else.
+fn foreign_tags(index: &PathIndex) -> Vec<SpecError> {
+    index
+        .foreign_tags()
+        .map(|(path, tag)| {
+            at(
+                index,
+                path,
+                format!("YAML tags such as `{tag}` are not part of a spec; write the plain value"),
+            )
+        })
+        .collect()
 }
 
 fn section_errors(mapping: &Mapping, index: &PathIndex) -> Vec<SpecError> {
@@ -212,7 +297,7 @@ pub(crate) fn at(index: &PathIndex, path: &str, message: impl Into<String>) -> S
         path: path.to_owned(),
         line: position.map(|p| p.line),
         column: position.map(|p| p.column),
-        message: message.into(),
+        message: crate::error::with_long_values_cut(&message.into()),
     }
 }
 

@@ -82,3 +82,63 @@ fn errors_carry_line_and_column() {
     assert_eq!(error.path, "network.create.subnets[0].cidr");
     assert_eq!((error.line, error.column), (Some(9), Some(41)));
 }
+
+fn quickstart() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.yaml");
+    fs::read_to_string(path).expect("the quickstart example")
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spec-corpus-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    fs::write(&path, bytes).expect("write");
+    path
+}
+
+#[test]
+fn a_password_in_an_access_string_is_never_repeated() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad/access-password.yaml");
+    let errors = spec::load(&path).expect_err("refused");
+    let shown = format!("{errors}\n{errors:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn files_over_a_mebibyte_are_refused_before_parsing() {
+    let mut big = quickstart().into_bytes();
+    big.resize(spec::MAX_SPEC_BYTES as usize + 1, b'#');
+    let error = spec::load(&temp_file("big.yaml", &big)).expect_err("too big");
+    assert!(error.to_string().contains("larger than 1 MiB"), "{error}");
+    let zero = spec::load(Path::new("/dev/zero")).expect_err("endless");
+    assert!(zero.to_string().contains("larger than 1 MiB"), "{zero}");
+}
+
+#[test]
+fn thousands_of_mistakes_print_fifty_and_a_count() {
+    let mut source = quickstart();
+    source.push_str("auth:\n  mode: rbac\n  users:\n");
+    for i in 0..20_000 {
+        source.push_str(&format!(
+            "    - {{name: \"bad name {i}\", access: \"on ~* +@all\"}}\n"
+        ));
+    }
+    let errors = spec::parse(&source, "many.yaml").expect_err("refused");
+    assert!(errors.errors.len() > 20_000, "{}", errors.errors.len());
+    let shown = errors.to_string();
+    assert_eq!(shown.lines().count(), 1 + 50 + 1, "{shown}");
+    assert!(
+        shown.ends_with(&format!("and {} more", errors.errors.len() - 50)),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_and_an_empty_trailing_document_are_accepted() {
+    let with_bom = format!("\u{feff}{}", quickstart());
+    spec::parse(&with_bom, "bom.yaml").expect("a BOM is accepted");
+    let trailing = format!("{}---\n", quickstart());
+    spec::parse(&trailing, "trailing.yaml").expect("an empty trailing document");
+    let loaded = spec::load(&temp_file("bom.yaml", with_bom.as_bytes()));
+    loaded.expect("a BOM is accepted from a file");
+}

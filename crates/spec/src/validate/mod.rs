@@ -12,10 +12,14 @@ use crate::model::*;
 use crate::parse::at;
 use crate::{EngineVersion, SpecError};
 
+mod access;
 mod formats;
+mod node_types;
 
+use access::access_string_problem;
 pub use formats::replication_group_id_problem;
 use formats::*;
+use node_types::node_type_problem;
 
 /// Retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: &[u32] = &[
@@ -31,6 +35,10 @@ const PREFERRED_TRANSIT_MIN: EngineVersion = EngineVersion::new(7, 0, 5);
 const REDIS_IAM_MIN: EngineVersion = EngineVersion::new(7, 0, 0);
 const VALKEY_MIN: EngineVersion = EngineVersion::new(7, 2, 0);
 const REDIS_MIN: EngineVersion = EngineVersion::new(4, 0, 10);
+
+/// ElastiCache's quota of users per user group (100) less the `default` user the stack
+/// adds to every group.
+const MAX_SPEC_USERS: usize = 99;
 
 pub(crate) fn validate(spec: &Spec, index: &PathIndex) -> Vec<SpecError> {
     let mut check = Checker {
@@ -80,14 +88,9 @@ impl Checker<'_> {
                 spec.region
             ),
         );
-        self.require(
-            spec.node_type.starts_with("cache.") && spec.node_type.split('.').count() == 3,
-            "node_type",
-            format!(
-                "`{}` is not a node type such as cache.t4g.small or cache.r7g.large",
-                spec.node_type
-            ),
-        );
+        if let Some(problem) = node_type_problem(&spec.node_type) {
+            self.error("node_type", problem);
+        }
         self.require(spec.port != 0, "port", "the port must be from 1 to 65535");
     }
 
@@ -305,15 +308,8 @@ impl Checker<'_> {
             "cluster.snapshot.retention_days",
             "automatic backups are kept 0 to 35 days (0 turns them off)",
         );
-        if spec.node_type.starts_with("cache.t1.") && cluster.snapshot.retention_days > 0 {
-            self.error(
-                "cluster.snapshot.retention_days",
-                format!(
-                    "{} cannot take backups; set retention_days: 0",
-                    spec.node_type
-                ),
-            );
-        }
+        // cache.t1.micro cannot take backups, but node_type refuses every
+        // previous-generation type (they cannot encrypt), t1 among them.
     }
 
     fn data_tiering(&mut self, spec: &Spec) {
@@ -486,12 +482,19 @@ impl Checker<'_> {
                 &path,
                 format!("user `{name}` is listed twice"),
             );
-            self.require(
-                !user.access.trim().is_empty(),
-                &format!("auth.users[{i}].access"),
-                "give an access string such as \"on ~app:* +@read\"",
-            );
+            if let Some(problem) = access_string_problem(&user.access) {
+                self.error(&format!("auth.users[{i}].access"), problem);
+            }
         }
+        self.require(
+            users.len() <= MAX_SPEC_USERS,
+            "auth.users",
+            format!(
+                "a user group holds at most {} users and the stack adds its own `default` user; list at most {MAX_SPEC_USERS}, not {}",
+                MAX_SPEC_USERS + 1,
+                users.len()
+            ),
+        );
     }
 
     fn logs(&mut self, spec: &Spec) {
