@@ -481,7 +481,28 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
         self.later(finish)
         return group
 
+    def describe_cache_engine_versions(self, engine: str | None,
+                                       version: str | None) -> list[dict[str, Any]]:
+        listed = []
+        for name, versions in parameters.ENGINE_VERSIONS.items():
+            if engine and engine != name:
+                continue
+            for listed_version in versions:
+                if version and not parameters.same_release(listed_version, version):
+                    continue
+                listed.append({
+                    "Engine": name,
+                    "EngineVersion": listed_version,
+                    "CacheParameterGroupFamily": parameters.family_of(name, listed_version),
+                    "CacheEngineDescription": "Valkey" if name == "valkey" else "Redis",
+                    "CacheEngineVersionDescription": f"{name} version {listed_version}",
+                })
+        return listed
+
     def _check_create(self, request: dict[str, Any]) -> None:
+        engine, version = request.get("engine") or "redis", request.get("engine_version")
+        if version and not parameters.offered(engine, version):
+            raise InvalidParameterValue(f"Cannot find version {version} for {engine}")
         token = request.get("auth_token")
         transit = request.get("transit_encryption_enabled")
         if token is not None and not valid_auth_token(token):

@@ -57,6 +57,25 @@ FAMILIES: dict[str, list[Parameter]] = {
 }
 
 
+# The engine versions ElastiCache lists (DescribeCacheEngineVersions), newest last.
+ENGINE_VERSIONS: dict[str, list[str]] = {
+    "redis": ["4.0.10", "5.0.6", "6.0", "6.2", "7.0", "7.1"],
+    "valkey": ["7.2", "8.0", "8.1"],
+}
+
+
+def same_release(listed: str, version: str) -> bool:
+    """Whether `version` names the listed release (`6.2.6` and `6.2` are the 6.2 one)."""
+    listed_parts, wanted = listed.split("."), version.split(".")
+    shorter = min(len(listed_parts), len(wanted))
+    return listed_parts[:shorter] == wanted[:shorter] and shorter >= 2
+
+
+def offered(engine: str, version: str) -> bool:
+    """Whether ElastiCache runs `version` of `engine`."""
+    return any(same_release(listed, version) for listed in ENGINE_VERSIONS.get(engine, []))
+
+
 def family_of(engine: str, version: str | None) -> str:
     """The family of an engine and version (`valkey`, `8.0` → `valkey8`)."""
     major = (version or ("8" if engine == "valkey" else "7")).split(".")[0]

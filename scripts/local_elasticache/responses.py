@@ -136,6 +136,15 @@ class LocalElastiCacheResponse(ElastiCacheResponse):
         )
         return ActionResult({"Parameters": described})
 
+    # ---- engine versions --------------------------------------------------------------
+
+    def describe_cache_engine_versions(self) -> ActionResult:
+        versions = self.backend.describe_cache_engine_versions(
+            engine=self._get_param("Engine"),
+            version=self._get_param("EngineVersion"),
+        )
+        return ActionResult({"CacheEngineVersions": versions})
+
     # ---- subnet groups ----------------------------------------------------------------
 
     def delete_cache_subnet_group(self) -> ActionResult:

@@ -948,6 +948,36 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
     assert!(outputs.is_empty(), "no binary is named");
 }
 
+/// With AWS's own endpoints, a region AWS does not have has no endpoint: one line says
+/// so (the name does not resolve, on any network).
+#[test]
+fn a_region_without_endpoints_is_one_clear_line() {
+    let source = std::fs::read_to_string(quickstart())
+        .expect("the example")
+        .replace("us-east-1", "mars-north-1");
+    let dir = std::env::temp_dir().join(format!("cli-mars-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("mars.yaml");
+    std::fs::write(&spec, source).expect("written");
+    let output = Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .args(["plan", &spec.display().to_string()])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot reach AWS in region `mars-north-1`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
 #[test]
 fn a_usage_error_exits_1_not_the_changes_code() {
     let typo = orchestrator(None, &["plan", "--detailed-exitcod", &quickstart()]);

@@ -69,6 +69,25 @@ pub enum StackError {
         /// This stack.
         stack: String,
     },
+    /// The spec asks for what its region does not have (found at plan, before any write).
+    #[error("the spec asks for what {region} does not have:{}", .problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    NotInRegion {
+        /// The spec's region.
+        region: String,
+        /// Each field and what the region offers instead.
+        problems: Vec<spec::SpecError>,
+    },
+    /// No AWS endpoint answered in the spec's region (and no `AWS_ENDPOINT_URL` points
+    /// elsewhere): a region name AWS does not have, or no network.
+    #[error(
+        "cannot reach AWS in region `{region}` ({cause}): check the spec's `region`, and that this machine reaches AWS"
+    )]
+    RegionUnreachable {
+        /// The spec's region.
+        region: String,
+        /// The call that found it.
+        cause: AwsError,
+    },
     /// Several steps failed during destroy; each was still attempted.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),
@@ -127,7 +146,8 @@ impl StackError {
             | StackError::Secrets(SecretsError::Aws(e))
             | StackError::Cluster(ClusterError::Aws(e))
             | StackError::Policies(PoliciesError::Aws(e))
-            | StackError::Aws(e) => Some(e),
+            | StackError::Aws(e)
+            | StackError::RegionUnreachable { cause: e, .. } => Some(e),
             _ => None,
         }
     }

@@ -45,6 +45,7 @@ mod destroy;
 mod driver;
 mod error;
 mod outputs;
+mod preflight;
 mod report;
 mod steps;
 
@@ -206,7 +207,8 @@ impl Stack {
             .get_caller_identity()
             .send()
             .await
-            .map_err(aws_error("GetCallerIdentity"))?;
+            .map_err(aws_error("GetCallerIdentity"))
+            .map_err(|cause| self.unreachable_region(cause))?;
         let identity = Identity {
             account: caller.account().unwrap_or_default().to_owned(),
             region: self.spec.region.clone(),
@@ -222,11 +224,26 @@ impl Stack {
         let names = self.names_only(&scope);
         let observation = self.observe_all(&names).await?;
         let walk = self.walk(&scope, Mode::Plan(Box::new(observation))).await?;
+        let plan = walk.plan(&self.spec.stack);
+        preflight::check(&self.spec, &self.config, &plan).await?;
         Ok(StackPlan {
-            plan: walk.plan(&self.spec.stack),
+            plan,
             identity,
             walk,
         })
+    }
+
+    /// The first call to AWS failing on the way, with AWS's own endpoints, means the
+    /// region's endpoints do not answer: say so instead of naming a host.
+    fn unreachable_region(&self, cause: aws_error::AwsError) -> StackError {
+        let own_endpoints = cause.unreachable_override().is_none();
+        if cause.fault == aws_error::Fault::Transport && own_endpoints {
+            return StackError::RegionUnreachable {
+                region: self.spec.region.clone(),
+                cause,
+            };
+        }
+        StackError::Aws(cause)
     }
 
     /// What the stack hands to applications as it stands, without changing anything:

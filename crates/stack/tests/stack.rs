@@ -43,6 +43,38 @@ async fn a_missing_existing_key_stops_apply_before_anything_is_created() {
 }
 
 #[tokio::test]
+async fn zones_and_engine_versions_the_region_lacks_are_refused_at_plan() {
+    let account = Emulator::account("stack_not_in_region").await;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.yaml");
+    let source = std::fs::read_to_string(path)
+        .expect("example")
+        .replace("us-east-1b", "us-east-1zz")
+        .replace("\"8.0\"", "\"99.0\"");
+    let spec = spec::parse(&source, "quickstart.yaml").expect("valid offline");
+    let error = Stack::new(spec, &account.config)
+        .plan()
+        .await
+        .expect_err("refused at plan");
+    let StackError::NotInRegion { problems, .. } = &error else {
+        panic!("{error}");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "network.create.subnets[1].availability_zone",
+            "engine.version"
+        ],
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("it offers 7.2, 8.0, 8.1"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn apply_twice_then_plan_is_empty() {
     let account = Emulator::account("stack_twice").await;
     let stack = Stack::new(quickstart_with(""), &account.config);

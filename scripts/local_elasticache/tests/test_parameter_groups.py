@@ -56,3 +56,14 @@ def test_bad_parameter_requests_get_the_apis_errors(client: Any) -> None:
         {"ParameterName": "timeout", "ParameterValue": "1"}]) == "InvalidCacheParameterGroupState"
     assert error_code(client.delete_cache_parameter_group,
                       CacheParameterGroupName="default.redis7") == "InvalidCacheParameterGroupState"
+
+
+def test_engine_versions_are_listed_and_unknown_ones_refused_at_create(client: Any) -> None:
+    listed = client.describe_cache_engine_versions(Engine="valkey")["CacheEngineVersions"]
+    assert [v["EngineVersion"] for v in listed] == ["7.2", "8.0", "8.1"]
+    assert listed[1]["CacheParameterGroupFamily"] == "valkey8"
+    one = client.describe_cache_engine_versions(Engine="redis", EngineVersion="6.2.6")
+    assert [v["EngineVersion"] for v in one["CacheEngineVersions"]] == ["6.2"]
+    assert error_code(client.create_replication_group, ReplicationGroupId="nope",
+                      ReplicationGroupDescription="d", Engine="valkey", EngineVersion="99.0",
+                      CacheNodeType="cache.t4g.micro") == "InvalidParameterValue"
