@@ -178,3 +178,88 @@ where
         Err(err) => Err(aws_error(operation)(err)),
     }
 }
+
+/// AWS error codes that mean the service failed while handling the call: it may or may
+/// not have acted.
+const SERVER_FAULT_CODES: &[&str] = &[
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "Unavailable",
+    "KMSInternalException",
+    "InternalServiceErrorException",
+    "ServiceFailure",
+];
+
+impl AwsError {
+    /// Whether the call may have taken effect although it failed: the connection broke,
+    /// no answer came in time, or the service failed while handling it. Retrying a
+    /// create then may make a second resource; look first ([`create_once`]).
+    pub fn outcome_unknown(&self) -> bool {
+        match self.fault {
+            Fault::Transport => true,
+            Fault::NotAws { status } => status >= 500,
+            Fault::Service => self
+                .code
+                .as_deref()
+                .is_some_and(|code| SERVER_FAULT_CODES.contains(&code)),
+            Fault::Request => false,
+        }
+    }
+}
+
+/// How many times [`create_once`] sends a create whose outcome stayed unknown.
+const CREATE_ATTEMPTS: u32 = 6;
+
+/// Creates a resource that AWS gives no idempotency token for (`CreateVpc`,
+/// `CreateSubnet`, `CreateKey`), without ever making two.
+///
+/// `create` must send the call once, without the SDK's retries. When its outcome is
+/// unknown ([`AwsError::outcome_unknown`]), `find` looks for the resource by its name or
+/// tags before anything is sent again: what it finds is adopted. Lookups are repeated
+/// after pauses (AWS's reads can lag its writes) before the create is sent again.
+/// Any other error is returned as it is.
+pub async fn create_once<T, Created, Found>(
+    sleep: Option<aws_smithy_async::rt::sleep::SharedAsyncSleep>,
+    create: impl Fn() -> Created,
+    find: impl Fn() -> Found,
+) -> Result<T, AwsError>
+where
+    Created: Future<Output = Result<T, AwsError>>,
+    Found: Future<Output = Result<Option<T>, AwsError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match create().await {
+            Ok(created) => return Ok(created),
+            Err(error) if !error.outcome_unknown() || attempt == CREATE_ATTEMPTS => {
+                return Err(error);
+            }
+            Err(_) => {}
+        }
+        for pause_ms in [0, 200, 1000] {
+            if let (Some(sleep), true) = (&sleep, pause_ms > 0) {
+                use aws_smithy_async::rt::sleep::AsyncSleep;
+                sleep
+                    .sleep(std::time::Duration::from_millis(pause_ms))
+                    .await;
+            }
+            if let Some(found) = find().await? {
+                return Ok(found);
+            }
+        }
+        attempt += 1;
+    }
+}
+
+/// A create's result where `code` means it was done already (a retry whose first answer
+/// was lost found its own resource): `Ok(None)` then, `Ok(Some(output))` on success.
+pub fn already_done<T>(result: Result<T, AwsError>, code: &str) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(error) if error.is(code) => Ok(None),
+        Err(error) => Err(error),
+    }
+}

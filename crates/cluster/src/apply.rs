@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_error::aws_error;
+use aws_error::{already_done, aws_error};
 use aws_sdk_elasticache::types::{
     AuthTokenUpdateStrategyType, AuthenticationMode, ClusterMode, InputAuthenticationType,
     ParameterNameValue, ReplicationGroup as SdkGroup, TransitEncryptionMode,
@@ -332,7 +332,8 @@ impl Cluster {
     }
 
     async fn create_parameter_group(&self, group: &ParameterGroup) -> Result<(), ClusterError> {
-        self.client
+        let created = self
+            .client
             .create_cache_parameter_group()
             .cache_parameter_group_name(&group.name)
             .cache_parameter_group_family(&group.family)
@@ -340,7 +341,10 @@ impl Cluster {
             .set_tags(Some(sdk_tags(&group.tags)))
             .send()
             .await
-            .map_err(aws_error("CreateCacheParameterGroup"))?;
+            .map_err(aws_error("CreateCacheParameterGroup"));
+        // Observe found none: one there now was made by this call, retried after its
+        // first answer was lost.
+        already_done(created, "CacheParameterGroupAlreadyExists")?;
         Ok(())
     }
 
@@ -404,7 +408,8 @@ impl Cluster {
                 .r#type(InputAuthenticationType::NoPassword)
                 .build(),
         };
-        self.client
+        let created = self
+            .client
             .create_user()
             .user_id(&user.id)
             .user_name(&user.name)
@@ -414,12 +419,16 @@ impl Cluster {
             .set_tags(Some(sdk_tags(&user.tags)))
             .send()
             .await
-            .map_err(aws_error("CreateUser"))?;
+            .map_err(aws_error("CreateUser"));
+        // Observe found none: one there now was made by this call, retried after its
+        // first answer was lost.
+        already_done(created, "UserAlreadyExists")?;
         Ok(())
     }
 
     async fn create_user_group(&self, group: &UserGroup) -> Result<(), ClusterError> {
-        self.client
+        let created = self
+            .client
             .create_user_group()
             .user_group_id(&group.id)
             .engine(group.engine)
@@ -427,7 +436,10 @@ impl Cluster {
             .set_tags(Some(sdk_tags(&group.tags)))
             .send()
             .await
-            .map_err(aws_error("CreateUserGroup"))?;
+            .map_err(aws_error("CreateUserGroup"));
+        // Observe found none: one there now was made by this call, retried after its
+        // first answer was lost.
+        already_done(created, "UserGroupAlreadyExists")?;
         Ok(())
     }
 
@@ -499,10 +511,13 @@ impl Cluster {
             }
             crate::GroupAuth::UserGroup { id } => request = request.user_group_ids(id),
         }
-        request
+        let created = request
             .send()
             .await
-            .map_err(aws_error("CreateReplicationGroup"))?;
+            .map_err(aws_error("CreateReplicationGroup"));
+        // Observe found none: one there now was made by this call, retried after its
+        // first answer was lost.
+        already_done(created, "ReplicationGroupAlreadyExists")?;
         Ok(())
     }
 

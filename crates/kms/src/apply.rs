@@ -1,6 +1,7 @@
 //! Performing a plan's operations, in order.
 
-use aws_error::aws_error;
+use aws_error::{already_done, aws_error, create_once};
+use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::types::Tag;
 use plan::Known;
 
@@ -19,20 +20,13 @@ impl Kms {
                 tags,
             } = op
             {
-                let output = self
-                    .client
-                    .create_key()
-                    .description(description)
-                    .policy(policy)
-                    .set_tags(Some(kms_tags(tags)))
-                    .send()
-                    .await
-                    .map_err(aws_error("CreateKey"))?;
-                let metadata = output
-                    .key_metadata()
-                    .ok_or(KmsError::Internal("CreateKey returned no key"))?;
-                key_id = Some(metadata.key_id().to_owned());
-                key_arn = metadata.arn().map(str::to_owned);
+                let stack = tags
+                    .get(spec::STACK_TAG)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                let (id, arn) = self.create_key(description, policy, tags, stack).await?;
+                key_id = Some(id);
+                key_arn = Some(arn);
                 continue;
             }
             let id = key_id
@@ -43,6 +37,62 @@ impl Kms {
         Ok(KmsOutputs {
             key_arn: Known::from(key_arn),
         })
+    }
+
+    /// Creates the stack key once. KMS takes no idempotency token for `CreateKey`, so it
+    /// is sent without the SDK's retries; when its answer is lost, the key is looked for
+    /// by the stack tag (it is tagged at creation) before another is made.
+    async fn create_key(
+        &self,
+        description: &str,
+        policy: &str,
+        tags: &Tags,
+        stack: &str,
+    ) -> Result<(String, String), KmsError> {
+        let create = || async {
+            let output = self
+                .client
+                .create_key()
+                .description(description)
+                .policy(policy)
+                .set_tags(Some(kms_tags(tags)))
+                .customize()
+                .config_override(
+                    aws_sdk_kms::config::Builder::default().retry_config(RetryConfig::disabled()),
+                )
+                .send()
+                .await
+                .map_err(aws_error("CreateKey"))?;
+            let metadata = output.key_metadata();
+            let id = metadata.map(|m| m.key_id().to_owned()).unwrap_or_default();
+            let arn = metadata
+                .and_then(|m| m.arn())
+                .unwrap_or_default()
+                .to_owned();
+            Ok((id, arn))
+        };
+        let find = || async {
+            let Some(id) = self.find_unaliased_stack_key(stack).await? else {
+                return Ok(None);
+            };
+            let described = self
+                .client
+                .describe_key()
+                .key_id(&id)
+                .send()
+                .await
+                .map_err(aws_error("DescribeKey"))?;
+            let arn = described
+                .key_metadata()
+                .and_then(|m| m.arn())
+                .unwrap_or_default();
+            Ok(Some((id, arn.to_owned())))
+        };
+        let (id, arn) = create_once(self.client.config().sleep_impl(), create, find).await?;
+        if id.is_empty() {
+            return Err(KmsError::Internal("CreateKey returned no key"));
+        }
+        Ok((id, arn))
     }
 
     /// Performs a destroy plan: schedules deletion and removes the alias.
@@ -64,13 +114,16 @@ impl Kms {
                 return Err(KmsError::Internal("CreateKey is handled by apply"));
             }
             Op::CreateAlias { alias } => {
-                client
+                let created = client
                     .create_alias()
                     .alias_name(alias)
                     .target_key_id(id)
                     .send()
                     .await
-                    .map_err(aws_error("CreateAlias"))?;
+                    .map_err(aws_error("CreateAlias"));
+                // Observe found no alias: one there now is this call's, retried after
+                // its first answer was lost.
+                already_done(created, "AlreadyExistsException")?;
             }
             Op::EnableRotation => {
                 client

@@ -200,7 +200,21 @@ fn diff_created(
         plan.ops.push(Op::Tag { tags: missing });
     }
     plan.changes.push(change.finish());
-    plan.changes.push(Diff::new(alias_id).finish());
+    if observed.alias_missing {
+        // Found by its tag: the alias is what the interrupted run did not create.
+        plan.changes.push(Change::create(
+            alias_id,
+            vec![("target_key_id", Value::from(&key.id))],
+        ));
+        plan.ops.insert(
+            0,
+            Op::CreateAlias {
+                alias: alias.to_owned(),
+            },
+        );
+    } else {
+        plan.changes.push(Diff::new(alias_id).finish());
+    }
 }
 
 /// Plans destroying a stack key: deletion scheduled after the waiting period, alias

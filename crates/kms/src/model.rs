@@ -70,8 +70,12 @@ impl Desired {
 /// The key as KMS describes it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observed {
-    /// The key, if the alias (or the existing key reference) resolves.
+    /// The key, if the alias (or the existing key reference) resolves, or a stack key
+    /// found by its tag without the alias.
     pub key: Option<ObservedKey>,
+    /// The key was found by the stack tag, not through the alias (a run stopped between
+    /// `CreateKey` and `CreateAlias`): it is adopted and the alias created.
+    pub alias_missing: bool,
 }
 
 /// One key's state.
@@ -120,6 +124,7 @@ impl Observed {
                 rotation: true,
                 tags,
             }),
+            alias_missing: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Reading what exists.
 
-use aws_error::{absent_if, aws_error};
+use aws_error::{AwsError, absent_if, aws_error};
+use aws_sdk_kms::types::KeyMetadata;
 use futures::try_join;
 
 use crate::{Desired, Kms, KmsError, Observed, ObservedKey, Tags};
@@ -12,9 +13,18 @@ impl Kms {
             Desired::Create { alias, .. } => alias.as_str(),
             Desired::Existing { key, .. } => key.as_str(),
         };
-        let described = self.client.describe_key().key_id(reference).send().await;
-        let metadata = absent_if(described, "DescribeKey", |e| e.is_not_found_exception())?
-            .and_then(|output| output.key_metadata().cloned());
+        let mut metadata = self.describe(reference).await?;
+        let mut alias_missing = false;
+        if let (None, Desired::Create { tags, .. }) = (&metadata, desired) {
+            let stack = tags
+                .get(spec::STACK_TAG)
+                .map(String::as_str)
+                .unwrap_or_default();
+            if let Some(id) = self.find_unaliased_stack_key(stack).await? {
+                metadata = self.describe(&id).await?;
+                alias_missing = metadata.is_some();
+            }
+        }
         let Some(metadata) = metadata else {
             return Ok(Observed::default());
         };
@@ -23,7 +33,7 @@ impl Kms {
         let (policy, rotation, tags) = try_join!(
             self.policy(&id, own_key),
             self.rotation(&id, own_key),
-            self.tags(&id, own_key)
+            async { Ok::<_, KmsError>(self.tags(&id, own_key).await?) }
         )?;
         Ok(Observed {
             key: Some(ObservedKey {
@@ -42,7 +52,61 @@ impl Kms {
                 rotation,
                 tags,
             }),
+            alias_missing,
         })
+    }
+
+    async fn describe(&self, reference: &str) -> Result<Option<KeyMetadata>, AwsError> {
+        let described = self.client.describe_key().key_id(reference).send().await;
+        Ok(
+            absent_if(described, "DescribeKey", |e| e.is_not_found_exception())?
+                .and_then(|output| output.key_metadata().cloned()),
+        )
+    }
+
+    /// A key tagged for `stack` that no alias points at and that is not being deleted:
+    /// what a run left that stopped between `CreateKey` and `CreateAlias`, or whose
+    /// `CreateKey` answer was lost. KMS cannot be asked for keys by tag, so every key
+    /// without an alias has its tags read: this runs only when the stack's alias is
+    /// absent (a new stack, or one interrupted), never on a converged plan.
+    pub(crate) async fn find_unaliased_stack_key(
+        &self,
+        stack: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let aliases = self.client.list_aliases().into_paginator().items().send();
+        let aliased: Vec<String> = aliases
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|alias| alias.map(|a| a.target_key_id().unwrap_or_default().to_owned()))
+            .collect::<Result<_, _>>()
+            .map_err(aws_error("ListAliases"))?;
+        let keys: Vec<String> = self
+            .client
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .map(|key| key.map(|k| k.key_id().unwrap_or_default().to_owned()))
+            .collect::<Result<_, _>>()
+            .map_err(aws_error("ListKeys"))?;
+        for key in keys.iter().filter(|k| !aliased.contains(k)) {
+            let tags = self.tags(key, true).await?;
+            if tags.get(spec::STACK_TAG).map(String::as_str) != Some(stack) {
+                continue;
+            }
+            let usable = self.describe(key).await?.is_some_and(|m| {
+                m.key_state()
+                    .is_none_or(|s| s.as_str() != "PendingDeletion")
+            });
+            if usable {
+                return Ok(Some(key.clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// The key policy. For a key the user owns, not being allowed to read it is not an
@@ -78,7 +142,7 @@ impl Kms {
         Ok(output.key_rotation_enabled())
     }
 
-    async fn tags(&self, id: &str, own_key: bool) -> Result<Tags, KmsError> {
+    async fn tags(&self, id: &str, own_key: bool) -> Result<Tags, AwsError> {
         if !own_key {
             return Ok(Tags::new());
         }

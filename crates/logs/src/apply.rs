@@ -1,6 +1,6 @@
 //! Performing a plan's operations, in order.
 
-use aws_error::aws_error;
+use aws_error::{already_done, aws_error};
 
 use crate::diff::{LogsOutputs, LogsPlan, Op};
 use crate::{Logs, LogsError, Tags};
@@ -30,14 +30,17 @@ impl Logs {
                     .ok_or(LogsError::Internal("the key ARN is not known yet"))?;
                 // The key goes on at creation: AssociateKmsKey later would leave the first
                 // events unencrypted.
-                client
+                let created = client
                     .create_log_group()
                     .log_group_name(&group.name)
                     .kms_key_id(key)
                     .set_tags(Some(hash_map(&group.tags)))
                     .send()
                     .await
-                    .map_err(aws_error("CreateLogGroup"))?;
+                    .map_err(aws_error("CreateLogGroup"));
+                // Observe found none: one there now was made by this call, retried
+                // after its first answer was lost.
+                already_done(created, "ResourceAlreadyExistsException")?;
                 self.set_retention(&group.name, group.retention_days)
                     .await?;
             }

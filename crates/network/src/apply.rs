@@ -11,6 +11,7 @@ use plan::Known;
 use crate::diff::{NetworkOutputs, NetworkPlan, Op};
 use crate::model::*;
 use crate::{Network, NetworkError, aws_error};
+use aws_error::already_done;
 
 /// Ids known so far: observed ones, then those created by earlier operations.
 struct Context {
@@ -84,15 +85,7 @@ impl Network {
         tracing::debug!(?op, "network operation");
         match op {
             Op::CreateVpc { cidr, tags } => {
-                let output = self
-                    .ec2
-                    .create_vpc()
-                    .cidr_block(cidr.to_string())
-                    .tag_specifications(tag_spec(ResourceType::Vpc, tags))
-                    .send()
-                    .await
-                    .map_err(aws_error("CreateVpc"))?;
-                context.vpc_id = output.vpc().and_then(|v| v.vpc_id()).map(str::to_owned);
+                context.vpc_id = Some(self.create_vpc(*cidr, tags).await?);
             }
             Op::EnableVpcDns { support, hostnames } => {
                 let vpc_id = context.vpc_id()?;
@@ -130,30 +123,21 @@ impl Network {
                 cidr,
                 tags,
             } => {
-                let output = self
-                    .ec2
-                    .create_subnet()
-                    .vpc_id(context.vpc_id()?)
-                    .availability_zone(availability_zone)
-                    .cidr_block(cidr.to_string())
-                    .tag_specifications(tag_spec(ResourceType::Subnet, tags))
-                    .send()
-                    .await
-                    .map_err(aws_error("CreateSubnet"))?;
-                let id = output
-                    .subnet()
-                    .and_then(|s| s.subnet_id())
-                    .unwrap_or_default();
+                let vpc_id = context.vpc_id()?;
+                let id = self
+                    .create_subnet(vpc_id, availability_zone, *cidr, tags)
+                    .await?;
                 context
                     .subnets_by_zone
-                    .insert(availability_zone.clone(), id.to_owned());
+                    .insert(availability_zone.clone(), id);
             }
             Op::CreateSubnetGroup {
                 name,
                 description,
                 tags,
             } => {
-                self.elasticache
+                let created = self
+                    .elasticache
                     .create_cache_subnet_group()
                     .cache_subnet_group_name(name)
                     .cache_subnet_group_description(description)
@@ -161,7 +145,10 @@ impl Network {
                     .set_tags(Some(elasticache_tags(tags)))
                     .send()
                     .await
-                    .map_err(aws_error("CreateCacheSubnetGroup"))?;
+                    .map_err(aws_error("CreateCacheSubnetGroup"));
+                // Names are unique per account and region, and observe found none: one
+                // there now is ours, made by a retry whose first answer was lost.
+                already_done(created, "CacheSubnetGroupAlreadyExists")?;
             }
             Op::ModifySubnetGroup { name, description } => {
                 self.elasticache
@@ -178,26 +165,23 @@ impl Network {
                 description,
                 tags,
             } => {
-                let output = self
-                    .ec2
-                    .create_security_group()
-                    .group_name(name)
-                    .description(description)
-                    .vpc_id(context.vpc_id()?)
-                    .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
-                    .send()
-                    .await
-                    .map_err(aws_error("CreateSecurityGroup"))?;
-                context.security_group_id = output.group_id().map(str::to_owned);
+                let vpc_id = context.vpc_id()?;
+                let id = self
+                    .create_security_group(vpc_id, name, description, tags)
+                    .await?;
+                context.security_group_id = Some(id);
             }
             Op::AuthorizeIngress { rules } => {
-                self.ec2
+                let authorized = self
+                    .ec2
                     .authorize_security_group_ingress()
                     .group_id(context.security_group_id()?)
                     .set_ip_permissions(Some(rules.iter().map(permission).collect()))
                     .send()
                     .await
-                    .map_err(aws_error("AuthorizeSecurityGroupIngress"))?;
+                    .map_err(aws_error("AuthorizeSecurityGroupIngress"));
+                // A retry after a lost answer finds the rules it added.
+                already_done(authorized, "InvalidPermission.Duplicate")?;
             }
             Op::RevokeIngress { rule_ids } => {
                 self.ec2
@@ -315,7 +299,7 @@ fn ec2_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
+pub(crate) fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(resource_type)
         .set_tags(Some(ec2_tags(tags)))

@@ -9,12 +9,14 @@ deterministic names), [`diff`] compares the two without calling AWS, and
 [`Network::apply`] performs only the difference and returns [`NetworkOutputs`] for later
 steps. [`diff_destroy`] and [`Network::destroy`] do the same for deletion.
 
-This crate does not own the order of steps, waiting, retries or output: the `stack`
-crate and the orchestrator do. It never deletes a VPC or subnet it did not create.
+This crate does not own the order of steps, waiting or output: the `stack` crate and the
+orchestrator do. It owns how its creates avoid duplicates when an answer is lost
+(`create.rs`); other calls keep the SDK's standard retries. It never deletes a VPC or subnet it did not create.
 */
 #![deny(missing_docs)]
 
 mod apply;
+mod create;
 mod diff;
 mod model;
 mod observe;

@@ -1,6 +1,6 @@
 //! Performing a plan's operations, in order.
 
-use aws_error::aws_error;
+use aws_error::{already_done, aws_error};
 use aws_sdk_iam::types::Tag as IamTag;
 use aws_sdk_ssm::types::{ParameterType, Tag as SsmTag};
 use plan::Known;
@@ -56,7 +56,8 @@ impl Policies {
                 document,
                 tags,
             } => {
-                self.iam
+                let created = self
+                    .iam
                     .create_policy()
                     .policy_name(name)
                     .description(description)
@@ -64,7 +65,10 @@ impl Policies {
                     .set_tags(Some(iam_tags(tags)?))
                     .send()
                     .await
-                    .map_err(aws_error("CreatePolicy"))?;
+                    .map_err(aws_error("CreatePolicy"));
+                // Observe found none: one there now was made by this call, retried
+                // after its first answer was lost.
+                already_done(created, "EntityAlreadyExists")?;
                 Ok(())
             }
             Op::CreatePolicyVersion { arn, document } => {
@@ -139,11 +143,29 @@ impl Policies {
             None => request.r#type(ParameterType::String),
         };
         // SSM takes tags only when creating, and `Overwrite` only when not.
-        request = match tags {
-            Some(tags) => request.set_tags(Some(ssm_tags(tags)?)),
-            None => request.overwrite(true),
+        let Some(tags) = tags else {
+            request
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(aws_error("PutParameter"))?;
+            return Ok(());
         };
-        request.send().await.map_err(aws_error("PutParameter"))?;
+        let created = request
+            .clone()
+            .set_tags(Some(ssm_tags(tags)?))
+            .send()
+            .await
+            .map_err(aws_error("PutParameter"));
+        // Observe found none: one there now was made, tags and all, by this call retried
+        // after its first answer was lost. Writing the value again settles it.
+        if already_done(created, "ParameterAlreadyExists")?.is_none() {
+            request
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(aws_error("PutParameter"))?;
+        }
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! Performing a plan's operations, in order.
 
-use aws_error::aws_error;
+use aws_error::{already_done, aws_error};
 use aws_sdk_secretsmanager::types::Tag;
 use plan::{Known, Sensitive};
 
@@ -95,7 +95,11 @@ impl Secrets {
             .value()
             .ok_or(SecretsError::Internal("the key ARN is not known yet"))?;
         let value = secret_value(&secret.content, &token::generate(secret.content.length));
-        let output = self
+        // The SDK gives CreateSecret an idempotency token (ClientRequestToken) and
+        // reuses it on retries, so a retry after a lost answer is answered, not
+        // duplicated. A service that still says the name exists (the emulator) made it
+        // in this call: observe found none, and names are unique.
+        let created = self
             .client
             .create_secret()
             .name(&secret.name)
@@ -105,8 +109,18 @@ impl Secrets {
             .set_tags(Some(sm_tags(&secret.tags)))
             .send()
             .await
-            .map_err(aws_error("CreateSecret"))?;
-        Ok(output.arn().unwrap_or_default().to_owned())
+            .map_err(aws_error("CreateSecret"));
+        if let Some(output) = already_done(created, "ResourceExistsException")? {
+            return Ok(output.arn().unwrap_or_default().to_owned());
+        }
+        let described = self
+            .client
+            .describe_secret()
+            .secret_id(&secret.name)
+            .send()
+            .await
+            .map_err(aws_error("DescribeSecret"))?;
+        Ok(described.arn().unwrap_or_default().to_owned())
     }
 }
 

@@ -77,13 +77,26 @@ use steps::ApplyContext;
 
 /// Loads AWS configuration the way the AWS CLI does (environment, profiles, SSO, web
 /// identity for GitHub OIDC, `AWS_ENDPOINT_URL`), in the spec's region, with the SDK's
-/// standard retries (exponential backoff on throttling).
+/// standard retries ([`retry_config`]).
 pub async fn aws_config_for(spec: &Spec) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(spec.region.clone()))
-        .retry_config(RetryConfig::standard())
+        .retry_config(retry_config())
         .load()
         .await
+}
+
+/// How many times a call that failed on the way (throttled, a 5xx, no answer) is sent
+/// in all. The SDK's standard is 3; a stack's apply makes about a hundred calls, and with
+/// 3 a bad minute of AWS (one call in five failing) would stop half the applies, where 6
+/// stops almost none. Terraform's AWS provider allows 25. Creates that AWS cannot make
+/// idempotent are never retried by the SDK: the step crates look before sending again.
+pub const AWS_MAX_ATTEMPTS: u32 = 6;
+
+/// The SDK's standard retries (exponential backoff with jitter), [`AWS_MAX_ATTEMPTS`]
+/// attempts.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS)
 }
 
 /// Progress as apply and destroy go, for the front end to show.

@@ -1,9 +1,13 @@
-//! A counting, delaying HTTP proxy in front of the emulator: every AWS call the SDK makes
-//! through it is recorded by operation name, and each waits `latency` before it is
-//! forwarded, so round trips made one after another show in wall time.
+//! A counting, delaying, fault-injecting HTTP proxy in front of the emulator: every AWS
+//! call the SDK makes through it is recorded by operation name, each waits `latency`
+//! before it is forwarded (so round trips made one after another show in wall time), and
+//! a [`Faults`] rule may fail a call in one of the two ways AWS calls fail:
+//! [`Fault::Refuse`] answers 503 before the emulator sees the request, and
+//! [`Fault::Lose`] lets the emulator act and then answers 500 in its place (the lost
+//! response, after which the caller cannot know whether the call took effect).
 //!
-//! It understands just enough HTTP/1.1 for the SDK's requests (headers, then a
-//! `Content-Length` body); answers are copied back untouched.
+//! It understands just enough HTTP/1.1 for the SDK's requests and the emulator's
+//! answers (headers, then a `Content-Length` or chunked body).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,8 +15,22 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+/// How the proxy fails one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward the call and its answer.
+    None,
+    /// Answer 503 without forwarding: the call never took effect.
+    Refuse,
+    /// Forward the call, drop the emulator's answer and answer 500: the call took
+    /// effect, but the caller does not know.
+    Lose,
+}
+
+/// Decides each call's fate from its operation name (`CreateVpc`).
+pub type Faults = Arc<dyn Fn(&str) -> Fault + Send + Sync>;
+
 /// A running proxy; it stops when dropped.
-#[derive(Debug)]
 pub struct Proxy {
     /// `http://127.0.0.1:<port>`, for `endpoint_url`.
     pub endpoint: String,
@@ -20,9 +38,27 @@ pub struct Proxy {
     task: tokio::task::JoinHandle<()>,
 }
 
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
 impl Proxy {
     /// A proxy on a free loopback port, forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, latency: Duration) -> std::io::Result<Proxy> {
+        Self::with_faults(upstream, latency, Arc::new(|_| Fault::None)).await
+    }
+
+    /// A proxy that fails calls as `faults` decides. Calls are recorded with the fault
+    /// they met: `CreateVpc` when forwarded, `CreateVpc!refused` or `CreateVpc!lost`.
+    pub async fn with_faults(
+        upstream: &str,
+        latency: Duration,
+        faults: Faults,
+    ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let upstream = upstream
@@ -30,12 +66,17 @@ impl Proxy {
             .trim_end_matches('/')
             .to_owned();
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let recorded = calls.clone();
+        let relay_to = Relay {
+            upstream,
+            latency,
+            calls: calls.clone(),
+            faults,
+        };
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (upstream, recorded) = (upstream.clone(), recorded.clone());
+                let relay_to = relay_to.clone();
                 tokio::spawn(async move {
-                    let _ = relay(client, &upstream, latency, recorded).await;
+                    let _ = relay_to.serve(client).await;
                 });
             }
         });
@@ -65,56 +106,113 @@ impl Drop for Proxy {
     }
 }
 
-/// One client connection: requests forwarded one by one, answers copied back.
-async fn relay(
-    client: TcpStream,
-    upstream: &str,
+#[derive(Clone)]
+struct Relay {
+    upstream: String,
     latency: Duration,
     calls: Arc<Mutex<Vec<String>>>,
-) -> std::io::Result<()> {
-    let server = TcpStream::connect(upstream).await?;
-    let (client_read, mut client_write) = client.into_split();
-    let (mut server_read, mut server_write) = server.into_split();
-    let answers =
-        tokio::spawn(async move { tokio::io::copy(&mut server_read, &mut client_write).await });
-    let mut client_read = BufReader::new(client_read);
-    while let Some(request) = read_request(&mut client_read).await? {
-        if let Ok(mut calls) = calls.lock() {
-            calls.push(operation(&request));
-        }
-        tokio::time::sleep(latency).await;
-        server_write.write_all(&request).await?;
-    }
-    server_write.shutdown().await?;
-    let _ = answers.await;
-    Ok(())
+    faults: Faults,
 }
 
-/// One whole request (head and body), or `None` when the client closed the connection.
-async fn read_request(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+const LOST: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n";
+
+impl Relay {
+    /// One client connection: each request forwarded (or failed) and answered in turn.
+    async fn serve(&self, client: TcpStream) -> std::io::Result<()> {
+        let server = TcpStream::connect(&self.upstream).await?;
+        let (client_read, mut client_write) = client.into_split();
+        let (server_read, mut server_write) = server.into_split();
+        let mut client_read = BufReader::new(client_read);
+        let mut server_read = BufReader::new(server_read);
+        while let Some(request) = read_message(&mut client_read, false).await? {
+            let operation = operation(&request);
+            let fault = (self.faults)(&operation);
+            self.record(match fault {
+                Fault::None => operation,
+                Fault::Refuse => format!("{operation}!refused"),
+                Fault::Lose => format!("{operation}!lost"),
+            });
+            tokio::time::sleep(self.latency).await;
+            if fault == Fault::Refuse {
+                client_write.write_all(REFUSED).await?;
+                continue;
+            }
+            server_write.write_all(&request).await?;
+            let Some(answer) = read_message(&mut server_read, true).await? else {
+                break;
+            };
+            match fault {
+                Fault::Lose => client_write.write_all(LOST).await?,
+                _ => client_write.write_all(&answer).await?,
+            }
+        }
+        server_write.shutdown().await?;
+        Ok(())
+    }
+
+    fn record(&self, call: String) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+}
+
+/// One whole message (head and body), or `None` when the peer closed the connection.
+/// Answers may come chunked; requests from the SDK carry a length.
+async fn read_message<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    answer: bool,
 ) -> std::io::Result<Option<Vec<u8>>> {
-    let mut request = Vec::new();
+    let mut message = Vec::new();
     let mut length = 0usize;
+    let mut chunked = false;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).await? == 0 {
             return Ok(None);
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+            chunked |= answer
+                && name.eq_ignore_ascii_case("transfer-encoding")
+                && value.to_ascii_lowercase().contains("chunked");
         }
-        request.extend_from_slice(line.as_bytes());
+        message.extend_from_slice(line.as_bytes());
         if line == "\r\n" {
             break;
         }
     }
-    let start = request.len();
-    request.resize(start + length, 0);
-    reader.read_exact(&mut request[start..]).await?;
-    Ok(Some(request))
+    if chunked {
+        read_chunks(reader, &mut message).await?;
+        return Ok(Some(message));
+    }
+    let start = message.len();
+    message.resize(start + length, 0);
+    reader.read_exact(&mut message[start..]).await?;
+    Ok(Some(message))
+}
+
+/// A chunked body, copied as it came, through its last (empty) chunk.
+async fn read_chunks<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    message: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line).await?;
+        message.extend_from_slice(size_line.as_bytes());
+        let size_text = size_line.trim().split(';').next().unwrap_or("0");
+        let size = usize::from_str_radix(size_text, 16).unwrap_or(0);
+        let start = message.len();
+        message.resize(start + size + 2, 0);
+        reader.read_exact(&mut message[start..]).await?;
+        if size == 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// The AWS operation a request calls: `X-Amz-Target` (JSON protocols) or `Action=` (query

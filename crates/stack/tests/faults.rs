@@ -1,0 +1,278 @@
+//! Applies through a fault-injecting proxy: calls refused before the emulator sees them
+//! and answers lost after it acted. Whatever fails, an apply never leaves two of
+//! anything: every resource of each kind in the account is counted (tagged or not, by
+//! our names or not) and compared with a clean apply's count.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use stack::{ApplyOptions, Stack, StackError};
+use test_support::proxy::{Fault, Faults, Proxy};
+use test_support::{Account, Emulator};
+
+fn quickstart() -> spec::Spec {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.yaml");
+    let source = std::fs::read_to_string(path).expect("example");
+    spec::parse(&source, "quickstart.yaml").expect("valid spec")
+}
+
+/// The stack's retries, with short pauses so a test with many faults ends soon.
+fn through(account: &Account, proxy: &Proxy) -> aws_config::SdkConfig {
+    let retries = stack::retry_config().with_initial_backoff(Duration::from_millis(20));
+    account
+        .through(proxy)
+        .to_builder()
+        .retry_config(retries)
+        .build()
+}
+
+async fn apply_once(config: &aws_config::SdkConfig) -> Result<(), StackError> {
+    let stack = Stack::new(quickstart(), config);
+    let plan = stack.plan().await?;
+    stack.apply(&plan, ApplyOptions::default(), &|_| {}).await?;
+    Ok(())
+}
+
+async fn converged(config: &aws_config::SdkConfig) -> bool {
+    let plan = Stack::new(quickstart(), config)
+        .plan()
+        .await
+        .expect("plans");
+    !plan.has_changes()
+}
+
+/// How many resources of each kind the account holds, AWS's defaults aside.
+async fn census(config: &aws_config::SdkConfig) -> BTreeMap<&'static str, usize> {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let kms = aws_sdk_kms::Client::new(config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let cache = aws_sdk_elasticache::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let ssm = aws_sdk_ssm::Client::new(config);
+    let vpcs = ec2.describe_vpcs().send().await.expect("vpcs");
+    let subnets = ec2.describe_subnets().send().await.expect("subnets");
+    let groups = ec2.describe_security_groups().send().await.expect("groups");
+    let rules = ec2
+        .describe_security_group_rules()
+        .send()
+        .await
+        .expect("rules");
+    let keys = kms.list_keys().send().await.expect("keys");
+    let aliases = kms.list_aliases().send().await.expect("aliases");
+    let log_groups = logs.describe_log_groups().send().await.expect("log groups");
+    let listed_secrets = secrets.list_secrets().send().await.expect("secrets");
+    let replication_groups = cache
+        .describe_replication_groups()
+        .send()
+        .await
+        .expect("rgs");
+    let subnet_groups = cache
+        .describe_cache_subnet_groups()
+        .send()
+        .await
+        .expect("sngs");
+    let parameter_groups = cache
+        .describe_cache_parameter_groups()
+        .send()
+        .await
+        .expect("pgs");
+    let users = cache.describe_users().send().await.expect("users");
+    let user_groups = cache
+        .describe_user_groups()
+        .send()
+        .await
+        .expect("user groups");
+    let policies = iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .expect("policies");
+    let parameters = ssm.describe_parameters().send().await.expect("parameters");
+    let default_vpcs: HashSet<&str> = vpcs
+        .vpcs()
+        .iter()
+        .filter(|v| v.is_default() == Some(true))
+        .filter_map(|v| v.vpc_id())
+        .collect();
+    let outside_defaults = |vpc: Option<&str>| !vpc.is_some_and(|id| default_vpcs.contains(id));
+    BTreeMap::from([
+        ("vpc", vpcs.vpcs().len() - default_vpcs.len()),
+        (
+            "subnet",
+            subnets
+                .subnets()
+                .iter()
+                .filter(|s| outside_defaults(s.vpc_id()))
+                .count(),
+        ),
+        (
+            "security_group",
+            groups
+                .security_groups()
+                .iter()
+                .filter(|g| outside_defaults(g.vpc_id()) && g.group_name() != Some("default"))
+                .count(),
+        ),
+        (
+            "ingress_rule",
+            rules
+                .security_group_rules()
+                .iter()
+                .filter(|r| r.is_egress() == Some(false))
+                .count(),
+        ),
+        ("kms_key", keys.keys().len()),
+        (
+            "kms_alias",
+            aliases
+                .aliases()
+                .iter()
+                .filter(|a| !a.alias_name().unwrap_or_default().starts_with("alias/aws/"))
+                .count(),
+        ),
+        ("log_group", log_groups.log_groups().len()),
+        ("secret", listed_secrets.secret_list().len()),
+        (
+            "replication_group",
+            replication_groups.replication_groups().len(),
+        ),
+        (
+            "cache_subnet_group",
+            subnet_groups
+                .cache_subnet_groups()
+                .iter()
+                .filter(|g| g.cache_subnet_group_name() != Some("default"))
+                .count(),
+        ),
+        (
+            "cache_parameter_group",
+            parameter_groups
+                .cache_parameter_groups()
+                .iter()
+                .filter(|g| {
+                    !g.cache_parameter_group_name()
+                        .unwrap_or_default()
+                        .starts_with("default.")
+                })
+                .count(),
+        ),
+        (
+            "user",
+            users
+                .users()
+                .iter()
+                .filter(|u| u.user_id() != Some("default"))
+                .count(),
+        ),
+        ("user_group", user_groups.user_groups().len()),
+        ("iam_policy", policies.policies().len()),
+        ("ssm_parameter", parameters.parameters().len()),
+    ])
+}
+
+/// What one clean apply of the quickstart leaves.
+async fn clean_census() -> BTreeMap<&'static str, usize> {
+    let account = Emulator::account("faults_clean").await;
+    apply_once(&account.config).await.expect("a clean apply");
+    census(&account.config).await
+}
+
+/// Loses the first answer of every create, once per operation.
+fn lose_each_create_once() -> Faults {
+    let seen = Mutex::new(HashSet::new());
+    Arc::new(move |operation: &str| {
+        let create = operation.starts_with("Create") || operation.starts_with("Authorize");
+        let first = seen
+            .lock()
+            .map(|mut seen| seen.insert(operation.to_owned()))
+            .unwrap_or(false);
+        if create && first {
+            Fault::Lose
+        } else {
+            Fault::None
+        }
+    })
+}
+
+#[tokio::test]
+async fn every_create_losing_its_answer_once_makes_nothing_twice() {
+    let clean = clean_census().await;
+    let account = Emulator::account("faults_lost_creates").await;
+    let proxy = Proxy::with_faults(
+        &test_support::endpoint(),
+        Duration::ZERO,
+        lose_each_create_once(),
+    )
+    .await
+    .expect("proxy");
+    apply_once(&through(&account, &proxy))
+        .await
+        .expect("converges in one run");
+    let lost: Vec<String> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.ends_with("!lost"))
+        .collect();
+    assert!(lost.iter().any(|c| c == "CreateVpc!lost"), "{lost:?}");
+    assert!(lost.iter().any(|c| c == "CreateKey!lost"), "{lost:?}");
+    assert_eq!(census(&account.config).await, clean, "lost: {lost:?}");
+    assert!(converged(&account.config).await);
+}
+
+/// A small deterministic generator, so a failing trial can be run again as it was.
+fn random_faults(seed: u64, percent: u64) -> Faults {
+    let state = Mutex::new(seed.wrapping_mul(6_364_136_223_846_793_005) | 1);
+    Arc::new(move |_operation: &str| {
+        let Ok(mut state) = state.lock() else {
+            return Fault::None;
+        };
+        *state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        match (*state >> 33) % 100 {
+            roll if roll < percent / 2 => Fault::Refuse,
+            roll if roll < percent => Fault::Lose,
+            _ => Fault::None,
+        }
+    })
+}
+
+#[tokio::test]
+async fn under_one_call_in_five_failing_applies_converge_without_duplicates() {
+    const TRIALS: u64 = 20;
+    let clean = clean_census().await;
+    let trials = (0..TRIALS).map(|seed| async move {
+        let account = Emulator::account("faults_random").await;
+        let faults = random_faults(seed, 20);
+        let proxy = Proxy::with_faults(&test_support::endpoint(), Duration::ZERO, faults)
+            .await
+            .expect("proxy");
+        let first_run = apply_once(&through(&account, &proxy)).await;
+        if first_run.is_err() {
+            apply_once(&account.config)
+                .await
+                .expect("a second run converges");
+        }
+        let census = census(&account.config).await;
+        (
+            seed,
+            first_run.err().map(|e| e.to_string()),
+            census,
+            converged(&account.config).await,
+        )
+    });
+    let results = futures::future::join_all(trials).await;
+    let mut failed_first = Vec::new();
+    for (seed, error, census, converged) in results {
+        assert_eq!(census, clean, "trial {seed} ({error:?})");
+        assert!(converged, "trial {seed}");
+        if let Some(error) = error {
+            failed_first.push(format!("trial {seed}: {error}"));
+        }
+    }
+    assert!(failed_first.len() <= 1, "{failed_first:#?}");
+}
