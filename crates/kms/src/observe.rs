@@ -73,15 +73,21 @@ impl Kms {
         &self,
         stack: &str,
     ) -> Result<Option<String>, AwsError> {
-        let aliases = self.client.list_aliases().into_paginator().items().send();
-        let aliased: Vec<String> = aliases
+        let mut aliased = Vec::new();
+        for alias in self
+            .client
+            .list_aliases()
+            .into_paginator()
+            .items()
+            .send()
             .collect::<Vec<_>>()
             .await
-            .into_iter()
-            .map(|alias| alias.map(|a| a.target_key_id().unwrap_or_default().to_owned()))
-            .collect::<Result<_, _>>()
-            .map_err(aws_error("ListAliases"))?;
-        let keys: Vec<String> = self
+        {
+            let alias = alias.map_err(aws_error("ListAliases"))?;
+            aliased.extend(alias.target_key_id().map(str::to_owned));
+        }
+        let mut keys = Vec::new();
+        for key in self
             .client
             .list_keys()
             .into_paginator()
@@ -89,10 +95,10 @@ impl Kms {
             .send()
             .collect::<Vec<_>>()
             .await
-            .into_iter()
-            .map(|key| key.map(|k| k.key_id().unwrap_or_default().to_owned()))
-            .collect::<Result<_, _>>()
-            .map_err(aws_error("ListKeys"))?;
+        {
+            let key = key.map_err(aws_error("ListKeys"))?;
+            keys.extend(key.key_id().map(str::to_owned));
+        }
         for key in keys.iter().filter(|k| !aliased.contains(k)) {
             let tags = self.tags(key, true).await?;
             if tags.get(spec::STACK_TAG).map(String::as_str) != Some(stack) {

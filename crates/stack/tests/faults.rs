@@ -276,3 +276,39 @@ async fn under_one_call_in_five_failing_applies_converge_without_duplicates() {
     }
     assert!(failed_first.len() <= 1, "{failed_first:#?}");
 }
+
+/// A run killed between `CreateKey` and `CreateAlias` leaves a tagged key no alias
+/// points at: the next apply adopts it instead of making a second.
+#[tokio::test]
+async fn a_key_left_without_its_alias_is_adopted() {
+    let clean = clean_census().await;
+    let account = Emulator::account("faults_unaliased_key").await;
+    let kms = aws_sdk_kms::Client::new(&account.config);
+    let tag = aws_sdk_kms::types::Tag::builder()
+        .tag_key(spec::STACK_TAG)
+        .tag_value("quickstart")
+        .build()
+        .expect("a tag");
+    let left = kms.create_key().tags(tag).send().await.expect("a key");
+    let left_id = left.key_metadata().map(|m| m.key_id().to_owned());
+    let plan = Stack::new(quickstart(), &account.config)
+        .plan()
+        .await
+        .expect("plans");
+    let key_change = plan
+        .plan()
+        .changes
+        .iter()
+        .find(|c| c.resource.kind == kms::kinds::KEY)
+        .expect("the key is in the plan");
+    assert_ne!(key_change.action, plan::Action::Create, "{key_change:?}");
+    apply_once(&account.config).await.expect("applies");
+    assert_eq!(census(&account.config).await, clean);
+    let alias = kms
+        .describe_key()
+        .key_id("alias/quickstart")
+        .send()
+        .await
+        .expect("the alias resolves");
+    assert_eq!(alias.key_metadata().map(|m| m.key_id().to_owned()), left_id);
+}
