@@ -5,20 +5,17 @@
 
 use aws_error::{AwsError, aws_error, create_once};
 use aws_sdk_ec2::config::retry::RetryConfig;
-use aws_sdk_ec2::types::{Filter, ResourceType};
+use aws_sdk_ec2::types::ResourceType;
 use ipnet::Ipv4Net;
 
 use crate::Network;
 use crate::apply::tag_spec;
 use crate::model::Tags;
+use crate::observe::filter;
 
 /// No SDK retries for one call: a retried create may be a second resource.
 fn sent_once() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
-}
-
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
 }
 
 impl Network {
@@ -132,19 +129,8 @@ impl Network {
             Ok(output.group_id().unwrap_or_default().to_owned())
         };
         let find = || async {
-            let found = self
-                .ec2
-                .describe_security_groups()
-                .filters(filter("vpc-id", vpc_id))
-                .filters(filter("group-name", name))
-                .send()
-                .await
-                .map_err(aws_error("DescribeSecurityGroups"))?;
-            Ok(found
-                .security_groups()
-                .iter()
-                .find_map(|g| g.group_id())
-                .map(str::to_owned))
+            let found = self.security_group_named(vpc_id, name).await?;
+            Ok(found.and_then(|g| g.group_id().map(str::to_owned)))
         };
         create_once(self.ec2.config().sleep_impl(), create, find).await
     }

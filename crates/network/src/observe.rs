@@ -179,11 +179,12 @@ impl Network {
             }))
     }
 
-    async fn find_security_group(
+    /// The security group called `name` in the VPC (names are unique in a VPC).
+    pub(crate) async fn security_group_named(
         &self,
         vpc_id: &str,
         name: &str,
-    ) -> Result<Option<ObservedSecurityGroup>, NetworkError> {
+    ) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>, aws_error::AwsError> {
         let output = self
             .ec2
             .describe_security_groups()
@@ -192,7 +193,15 @@ impl Network {
             .send()
             .await
             .map_err(aws_error("DescribeSecurityGroups"))?;
-        let Some(group) = output.security_groups().first() else {
+        Ok(output.security_groups().first().cloned())
+    }
+
+    async fn find_security_group(
+        &self,
+        vpc_id: &str,
+        name: &str,
+    ) -> Result<Option<ObservedSecurityGroup>, NetworkError> {
+        let Some(group) = self.security_group_named(vpc_id, name).await? else {
             return Ok(None);
         };
         let id = group.group_id().unwrap_or_default().to_owned();
@@ -265,7 +274,7 @@ pub(crate) fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
     plan::tags::from_pairs(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-fn filter(name: &str, value: &str) -> Filter {
+pub(crate) fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
