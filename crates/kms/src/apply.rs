@@ -63,36 +63,13 @@ impl Kms {
                 .send()
                 .await
                 .map_err(aws_error("CreateKey"))?;
-            let metadata = output.key_metadata();
-            let id = metadata.map(|m| m.key_id().to_owned()).unwrap_or_default();
-            let arn = metadata
-                .and_then(|m| m.arn())
-                .unwrap_or_default()
-                .to_owned();
-            Ok((id, arn))
+            Ok(output.key_metadata().cloned())
         };
-        let find = || async {
-            let Some(id) = self.find_unaliased_stack_key(stack).await? else {
-                return Ok(None);
-            };
-            let described = self
-                .client
-                .describe_key()
-                .key_id(&id)
-                .send()
-                .await
-                .map_err(aws_error("DescribeKey"))?;
-            let arn = described
-                .key_metadata()
-                .and_then(|m| m.arn())
-                .unwrap_or_default();
-            Ok(Some((id, arn.to_owned())))
-        };
-        let (id, arn) = create_once(self.client.config().sleep_impl(), create, find).await?;
-        if id.is_empty() {
-            return Err(KmsError::Internal("CreateKey returned no key"));
-        }
-        Ok((id, arn))
+        let find = || async { Ok(self.find_unaliased_stack_key(stack).await?.map(Some)) };
+        let created = create_once(self.client.config().sleep_impl(), create, find).await?;
+        let metadata = created.ok_or(KmsError::Internal("CreateKey returned no key"))?;
+        let arn = metadata.arn().unwrap_or_default().to_owned();
+        Ok((metadata.key_id().to_owned(), arn))
     }
 
     /// Performs a destroy plan: schedules deletion and removes the alias.

@@ -20,10 +20,8 @@ impl Kms {
                 .get(spec::STACK_TAG)
                 .map(String::as_str)
                 .unwrap_or_default();
-            if let Some(id) = self.find_unaliased_stack_key(stack).await? {
-                metadata = self.describe(&id).await?;
-                alias_missing = metadata.is_some();
-            }
+            metadata = self.find_unaliased_stack_key(stack).await?;
+            alias_missing = metadata.is_some();
         }
         let Some(metadata) = metadata else {
             return Ok(Observed::default());
@@ -72,7 +70,7 @@ impl Kms {
     pub(crate) async fn find_unaliased_stack_key(
         &self,
         stack: &str,
-    ) -> Result<Option<String>, AwsError> {
+    ) -> Result<Option<KeyMetadata>, AwsError> {
         let mut aliased = Vec::new();
         for alias in self
             .client
@@ -104,12 +102,13 @@ impl Kms {
             if tags.get(spec::STACK_TAG).map(String::as_str) != Some(stack) {
                 continue;
             }
-            let usable = self.describe(key).await?.is_some_and(|m| {
+            let described = self.describe(key).await?;
+            let usable = |m: &KeyMetadata| {
                 m.key_state()
                     .is_none_or(|s| s.as_str() != "PendingDeletion")
-            });
-            if usable {
-                return Ok(Some(key.clone()));
+            };
+            if let Some(metadata) = described.filter(usable) {
+                return Ok(Some(metadata));
             }
         }
         Ok(None)

@@ -125,7 +125,7 @@ impl Relay {
         let (server_read, mut server_write) = server.into_split();
         let mut client_read = BufReader::new(client_read);
         let mut server_read = BufReader::new(server_read);
-        while let Some(request) = read_message(&mut client_read, false).await? {
+        while let Some(request) = read_message(&mut client_read).await? {
             let operation = operation(&request);
             let fault = (self.faults)(&operation);
             self.record(match fault {
@@ -139,7 +139,7 @@ impl Relay {
                 continue;
             }
             server_write.write_all(&request).await?;
-            let Some(answer) = read_message(&mut server_read, true).await? else {
+            let Some(answer) = read_message(&mut server_read).await? else {
                 break;
             };
             match fault {
@@ -159,10 +159,8 @@ impl Relay {
 }
 
 /// One whole message (head and body), or `None` when the peer closed the connection.
-/// Answers may come chunked; requests from the SDK carry a length.
 async fn read_message<R: tokio::io::AsyncRead + Unpin>(
     reader: &mut BufReader<R>,
-    answer: bool,
 ) -> std::io::Result<Option<Vec<u8>>> {
     let mut message = Vec::new();
     let mut length = 0usize;
@@ -176,8 +174,7 @@ async fn read_message<R: tokio::io::AsyncRead + Unpin>(
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().unwrap_or(0);
             }
-            chunked |= answer
-                && name.eq_ignore_ascii_case("transfer-encoding")
+            chunked |= name.eq_ignore_ascii_case("transfer-encoding")
                 && value.to_ascii_lowercase().contains("chunked");
         }
         message.extend_from_slice(line.as_bytes());
