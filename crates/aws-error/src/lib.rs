@@ -232,26 +232,44 @@ where
 {
     let mut attempt = 1;
     loop {
-        match create().await {
+        let unknown = match create().await {
             Ok(created) => return Ok(created),
-            Err(error) if !error.outcome_unknown() || attempt == CREATE_ATTEMPTS => {
-                return Err(error);
-            }
-            Err(_) => {}
+            Err(error) if !error.outcome_unknown() => return Err(error),
+            Err(error) => error,
+        };
+        if let Some(found) = find_after_pauses(&sleep, &find).await? {
+            return Ok(found);
         }
-        for pause_ms in [0, 200, 1000] {
-            if let (Some(sleep), true) = (&sleep, pause_ms > 0) {
-                use aws_smithy_async::rt::sleep::AsyncSleep;
-                sleep
-                    .sleep(std::time::Duration::from_millis(pause_ms))
-                    .await;
-            }
-            if let Some(found) = find().await? {
-                return Ok(found);
-            }
+        // Even the last attempt is looked for: its create may have been the one that
+        // took effect.
+        if attempt == CREATE_ATTEMPTS {
+            return Err(unknown);
         }
         attempt += 1;
     }
+}
+
+/// Looks for what a create of unknown outcome may have made, at once and after two
+/// pauses (AWS's reads can lag its writes).
+async fn find_after_pauses<T, Found>(
+    sleep: &Option<aws_smithy_async::rt::sleep::SharedAsyncSleep>,
+    find: &impl Fn() -> Found,
+) -> Result<Option<T>, AwsError>
+where
+    Found: Future<Output = Result<Option<T>, AwsError>>,
+{
+    for pause_ms in [0, 200, 1000] {
+        if let (Some(sleep), true) = (sleep, pause_ms > 0) {
+            use aws_smithy_async::rt::sleep::AsyncSleep;
+            sleep
+                .sleep(std::time::Duration::from_millis(pause_ms))
+                .await;
+        }
+        if let Some(found) = find().await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// A create's result where `code` means it was done already (a retry whose first answer
@@ -261,5 +279,82 @@ pub fn already_done<T>(result: Result<T, AwsError>, code: &str) -> Result<Option
         Ok(output) => Ok(Some(output)),
         Err(error) if error.is(code) => Ok(None),
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn lost(operation: &'static str) -> AwsError {
+        AwsError {
+            operation,
+            code: None,
+            message: "connection reset".to_owned(),
+            fault: Fault::Transport,
+        }
+    }
+
+    fn run<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn a_create_whose_every_answer_is_lost_is_looked_for_after_the_last_attempt() {
+        let creates = Cell::new(0);
+        let found = run(create_once(
+            None,
+            || {
+                creates.set(creates.get() + 1);
+                async { Err::<&str, _>(lost("CreateVpc")) }
+            },
+            || {
+                // The last create is the one that took effect.
+                let made = creates.get() == CREATE_ATTEMPTS;
+                async move { Ok(made.then_some("vpc-1")) }
+            },
+        ));
+        assert_eq!(found, Ok("vpc-1"));
+        assert_eq!(creates.get(), CREATE_ATTEMPTS);
+    }
+
+    #[test]
+    fn a_create_that_never_took_effect_returns_its_last_error() {
+        let creates = Cell::new(0);
+        let result = run(create_once(
+            None,
+            || {
+                creates.set(creates.get() + 1);
+                async { Err::<&str, _>(lost("CreateVpc")) }
+            },
+            || async { Ok(None) },
+        ));
+        assert_eq!(result, Err(lost("CreateVpc")));
+        assert_eq!(creates.get(), CREATE_ATTEMPTS);
+    }
+
+    #[test]
+    fn a_refused_create_is_not_sent_again_nor_looked_for() {
+        let finds = Cell::new(0);
+        let refused = AwsError {
+            operation: "CreateVpc",
+            code: Some("VpcLimitExceeded".to_owned()),
+            message: "limit".to_owned(),
+            fault: Fault::Service,
+        };
+        let result = run(create_once(
+            None,
+            || async { Err::<&str, _>(refused.clone()) },
+            || {
+                finds.set(finds.get() + 1);
+                async { Ok(Some("vpc-1")) }
+            },
+        ));
+        assert_eq!(result, Err(refused.clone()));
+        assert_eq!(finds.get(), 0);
     }
 }
