@@ -54,7 +54,10 @@ for spec in "${specs[@]}"; do
       [ -n "${INPUT_FAIL_ON:-}" ] && args+=(--fail-on "$INPUT_FAIL_ON")
       [ "$comment" = true ] && args+=(--github-comment)
       ;;
-    apply | destroy) args+=(--auto-approve) ;;
+    apply | destroy)
+      args+=(--auto-approve)
+      [ -n "${INPUT_LOCK_TIMEOUT:-}" ] && args+=(--lock-timeout "$INPUT_LOCK_TIMEOUT")
+      ;;
     *) echo "::error::unknown command '$command' (validate, plan, apply or destroy)"; exit 1 ;;
   esac
   code=0

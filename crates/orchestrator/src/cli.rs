@@ -15,6 +15,11 @@ Typical use:
   orchestrator apply spec.yaml --auto-approve   the same, without asking (CI)
   orchestrator output spec.yaml            endpoints, secret and a redis-cli command to connect
   orchestrator destroy spec.yaml           delete the stack, keeping data recoverable
+  orchestrator unlock spec.yaml LOCK_ID    remove the lock a dead run left
+
+apply and destroy lock the stack in AWS while they write, so two runs never write at
+once: the second fails naming who holds the lock since when, or waits with
+--lock-timeout 5m. plan never locks but says when a lock is held.
 
 AWS credentials and settings come from the usual places (environment variables,
 ~/.aws profiles, SSO, web identity for GitHub OIDC); the region is the spec's.
@@ -107,6 +112,10 @@ pub enum Command {
         /// from that snapshot.
         #[arg(long)]
         allow_replacement: bool,
+        /// Wait this long for another run's lock on the stack (e.g. 5m) instead of
+        /// failing at once with who holds it.
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+        lock_timeout: std::time::Duration,
         #[command(flatten)]
         wait: Wait,
     },
@@ -133,6 +142,22 @@ pub enum Command {
         /// key go only after it), e.g. 30m, 2h.
         #[arg(long, value_name = "DURATION", default_value = "60m", value_parser = duration)]
         timeout: std::time::Duration,
+        /// Wait this long for another run's lock on the stack (e.g. 5m) instead of
+        /// failing at once with who holds it.
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+        lock_timeout: std::time::Duration,
+    },
+    /// Remove the lock a dead run left on the stack (like `terraform force-unlock`).
+    /// apply and destroy lock the stack in AWS while they write (the SSM parameter
+    /// /elasticache-action/locks/<stack>); a held lock's error and `plan` show its id.
+    /// Only the lock with that id is removed, never one taken since.
+    Unlock {
+        /// The stack's spec file.
+        #[arg(value_name = "SPEC")]
+        spec: PathBuf,
+        /// The lock's id, as the error or the plan shows it.
+        #[arg(value_name = "LOCK_ID")]
+        lock_id: String,
     },
 }
 

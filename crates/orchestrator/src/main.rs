@@ -79,6 +79,9 @@ fn hint(err: &anyhow::Error) -> Option<String> {
             Hint::DestroyAgain => {
                 "run destroy again once the replication group is gone".to_owned()
             }
+            Hint::LockHeld { id } => format!(
+                "wait for it with --lock-timeout 5m; if that run died, remove its lock: `orchestrator unlock <spec> {id}`"
+            ),
             Hint::StartEmulator { endpoint } => format!(
                 "AWS_ENDPOINT_URL is {endpoint}: is the emulator running? `scripts/emulator.sh start`"
             ),
@@ -112,6 +115,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
     match command {
         Command::Validate { specs, json } => validate(&specs, json),
         Command::Output { target } => output(&target, style).await,
+        Command::Unlock { spec, lock_id } => unlock(&spec, &lock_id).await,
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&spec::json_schema())?);
             Ok(ExitCode::SUCCESS)
@@ -140,6 +144,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             target,
             auto_approve,
             allow_replacement,
+            lock_timeout,
             wait,
         } => {
             let wait = WaitOptions {
@@ -153,6 +158,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
                 ApplyOptions {
                     allow_replacement,
                     wait,
+                    lock_timeout,
                 },
                 style,
             )
@@ -164,6 +170,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             force_delete_secrets,
             skip_final_snapshot,
             timeout,
+            lock_timeout,
         } => {
             destroy(
                 &target,
@@ -175,12 +182,25 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
                         timeout,
                         ..WaitOptions::default()
                     },
+                    lock_timeout,
                 },
                 style,
             )
             .await
         }
     }
+}
+
+async fn unlock(path: &std::path::Path, lock_id: &str) -> anyhow::Result<ExitCode> {
+    let spec = spec::load(path)?;
+    let config = stack::aws_config_for(&spec).await;
+    let stack = Stack::new(spec, &config);
+    let removed = stack.unlock(lock_id).await?;
+    println!(
+        "Unlocked stack {}: removed the lock held by {removed}.",
+        stack.spec().stack
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(paths: &[std::path::PathBuf], json: bool) -> anyhow::Result<ExitCode> {

@@ -1352,3 +1352,60 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
     });
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A lock left by a run that died: apply fails naming it with a hint, plan warns,
+/// `unlock` needs its id, and apply goes on after it.
+#[tokio::test]
+async fn a_lock_left_by_a_dead_run_names_its_holder_and_unlock_removes_it() {
+    let account = Emulator::account("cli_lock").await;
+    let lock = serde_json::json!({
+        "id": "dead-run-9",
+        "holder": "arn:aws:iam::123456789012:user/someone",
+        "host": "ci-runner-7",
+        "command": "apply",
+        "since": "2026-12-03T07:00:00Z",
+        "expires": u64::MAX / 2,
+    });
+    aws_sdk_ssm::Client::new(&account.config)
+        .put_parameter()
+        .name("/elasticache-action/locks/quickstart")
+        .value(lock.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("a lock left behind");
+    let spec = quickstart();
+    let holder = "locked by arn:aws:iam::123456789012:user/someone (apply on ci-runner-7) since 2026-12-03T07:00:00Z; lock id dead-run-9";
+
+    let refused = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(holder), "{stderr}");
+    assert!(
+        stderr.contains("hint: wait for it with --lock-timeout 5m; if that run died, remove its lock: `orchestrator unlock <spec> dead-run-9`"),
+        "{stderr}"
+    );
+    let plan = orchestrator(Some(&account), &["plan", &spec]);
+    assert!(
+        text(&plan.stdout).contains(holder),
+        "{}",
+        text(&plan.stdout)
+    );
+
+    let wrong = orchestrator(Some(&account), &["unlock", &spec, "dead-run-1"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong.stderr).contains("not dead-run-1; nothing was unlocked"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    let unlocked = orchestrator(Some(&account), &["unlock", &spec, "dead-run-9"]);
+    assert_eq!(
+        unlocked.status.code(),
+        Some(0),
+        "{}",
+        text(&unlocked.stderr)
+    );
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+}

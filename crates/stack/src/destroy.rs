@@ -16,6 +16,8 @@ pub struct DestroyPlan {
     options: DestroyOptions,
     plan: Plan,
     steps: DestroySteps,
+    /// The stack's serial when the plan was made (see the `lock` module).
+    serial: Option<String>,
 }
 
 impl DestroyPlan {
@@ -54,9 +56,11 @@ impl Stack {
         let identity = self.identity().await?;
         let scope = identity.scope();
         let names = self.names_only(&scope);
-        let (observed, snapshots) = futures::try_join!(self.observe_all(&names), async {
-            Ok(self.cluster.final_snapshots(&names.cluster).await?)
-        })?;
+        let (observed, snapshots, lock) = futures::try_join!(
+            self.observe_all(&names),
+            async { Ok(self.cluster.final_snapshots(&names.cluster).await?) },
+            async { Ok(crate::lock::state(&self.ssm, &self.spec.stack).await?) },
+        )?;
         let mut cluster_observed = observed.cluster;
         cluster_observed.final_snapshots = snapshots;
         let cluster = cluster::diff_destroy(
@@ -101,11 +105,14 @@ impl Stack {
             steps.network.changes.clone(),
             steps.network.warnings.clone(),
         );
+        plan.warnings
+            .extend(lock.held.as_ref().map(crate::lock_warning));
         Ok(DestroyPlan {
             identity,
             options,
             plan,
             steps,
+            serial: lock.serial,
         })
     }
 
@@ -113,12 +120,35 @@ impl Stack {
     /// goes first (with its final snapshot) and is waited for; the key and the network
     /// are deleted only once it is gone. Every other step is attempted even when one
     /// fails; all failures are reported.
+    ///
+    /// It holds the stack's lock throughout, and removes the lock last.
     pub async fn destroy(
         &self,
         plan: &DestroyPlan,
         on_event: &(dyn Fn(Event) + Sync),
     ) -> Result<(), StackError> {
         self.check_plan_is_mine(&plan.plan)?;
+        let options = &plan.options;
+        let locked = crate::Locked {
+            command: "destroy",
+            wait: options.wait.timeout,
+            lock_timeout: options.lock_timeout,
+            planned_serial: plan.serial.as_deref(),
+        };
+        let work = async {
+            // Boxed, as the walk's steps are: too deep for a 2 MiB stack inline.
+            Box::pin(self.destroy_locked(plan, on_event)).await?;
+            // The stack is gone: its serial goes with it, before the lock.
+            Ok(crate::lock::delete_serial(&self.ssm, &self.spec.stack).await?)
+        };
+        self.while_locked(locked, work).await
+    }
+
+    async fn destroy_locked(
+        &self,
+        plan: &DestroyPlan,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), StackError> {
         let steps = &plan.steps;
         let wait = &plan.options.wait;
         let mut failures = Vec::new();
@@ -190,7 +220,7 @@ async fn destroy_step(
         step: name,
         changes: count,
     });
-    run.await?;
+    Box::pin(run).await?;
     on_event(Event::StepFinished { step: name });
     Ok(())
 }

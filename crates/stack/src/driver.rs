@@ -93,6 +93,8 @@ pub struct StackPlan {
     pub(crate) identity: Identity,
     pub(crate) walk: Walk,
     pub(crate) plan: Plan,
+    /// The stack's serial when the plan was made (see the `lock` module).
+    pub(crate) serial: Option<String>,
 }
 
 impl StackPlan {
@@ -237,13 +239,14 @@ impl Stack {
 
     /// Observes every step at once.
     pub(crate) async fn observe_all(&self, names: &NamesOnly) -> Result<Observation, StackError> {
+        // Boxed: six observations inline are a large future (see `walk`).
         let (network, kms, logs, secrets, cluster, policies) = try_join!(
-            Step::observe(&self.network, &names.network),
-            Step::observe(&self.kms, &names.kms),
-            Step::observe(&self.logs, &names.logs),
-            Step::observe(&self.secrets, &names.secrets),
-            Step::observe(&self.cluster, &names.cluster),
-            Step::observe(&self.policies, &names.policies),
+            Box::pin(Step::observe(&self.network, &names.network)),
+            Box::pin(Step::observe(&self.kms, &names.kms)),
+            Box::pin(Step::observe(&self.logs, &names.logs)),
+            Box::pin(Step::observe(&self.secrets, &names.secrets)),
+            Box::pin(Step::observe(&self.cluster, &names.cluster)),
+            Box::pin(Step::observe(&self.policies, &names.policies)),
         )?;
         Ok(Observation {
             network,
@@ -269,25 +272,20 @@ impl Stack {
                 }
             };
         }
-        let network = self
-            .step(&self.network, wiring.network(), source!(network))
-            .await?;
-        let kms = self.step(&self.kms, wiring.kms(), source!(kms)).await?;
+        // Each step boxed: a whole walk inline is deeper than a 2 MiB thread's stack
+        // (tokio's workers, test threads) in a debug build.
+        let network =
+            Box::pin(self.step(&self.network, wiring.network(), source!(network))).await?;
+        let kms = Box::pin(self.step(&self.kms, wiring.kms(), source!(kms))).await?;
         let key = &kms.outputs.key_arn;
-        let logs = self
-            .step(&self.logs, wiring.logs(key), source!(logs))
-            .await?;
-        let secrets = self
-            .step(&self.secrets, wiring.secrets(key), source!(secrets))
-            .await?;
+        let logs = Box::pin(self.step(&self.logs, wiring.logs(key), source!(logs))).await?;
+        let secrets =
+            Box::pin(self.step(&self.secrets, wiring.secrets(key), source!(secrets))).await?;
         let cluster_desired = wiring.cluster(&network.outputs.security_group_id, key);
-        let cluster = self
-            .step(&self.cluster, cluster_desired, source!(cluster))
-            .await?;
+        let cluster = Box::pin(self.step(&self.cluster, cluster_desired, source!(cluster))).await?;
         let policies_desired = wiring.policies(key, &secrets.outputs.secrets, &cluster.outputs);
-        let policies = self
-            .step(&self.policies, policies_desired, source!(policies))
-            .await?;
+        let policies =
+            Box::pin(self.step(&self.policies, policies_desired, source!(policies))).await?;
         Ok(Walk {
             network,
             kms,

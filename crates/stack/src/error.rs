@@ -88,6 +88,26 @@ pub enum StackError {
         /// The call that found it.
         cause: AwsError,
     },
+    /// Another run holds the stack's lock.
+    #[error("stack {stack} is locked by {held}; waited {}", cluster::format_duration(*.waited))]
+    Locked {
+        /// The stack.
+        stack: String,
+        /// Who holds it.
+        held: Box<crate::LockInfo>,
+        /// How long this run waited for it.
+        waited: Duration,
+    },
+    /// `unlock` was given an id that is not the lock's.
+    #[error("stack {stack} has {}; nothing was unlocked", match .held { Some(held) => format!("the lock {held}, not {id}"), None => "no lock".to_owned() })]
+    NotThatLock {
+        /// The stack.
+        stack: String,
+        /// The id given.
+        id: String,
+        /// The lock there is, if any.
+        held: Option<Box<crate::LockInfo>>,
+    },
     /// Several steps failed during destroy; each was still attempted.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),
@@ -110,6 +130,12 @@ pub enum Hint {
     PlanAgain,
     /// Run destroy again once the replication group is gone.
     DestroyAgain,
+    /// Wait longer for the lock (`--lock-timeout`), or, when its holder died, remove
+    /// it (`orchestrator unlock SPEC ID`).
+    LockHeld {
+        /// The lock's id.
+        id: String,
+    },
     /// The endpoint `AWS_ENDPOINT_URL` names did not answer as AWS would: an emulator
     /// that is not running, usually.
     StartEmulator {
@@ -125,6 +151,9 @@ impl StackError {
             StackError::ReplacementRefused { .. } => Some(Hint::AllowReplacement),
             StackError::ChangedSincePlan { .. } => Some(Hint::PlanAgain),
             StackError::Skipped(_) => Some(Hint::DestroyAgain),
+            StackError::Locked { held, .. } => Some(Hint::LockHeld {
+                id: held.id.clone(),
+            }),
             StackError::Cluster(ClusterError::WaitTimedOut { waited, .. }) => {
                 Some(Hint::WaitLonger { waited: *waited })
             }

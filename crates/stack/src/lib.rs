@@ -44,6 +44,7 @@ mod connection;
 mod destroy;
 mod driver;
 mod error;
+mod lock;
 mod outputs;
 mod preflight;
 mod report;
@@ -71,6 +72,7 @@ pub use destroy::DestroyPlan;
 use driver::Mode;
 pub use driver::StackPlan;
 pub use error::{Hint, StackError};
+pub use lock::{LOCK_LEASE_MARGIN, LockInfo};
 pub use outputs::StackOutputs;
 pub use report::{REPORT_FORMAT_VERSION, StackReport};
 use steps::ApplyContext;
@@ -142,6 +144,8 @@ pub struct ApplyOptions {
     pub allow_replacement: bool,
     /// How long to wait for ElastiCache, and whether to wait after the last change.
     pub wait: WaitOptions,
+    /// How long to wait for another run's lock on the stack (zero: fail at once).
+    pub lock_timeout: Duration,
 }
 
 /// Choices the user makes for a destroy.
@@ -153,6 +157,8 @@ pub struct DestroyOptions {
     pub skip_final_snapshot: bool,
     /// How long to wait for the replication group to be deleted.
     pub wait: WaitOptions,
+    /// How long to wait for another run's lock on the stack (zero: fail at once).
+    pub lock_timeout: Duration,
 }
 
 /// Who the stack acts as: the caller's account and the region.
@@ -183,6 +189,9 @@ pub struct Stack {
     policies: Policies,
     /// Who the caller is does not change while the stack is in use: asked once.
     identity: OnceLock<Identity>,
+    /// The caller's ARN, for the lock to record.
+    caller: OnceLock<String>,
+    ssm: aws_sdk_ssm::Client,
 }
 
 impl Stack {
@@ -199,6 +208,8 @@ impl Stack {
                 aws_sdk_ssm::Client::new(config),
                 aws_sdk_iam::Client::new(config),
             ),
+            ssm: aws_sdk_ssm::Client::new(config),
+            caller: OnceLock::new(),
             config: config.clone(),
             spec,
             identity: OnceLock::new(),
@@ -226,6 +237,8 @@ impl Stack {
             account: caller.account().unwrap_or_default().to_owned(),
             region: self.spec.region.clone(),
         };
+        let arn = caller.arn().unwrap_or("an unknown identity");
+        self.caller.get_or_init(|| arn.to_owned());
         Ok(self.identity.get_or_init(|| identity).clone())
     }
 
@@ -235,13 +248,17 @@ impl Stack {
         let identity = self.identity().await?;
         let scope = identity.scope();
         let names = self.names_only(&scope);
-        let observation = self.observe_all(&names).await?;
+        let (observation, lock) = futures::try_join!(self.observe_all(&names), async {
+            Ok(lock::state(&self.ssm, &self.spec.stack).await?)
+        })?;
         let walk = self.walk(&scope, Mode::Plan(Box::new(observation))).await?;
-        let plan = walk.plan(&self.spec.stack);
+        let mut plan = walk.plan(&self.spec.stack);
         preflight::check(&self.spec, &self.config, &plan).await?;
+        plan.warnings.extend(lock.held.as_ref().map(lock_warning));
         Ok(StackPlan {
             plan,
             identity,
+            serial: lock.serial,
             walk,
         })
     }
@@ -290,8 +307,55 @@ impl Stack {
             secrets: &self.secrets,
         };
         let scope = plan.identity.scope();
-        let walk = self.walk(&scope, Mode::Apply(&plan.walk, context)).await?;
-        Ok(walk.outputs())
+        let walk = self.walk(&scope, Mode::Apply(&plan.walk, context));
+        if !plan.has_changes() {
+            // Nothing to write: no lock to take, nothing a stale plan could duplicate.
+            return Ok(walk.await?.outputs());
+        }
+        let locked = Locked {
+            command: "apply",
+            wait: options.wait.timeout,
+            lock_timeout: options.lock_timeout,
+            planned_serial: plan.serial.as_deref(),
+        };
+        Ok(self.while_locked(locked, walk).await?.outputs())
+    }
+
+    /// Runs `work` holding the stack's lock, given back whatever `work` returns, once
+    /// the stack's serial shows no other run changed it since the plan. The lease covers
+    /// two ElastiCache waits of `wait` each, plus [`LOCK_LEASE_MARGIN`].
+    async fn while_locked<T>(
+        &self,
+        locked: Locked<'_>,
+        work: impl Future<Output = Result<T, StackError>>,
+    ) -> Result<T, StackError> {
+        self.identity().await?;
+        let holder = self.caller.get().map(String::as_str).unwrap_or_default();
+        let request = lock::LockRequest {
+            command: locked.command,
+            holder,
+            runs_for: locked.wait * 2,
+            timeout: locked.lock_timeout,
+            planned_serial: locked.planned_serial,
+        };
+        let held = lock::acquire(&self.ssm, &self.spec.stack, &request).await?;
+        let result = work.await;
+        let released = held.release(&self.spec.stack).await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
+    /// Removes the lock `id` that a run left on this stack when it died (`terraform
+    /// force-unlock`): only that lock, so a lock taken since is never removed. Returns
+    /// what the lock recorded.
+    pub async fn unlock(&self, id: &str) -> Result<LockInfo, StackError> {
+        lock::unlock(&self.ssm, &self.spec.stack, id).await
+    }
+
+    /// The lock on this stack, if a run holds one.
+    pub async fn lock_holder(&self) -> Result<Option<LockInfo>, StackError> {
+        Ok(lock::held(&self.ssm, &self.spec.stack).await?)
     }
 
     fn check_plan_is_mine(&self, plan: &plan::Plan) -> Result<(), StackError> {
@@ -303,6 +367,23 @@ impl Stack {
             stack: self.spec.stack.clone(),
         })
     }
+}
+
+/// What a run holding the lock is, for the lock to record and check.
+pub(crate) struct Locked<'a> {
+    pub command: &'static str,
+    /// How long each ElastiCache wait may take.
+    pub wait: Duration,
+    pub lock_timeout: Duration,
+    /// The stack's serial when the plan was made.
+    pub planned_serial: Option<&'a str>,
+}
+
+/// What a plan says about a held lock: apply will wait for it or fail.
+pub(crate) fn lock_warning(held: &LockInfo) -> String {
+    format!(
+        "the stack is locked by {held}: an apply or destroy now waits for it (--lock-timeout) or fails"
+    )
 }
 
 fn count_changes(changes: &[Change]) -> usize {

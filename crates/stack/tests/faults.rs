@@ -312,3 +312,117 @@ async fn a_key_left_without_its_alias_is_adopted() {
         .expect("the alias resolves");
     assert_eq!(alias.key_metadata().map(|m| m.key_id().to_owned()), left_id);
 }
+
+/// Two applies started at the same moment: one takes the lock, the other fails at once
+/// naming the holder, or, given a lock timeout, waits and then finds its plan stale.
+/// Either way the account holds one stack.
+#[tokio::test]
+async fn two_applies_at_once_leave_one_stack() {
+    let clean = Box::pin(clean_census()).await;
+    for lock_timeout in [Duration::ZERO, Duration::from_secs(300)] {
+        let account = Emulator::account("faults_two_applies").await;
+        let (first, second) = (
+            Stack::new(quickstart(), &account.config),
+            Stack::new(quickstart(), &account.config),
+        );
+        // Boxed: two whole plans side by side are too big for the test thread's stack.
+        let plans = Box::pin(async { tokio::join!(first.plan(), second.plan()) });
+        let (first_plan, second_plan) = plans.await;
+        let (first_plan, second_plan) = (first_plan.expect("plans"), second_plan.expect("plans"));
+        let options = ApplyOptions {
+            lock_timeout,
+            ..ApplyOptions::default()
+        };
+        // Each apply in a task of its own, as two processes would run them.
+        let run = |stack: Stack, plan: stack::StackPlan| {
+            tokio::spawn(async move { stack.apply(&plan, options, &|_| {}).await })
+        };
+        let (a, b) = tokio::join!(run(first, first_plan), run(second, second_plan));
+        let (a, b) = (a.expect("runs"), b.expect("runs"));
+        let lost = match (a, b) {
+            (Ok(_), Err(lost)) | (Err(lost), Ok(_)) => lost,
+            other => panic!("one apply wins, one loses: {other:?}"),
+        };
+        match (&lost, lock_timeout.is_zero()) {
+            (StackError::Locked { held, .. }, true) => {
+                assert!(held.holder.starts_with("arn:aws:sts::"), "{lost}");
+                assert_eq!(held.command, "apply");
+                assert!(lost.to_string().contains("lock id"), "{lost}");
+            }
+            (StackError::ChangedSincePlan { .. }, false) => {}
+            _ => panic!("lock timeout {lock_timeout:?}: {lost}"),
+        }
+        assert_eq!(census(&account.config).await, clean);
+        assert!(converged(&account.config).await);
+        let stack = Stack::new(quickstart(), &account.config);
+        assert_eq!(stack.lock_holder().await.expect("reads"), None, "released");
+    }
+}
+
+fn lock_value(id: &str, expires: u64) -> String {
+    serde_json::json!({
+        "id": id,
+        "holder": "arn:aws:iam::123456789012:user/someone",
+        "host": "ci-runner-7",
+        "command": "apply",
+        "since": "2026-12-03T07:00:00Z",
+        "expires": expires,
+        "run": "https://github.com/acme/infra/actions/runs/42",
+    })
+    .to_string()
+}
+
+async fn leave_lock(config: &aws_config::SdkConfig, value: String) {
+    aws_sdk_ssm::Client::new(config)
+        .put_parameter()
+        .name("/elasticache-action/locks/quickstart")
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("a lock left behind");
+}
+
+/// A lock left by a live (or not yet expired) run: plan says so, apply refuses naming it,
+/// unlock removes only that lock, and then apply goes on.
+#[tokio::test]
+async fn a_held_lock_is_reported_refused_and_removed_only_by_its_id() {
+    let account = Emulator::account("faults_held_lock").await;
+    leave_lock(&account.config, lock_value("dead-run-1", u64::MAX / 2)).await;
+    let stack = Stack::new(quickstart(), &account.config);
+    let plan = stack.plan().await.expect("plan never locks");
+    let warning = plan.plan().warnings.join("\n");
+    assert!(warning.contains("locked by arn:aws:iam::123456789012:user/someone (apply on ci-runner-7) since 2026-12-03T07:00:00Z, run https://github.com/acme/infra/actions/runs/42; lock id dead-run-1"), "{warning}");
+    let refused = stack
+        .apply(&plan, ApplyOptions::default(), &|_| {})
+        .await
+        .expect_err("locked");
+    assert!(matches!(refused, StackError::Locked { .. }), "{refused}");
+    assert_eq!(
+        refused.hint(),
+        Some(stack::Hint::LockHeld {
+            id: "dead-run-1".to_owned()
+        })
+    );
+    let wrong = stack.unlock("another-id").await.expect_err("not that lock");
+    assert!(matches!(wrong, StackError::NotThatLock { .. }), "{wrong}");
+    let removed = stack.unlock("dead-run-1").await.expect("unlocks");
+    assert_eq!(removed.host, "ci-runner-7");
+    let plan = stack.plan().await.expect("plans");
+    stack
+        .apply(&plan, ApplyOptions::default(), &|_| {})
+        .await
+        .expect("applies once unlocked");
+}
+
+/// A lock whose lease ended belongs to a run that died: the next apply takes it over.
+#[tokio::test]
+async fn an_expired_lock_is_taken_over() {
+    let account = Emulator::account("faults_expired_lock").await;
+    leave_lock(&account.config, lock_value("dead-run-2", 1)).await;
+    apply_once(&account.config)
+        .await
+        .expect("takes the lock over");
+    let stack = Stack::new(quickstart(), &account.config);
+    assert_eq!(stack.lock_holder().await.expect("reads"), None);
+}
