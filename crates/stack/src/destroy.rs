@@ -129,7 +129,7 @@ impl Stack {
     ) -> Result<(), StackError> {
         self.check_plan_is_mine(&plan.plan)?;
         let options = &plan.options;
-        let locked = crate::Locked {
+        let locked = crate::LockedRun {
             command: "destroy",
             wait: options.wait.timeout,
             lock_timeout: options.lock_timeout,

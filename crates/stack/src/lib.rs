@@ -312,7 +312,7 @@ impl Stack {
             // Nothing to write: no lock to take, nothing a stale plan could duplicate.
             return Ok(walk.await?.outputs());
         }
-        let locked = Locked {
+        let locked = LockedRun {
             command: "apply",
             wait: options.wait.timeout,
             lock_timeout: options.lock_timeout,
@@ -326,7 +326,7 @@ impl Stack {
     /// two ElastiCache waits of `wait` each, plus [`LOCK_LEASE_MARGIN`].
     async fn while_locked<T>(
         &self,
-        locked: Locked<'_>,
+        locked: LockedRun<'_>,
         work: impl Future<Output = Result<T, StackError>>,
     ) -> Result<T, StackError> {
         self.identity().await?;
@@ -370,7 +370,7 @@ impl Stack {
 }
 
 /// What a run holding the lock is, for the lock to record and check.
-pub(crate) struct Locked<'a> {
+pub(crate) struct LockedRun<'a> {
     pub command: &'static str,
     /// How long each ElastiCache wait may take.
     pub wait: Duration,
