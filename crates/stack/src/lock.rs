@@ -74,7 +74,6 @@ impl std::fmt::Display for LockInfo {
 #[derive(Debug)]
 pub(crate) struct StackLock {
     ssm: aws_sdk_ssm::Client,
-    name: String,
     id: String,
 }
 
@@ -305,13 +304,13 @@ async fn lock(
     };
     let value = serde_json::to_string(&info).unwrap_or_default();
     let waited_since = std::time::Instant::now();
+    let taken = StackLock {
+        ssm: ssm.clone(),
+        id: info.id.clone(),
+    };
     loop {
         if create(ssm, &name, &value).await? {
-            return Ok(StackLock {
-                ssm: ssm.clone(),
-                name,
-                id: info.id,
-            });
+            return Ok(taken);
         }
         let Some(current) = held(ssm, stack).await? else {
             continue; // Released between our create and our read: try again.
@@ -319,11 +318,7 @@ async fn lock(
         // Our own create, whose answer was lost and whose SDK retry found it made.
         let ours = current.id == info.id;
         if ours || current.expires <= now_secs() && take_over(ssm, stack, &current, &value).await? {
-            return Ok(StackLock {
-                ssm: ssm.clone(),
-                name,
-                id: info.id,
-            });
+            return Ok(taken);
         }
         let waited = waited_since.elapsed();
         if waited >= request.timeout {
@@ -396,7 +391,9 @@ impl StackLock {
     /// lost it to another).
     pub(crate) async fn release(self, stack: &str) -> Result<(), StackError> {
         match held(&self.ssm, stack).await? {
-            Some(current) if current.id == self.id => Ok(delete(&self.ssm, &self.name).await?),
+            Some(current) if current.id == self.id => {
+                Ok(delete(&self.ssm, &lock_name(stack)).await?)
+            }
             _ => Ok(()),
         }
     }
