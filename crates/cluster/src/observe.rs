@@ -1,6 +1,6 @@
 //! Reading step 8's resources from ElastiCache.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aws_error::{absent_if, aws_error};
 use aws_sdk_elasticache::types::ReplicationGroup as SdkGroup;
@@ -17,33 +17,60 @@ use crate::convert::*;
 
 impl Cluster {
     /// Observes the replication group, the stack's users, user group and parameter
-    /// groups. Reads only.
+    /// groups. Reads only. What the spec names is read at once; only what an answer
+    /// names (a group's member cluster, a user's tags, a foreign member of the user
+    /// group, a parameter group in use that the spec no longer names) waits for it.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, ClusterError> {
-        let group = self.describe_group(&desired.replication_group.id).await?;
         let wanted_ids = desired.users.iter().map(|u| u.id.clone());
-        let mut users = self.describe_users(wanted_ids, &desired.stack).await?;
-        // The group is created after its users and deleted before them: without the
-        // stack's `default` user there is no group to look for.
-        let attached = group
-            .as_ref()
-            .is_some_and(|g| g.user_group_ids.contains(&desired.user_group_id));
-        let user_group = if attached || users.contains_key(&desired.default_user_id) {
-            self.describe_user_group(&desired.user_group_id).await?
-        } else {
-            None
+        // Without users in the spec the group is looked for only when the replication
+        // group says it is attached.
+        let wanted_user_group = async {
+            match desired.users.is_empty() {
+                true => Ok(None),
+                false => self.describe_user_group(&desired.user_group_id).await,
+            }
         };
-        if let Some(found) = &user_group {
-            let others = found
+        let own_parameter_group = async {
+            match &desired.parameter_group {
+                Some(own) => Ok(self
+                    .describe_parameter_group(&own.name)
+                    .await?
+                    .map(|found| (own.name.clone(), found))),
+                None => Ok(None),
+            }
+        };
+        let (group, mut users, user_group, own_parameter_group) = futures::try_join!(
+            self.describe_group(&desired.replication_group.id),
+            self.describe_users(wanted_ids, &desired.stack),
+            wanted_user_group,
+            own_parameter_group
+        )?;
+        let user_group = match user_group {
+            Some(found) => Some(found),
+            None if !desired.users.is_empty() => None,
+            None if group
+                .as_ref()
+                .is_some_and(|g| g.user_group_ids.contains(&desired.user_group_id)) =>
+            {
+                self.describe_user_group(&desired.user_group_id).await?
+            }
+            None => None,
+        };
+        let others = user_group.iter().flat_map(|found| {
+            found
                 .user_ids
                 .iter()
                 .filter(|id| !users.contains_key(*id) && *id != "default")
                 .cloned()
-                .collect::<Vec<_>>();
-            users.extend(self.describe_users(others, &desired.stack).await?);
-        }
-        let parameter_groups = self
-            .describe_parameter_groups(desired, group.as_ref())
-            .await?;
+        });
+        let others: Vec<String> = others.collect();
+        let mut parameter_groups: BTreeMap<_, _> = own_parameter_group.into_iter().collect();
+        let (other_users, in_use) = futures::try_join!(
+            self.describe_users(others, &desired.stack),
+            self.parameter_group_in_use(desired, group.as_ref(), &parameter_groups)
+        )?;
+        users.extend(other_users);
+        parameter_groups.extend(in_use);
         Ok(Observed {
             replication_group: group,
             parameter_groups,
@@ -88,15 +115,19 @@ impl Cluster {
             return Ok(None);
         };
         let arn = group.arn().unwrap_or_default().to_owned();
-        let tags = if arn.is_empty() || group.status() == Some("deleting") {
-            Tags::new()
-        } else {
-            self.tags_of(&arn).await?
+        let tags = async {
+            match arn.is_empty() || group.status() == Some("deleting") {
+                true => Ok(Tags::new()),
+                false => self.tags_of(&arn).await,
+            }
         };
-        let member = match group.member_clusters().first() {
-            Some(member) => self.describe_member(member).await?,
-            None => None,
+        let member = async {
+            match group.member_clusters().first() {
+                Some(member) => self.describe_member(member).await,
+                None => Ok(None),
+            }
         };
+        let (tags, member) = futures::try_join!(tags, member)?;
         Ok(Some(observed_group(&group, arn, tags, member)))
     }
 
@@ -239,49 +270,63 @@ impl Cluster {
             }))
     }
 
-    /// The desired parameter group and the one in use, when it is the stack's.
-    pub(crate) async fn describe_parameter_groups(
+    /// The parameter group the replication group uses, when it is the stack's and not
+    /// already read as the one the spec names.
+    async fn parameter_group_in_use(
         &self,
         desired: &Desired,
         group: Option<&ObservedGroup>,
-    ) -> Result<BTreeMap<String, ObservedParameterGroup>, ClusterError> {
-        let mut names = BTreeSet::new();
-        if let Some(own) = &desired.parameter_group {
-            names.insert(own.name.clone());
-        }
-        if let Some(in_use) = group
+        read: &BTreeMap<String, ObservedParameterGroup>,
+    ) -> Result<Option<(String, ObservedParameterGroup)>, ClusterError> {
+        let in_use = group
             .and_then(|g| g.member.as_ref())
             .map(|m| m.parameter_group.clone())
             .filter(|name| is_own_parameter_group(&desired.stack, name))
-        {
-            names.insert(in_use);
-        }
-        let mut found = BTreeMap::new();
-        for name in names {
-            if let Some(group) = self.describe_parameter_group(&name).await? {
-                found.insert(name, group);
-            }
-        }
-        Ok(found)
+            .filter(|name| !read.contains_key(name));
+        let Some(name) = in_use else {
+            return Ok(None);
+        };
+        Ok(self
+            .describe_parameter_group(&name)
+            .await?
+            .map(|found| (name, found)))
     }
 
+    /// A parameter group and its user-set parameters, both read at once.
     pub(crate) async fn describe_parameter_group(
         &self,
         name: &str,
     ) -> Result<Option<ObservedParameterGroup>, ClusterError> {
-        let result = self
-            .client
-            .describe_cache_parameter_groups()
-            .cache_parameter_group_name(name)
-            .send()
-            .await;
-        let found = absent_if(result, "DescribeCacheParameterGroups", |e| {
-            e.is_cache_parameter_group_not_found_fault()
-        })?;
+        let described = async {
+            let result = self
+                .client
+                .describe_cache_parameter_groups()
+                .cache_parameter_group_name(name)
+                .send()
+                .await;
+            absent_if(result, "DescribeCacheParameterGroups", |e| {
+                e.is_cache_parameter_group_not_found_fault()
+            })
+        };
+        let (found, parameters) = futures::try_join!(described, self.user_parameters(name))?;
         let Some(group) = found.and_then(|out| out.cache_parameter_groups().first().cloned())
         else {
             return Ok(None);
         };
+        Ok(Some(ObservedParameterGroup {
+            family: group
+                .cache_parameter_group_family()
+                .unwrap_or_default()
+                .to_owned(),
+            parameters: parameters.unwrap_or_default(),
+        }))
+    }
+
+    /// The parameters set in a group (not its defaults), or `None` when it is absent.
+    async fn user_parameters(
+        &self,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, aws_error::AwsError> {
         let mut parameters = BTreeMap::new();
         let mut pages = self
             .client
@@ -291,7 +336,12 @@ impl Cluster {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(aws_error("DescribeCacheParameters"))?;
+            let page = absent_if(page, "DescribeCacheParameters", |e| {
+                e.is_cache_parameter_group_not_found_fault()
+            })?;
+            let Some(page) = page else {
+                return Ok(None);
+            };
             for parameter in page.parameters() {
                 if let (Some(key), Some(value)) =
                     (parameter.parameter_name(), parameter.parameter_value())
@@ -300,12 +350,6 @@ impl Cluster {
                 }
             }
         }
-        Ok(Some(ObservedParameterGroup {
-            family: group
-                .cache_parameter_group_family()
-                .unwrap_or_default()
-                .to_owned(),
-            parameters,
-        }))
+        Ok(Some(parameters))
     }
 }

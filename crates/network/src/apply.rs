@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
-    UserIdGroupPair,
+    AttributeBooleanValue, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag,
+    TagSpecification, UserIdGroupPair,
 };
 use plan::Known;
 
@@ -176,18 +176,25 @@ impl Network {
                     .ec2
                     .authorize_security_group_ingress()
                     .group_id(context.security_group_id()?)
-                    .set_ip_permissions(Some(rules.iter().map(permission).collect()))
+                    .set_ip_permissions(Some(
+                        rules
+                            .iter()
+                            .map(|rule| permission(&ExactRule::of(rule), Some(OUR_RULE)))
+                            .collect(),
+                    ))
                     .send()
                     .await
                     .map_err(aws_error("AuthorizeSecurityGroupIngress"));
                 // A retry after a lost answer finds the rules it added.
                 already_done(authorized, "InvalidPermission.Duplicate")?;
             }
-            Op::RevokeIngress { rule_ids } => {
+            Op::RevokeIngress { rules } => {
                 self.ec2
                     .revoke_security_group_ingress()
                     .group_id(context.security_group_id()?)
-                    .set_security_group_rule_ids(Some(rule_ids.clone()))
+                    .set_ip_permissions(Some(
+                        rules.iter().map(|rule| permission(rule, None)).collect(),
+                    ))
                     .send()
                     .await
                     .map_err(aws_error("RevokeSecurityGroupIngress"))?;
@@ -267,30 +274,43 @@ fn on() -> AttributeBooleanValue {
     AttributeBooleanValue::builder().value(true).build()
 }
 
-fn permission(rule: &IngressRule) -> IpPermission {
-    let port = i32::from(rule.port);
+/// The description our own rules carry.
+const OUR_RULE: &str = "elasticache-action";
+
+/// A rule in the request shape; revoking matches on everything but the description.
+fn permission(rule: &ExactRule, description: Option<&str>) -> IpPermission {
     let builder = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port);
+        .ip_protocol(&rule.protocol)
+        .set_from_port(rule.from_port)
+        .set_to_port(rule.to_port);
+    let description = description.map(str::to_owned);
     match &rule.source {
-        Source::Cidr(cidr) => builder
-            .ip_ranges(
-                IpRange::builder()
-                    .cidr_ip(cidr.to_string())
-                    .description("elasticache-action")
-                    .build(),
-            )
-            .build(),
-        Source::Group(group) => builder
-            .user_id_group_pairs(
-                UserIdGroupPair::builder()
-                    .group_id(group)
-                    .description("elasticache-action")
-                    .build(),
-            )
-            .build(),
+        ExactSource::Ipv4(cidr) => builder.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(description)
+                .build(),
+        ),
+        ExactSource::Ipv6(cidr) => builder.ipv6_ranges(
+            Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .set_description(description)
+                .build(),
+        ),
+        ExactSource::PrefixList(id) => builder.prefix_list_ids(
+            PrefixListId::builder()
+                .prefix_list_id(id)
+                .set_description(description)
+                .build(),
+        ),
+        ExactSource::Group(group) => builder.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(group)
+                .set_description(description)
+                .build(),
+        ),
     }
+    .build()
 }
 
 fn ec2_tags(tags: &Tags) -> Vec<Tag> {

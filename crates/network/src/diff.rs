@@ -78,8 +78,8 @@ pub(crate) enum Op {
     },
     /// Remove ingress rules the spec does not ask for.
     RevokeIngress {
-        /// The rule ids.
-        rule_ids: Vec<String>,
+        /// The rules, as AWS holds them.
+        rules: Vec<ExactRule>,
     },
     /// Delete a subnet (after the subnet group has moved off it).
     DeleteSubnet {
@@ -532,15 +532,12 @@ fn diff_ingress(
     for rule in &foreign {
         plan.changes.push(Change::delete(
             rule_id(rule.description.clone()),
-            vec![
-                ("id", Value::from(&rule.id)),
-                ("rule", Value::from(&rule.description)),
-            ],
+            vec![("rule", Value::from(&rule.description))],
         ));
     }
     if !foreign.is_empty() {
         plan.ops.push(Op::RevokeIngress {
-            rule_ids: foreign.iter().map(|r| r.id.clone()).collect(),
+            rules: foreign.iter().map(|r| r.exact.clone()).collect(),
         });
     }
     if !missing.is_empty() {

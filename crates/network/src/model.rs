@@ -241,20 +241,63 @@ pub struct ObservedSecurityGroup {
     pub id: String,
     /// Its tags.
     pub tags: Tags,
-    /// Its ingress rules, each with the id AWS gave it.
+    /// Its ingress rules, one per source.
     pub ingress: Vec<ObservedRule>,
 }
 
 /// An ingress rule AWS reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedRule {
-    /// The rule id, `sgr-…`.
-    pub id: String,
+    /// The rule exactly as AWS holds it, so that it can be revoked as it is.
+    pub exact: ExactRule,
     /// The rule, when it is a TCP single-port rule from a CIDR or group; anything else
     /// is foreign by construction.
     pub rule: Option<IngressRule>,
     /// How the rule reads, for plans.
     pub description: String,
+}
+
+/// One ingress permission from one source, in AWS's terms. `DescribeSecurityGroups`
+/// answers with these (without rule ids), and `RevokeSecurityGroupIngress` takes them
+/// back, so the rules need no read of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactRule {
+    /// `tcp`, `udp`, `icmp`, `-1` for all, or a protocol number.
+    pub protocol: String,
+    /// The first port, when the protocol has ports.
+    pub from_port: Option<i32>,
+    /// The last port, when the protocol has ports.
+    pub to_port: Option<i32>,
+    /// Where it admits traffic from.
+    pub source: ExactSource,
+}
+
+/// The one source of an [`ExactRule`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExactSource {
+    /// An IPv4 CIDR.
+    Ipv4(String),
+    /// An IPv6 CIDR.
+    Ipv6(String),
+    /// A managed prefix list id.
+    PrefixList(String),
+    /// A security group id.
+    Group(String),
+}
+
+impl ExactRule {
+    /// The rule a desired TCP single-port rule is in AWS's terms.
+    pub fn of(rule: &IngressRule) -> ExactRule {
+        ExactRule {
+            protocol: "tcp".to_owned(),
+            from_port: Some(i32::from(rule.port)),
+            to_port: Some(i32::from(rule.port)),
+            source: match &rule.source {
+                Source::Cidr(cidr) => ExactSource::Ipv4(cidr.to_string()),
+                Source::Group(group) => ExactSource::Group(group.clone()),
+            },
+        }
+    }
 }
 
 #[cfg(any(test, feature = "test-util"))]
@@ -322,9 +365,8 @@ impl Observed {
                     .security_group
                     .ingress
                     .iter()
-                    .enumerate()
-                    .map(|(i, rule)| ObservedRule {
-                        id: format!("sgr-{i}"),
+                    .map(|rule| ObservedRule {
+                        exact: ExactRule::of(rule),
                         rule: Some(rule.clone()),
                         description: rule.to_string(),
                     })

@@ -1,7 +1,7 @@
 //! Reading the network as it is: by the stack tag and deterministic names, never by
 //! anything remembered from an earlier run.
 
-use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use aws_sdk_ec2::types::{Filter, Vpc, VpcAttributeName};
 use futures::try_join;
 
 use crate::model::*;
@@ -9,7 +9,7 @@ use crate::{Network, NetworkError, absent_if, aws_error};
 
 impl Network {
     /// Observes the stack's network. Lookups that do not depend on each other run
-    /// concurrently.
+    /// concurrently: the VPC and the subnet group first, then everything in the VPC.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, NetworkError> {
         let (vpc, subnet_group) =
             try_join!(self.find_vpc(desired), self.find_subnet_group(desired))?;
@@ -27,17 +27,19 @@ impl Network {
                 security_group: None,
             });
         };
+        let vpc_id = vpc.vpc_id().unwrap_or_default();
         let subnets = async {
             match &desired.vpc {
-                DesiredVpc::Create { .. } => self.find_stack_subnets(&vpc.id, &desired.stack).await,
+                DesiredVpc::Create { .. } => self.find_stack_subnets(vpc_id, &desired.stack).await,
                 DesiredVpc::Existing { subnet_ids, .. } => {
                     self.find_subnets_by_id(subnet_ids).await
                 }
             }
         };
-        let (subnets, security_group) = try_join!(
+        let (vpc, subnets, security_group) = try_join!(
+            self.describe_vpc(desired, &vpc),
             subnets,
-            self.find_security_group(&vpc.id, &desired.security_group.name)
+            self.find_security_group(vpc_id, &desired.security_group.name)
         )?;
         Ok(Observed {
             vpc: Some(vpc),
@@ -47,7 +49,7 @@ impl Network {
         })
     }
 
-    async fn find_vpc(&self, desired: &Desired) -> Result<Option<ObservedVpc>, NetworkError> {
+    async fn find_vpc(&self, desired: &Desired) -> Result<Option<Vpc>, NetworkError> {
         let request = self.ec2.describe_vpcs();
         let request = match &desired.vpc {
             DesiredVpc::Create { .. } => request.filters(tag_filter(&desired.stack)),
@@ -65,9 +67,16 @@ impl Network {
                     .collect(),
             });
         }
-        let Some(vpc) = vpcs.first() else {
-            return Ok(None);
-        };
+        Ok(vpcs.first().cloned())
+    }
+
+    /// The VPC's DNS flags, which `DescribeVpcs` does not report. An existing VPC's are
+    /// not ours to check.
+    async fn describe_vpc(
+        &self,
+        desired: &Desired,
+        vpc: &Vpc,
+    ) -> Result<ObservedVpc, NetworkError> {
         let id = vpc.vpc_id().unwrap_or_default().to_owned();
         let (dns_support, dns_hostnames) = match desired.vpc {
             DesiredVpc::Create { .. } => try_join!(
@@ -76,13 +85,13 @@ impl Network {
             )?,
             DesiredVpc::Existing { .. } => (true, true),
         };
-        Ok(Some(ObservedVpc {
+        Ok(ObservedVpc {
             cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
             tags: tags_of(vpc.tags()),
             id,
             dns_support,
             dns_hostnames,
-        }))
+        })
     }
 
     async fn vpc_flag(
@@ -204,59 +213,76 @@ impl Network {
         let Some(group) = self.security_group_named(vpc_id, name).await? else {
             return Ok(None);
         };
-        let id = group.group_id().unwrap_or_default().to_owned();
-        let rules = self
-            .ec2
-            .describe_security_group_rules()
-            .filters(filter("group-id", &id))
-            .send()
-            .await
-            .map_err(aws_error("DescribeSecurityGroupRules"))?;
-        let ingress = rules
-            .security_group_rules()
-            .iter()
-            .filter(|r| r.is_egress() == Some(false))
-            .map(rule_of)
-            .collect();
+        let ingress = group.ip_permissions().iter().flat_map(rules_of).collect();
         Ok(Some(ObservedSecurityGroup {
-            id,
+            id: group.group_id().unwrap_or_default().to_owned(),
             tags: tags_of(group.tags()),
             ingress,
         }))
     }
 }
 
-fn rule_of(rule: &aws_sdk_ec2::types::SecurityGroupRule) -> ObservedRule {
-    let protocol = rule.ip_protocol().unwrap_or("-1");
-    let (from, to) = (rule.from_port().unwrap_or(-1), rule.to_port().unwrap_or(-1));
-    let source = match (
-        rule.cidr_ipv4(),
-        rule.referenced_group_info().and_then(|g| g.group_id()),
-    ) {
-        (Some(cidr), _) => cidr.parse().ok().map(Source::Cidr),
-        (None, Some(group)) => Some(Source::Group(group.to_owned())),
-        (None, None) => None,
+/// A permission as `DescribeSecurityGroups` gives it, one rule per source.
+fn rules_of(permission: &aws_sdk_ec2::types::IpPermission) -> Vec<ObservedRule> {
+    let ipv4 = permission
+        .ip_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ip())
+        .map(|cidr| ExactSource::Ipv4(cidr.to_owned()));
+    let ipv6 = permission
+        .ipv6_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ipv6())
+        .map(|cidr| ExactSource::Ipv6(cidr.to_owned()));
+    let prefix_lists = permission
+        .prefix_list_ids()
+        .iter()
+        .filter_map(|p| p.prefix_list_id())
+        .map(|id| ExactSource::PrefixList(id.to_owned()));
+    let groups = permission
+        .user_id_group_pairs()
+        .iter()
+        .filter_map(|p| p.group_id())
+        .map(|id| ExactSource::Group(id.to_owned()));
+    ipv4.chain(ipv6)
+        .chain(prefix_lists)
+        .chain(groups)
+        .map(|source| {
+            rule_of(ExactRule {
+                protocol: permission.ip_protocol().unwrap_or("-1").to_owned(),
+                from_port: permission.from_port(),
+                to_port: permission.to_port(),
+                source,
+            })
+        })
+        .collect()
+}
+
+fn rule_of(exact: ExactRule) -> ObservedRule {
+    let (from, to) = (exact.from_port.unwrap_or(-1), exact.to_port.unwrap_or(-1));
+    let (source, source_text) = match &exact.source {
+        ExactSource::Ipv4(cidr) => (cidr.parse().ok().map(Source::Cidr), cidr),
+        ExactSource::Group(group) => (Some(Source::Group(group.clone())), group),
+        ExactSource::Ipv6(text) | ExactSource::PrefixList(text) => (None, text),
     };
-    let source_text = rule
-        .cidr_ipv4()
-        .or(rule.cidr_ipv6())
-        .or(rule.prefix_list_id())
-        .or(rule.referenced_group_info().and_then(|g| g.group_id()))
-        .unwrap_or("?");
     let ports = if from == to {
         from.to_string()
     } else {
         format!("{from}-{to}")
     };
-    let protocol_text = if protocol == "-1" { "all" } else { protocol };
-    let single_tcp_port = protocol == "tcp" && from == to;
+    let protocol_text = if exact.protocol == "-1" {
+        "all"
+    } else {
+        &exact.protocol
+    };
+    let single_tcp_port = exact.protocol == "tcp" && from == to;
     ObservedRule {
-        id: rule.security_group_rule_id().unwrap_or_default().to_owned(),
+        description: format!("{protocol_text}/{ports} from {source_text}"),
         rule: match (single_tcp_port, u16::try_from(from), source) {
             (true, Ok(port), Some(source)) => Some(IngressRule { port, source }),
             _ => None,
         },
-        description: format!("{protocol_text}/{ports} from {source_text}"),
+        exact,
     }
 }
 

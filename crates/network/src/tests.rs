@@ -89,8 +89,14 @@ fn foreign_rules_are_revoked_and_missing_ones_added() {
     let mut observed = Observed::as_applied(&desired);
     let group = observed.security_group.as_mut().expect("group");
     group.ingress.remove(0);
+    let ssh = ExactRule {
+        protocol: "tcp".into(),
+        from_port: Some(22),
+        to_port: Some(22),
+        source: ExactSource::Ipv4("0.0.0.0/0".into()),
+    };
     group.ingress.push(ObservedRule {
-        id: "sgr-foreign".into(),
+        exact: ssh.clone(),
         rule: None,
         description: "tcp/22 from 0.0.0.0/0".into(),
     });
@@ -98,9 +104,7 @@ fn foreign_rules_are_revoked_and_missing_ones_added() {
     assert_eq!(
         plan.ops,
         [
-            Op::RevokeIngress {
-                rule_ids: vec!["sgr-foreign".into()]
-            },
+            Op::RevokeIngress { rules: vec![ssh] },
             Op::AuthorizeIngress {
                 rules: vec![desired.security_group.ingress[0].clone()]
             },
@@ -128,16 +132,17 @@ fn a_rule_on_another_port_is_foreign() {
     let mut observed = Observed::as_applied(&desired);
     let group = observed.security_group.as_mut().expect("group");
     let mut moved = group.ingress[0].clone();
-    moved.id = "sgr-old-port".into();
     if let Some(rule) = moved.rule.as_mut() {
         rule.port = 6380;
+        moved.exact = ExactRule::of(rule);
     }
+    let old_port = moved.exact.clone();
     group.ingress.push(moved);
     let plan = diff(&desired, &observed).expect("plans");
     assert_eq!(
         plan.ops,
         [Op::RevokeIngress {
-            rule_ids: vec!["sgr-old-port".into()]
+            rules: vec![old_port]
         }]
     );
 }

@@ -12,6 +12,9 @@ use crate::{Policies, PoliciesError};
 /// SSM deletes at most ten parameters per call.
 const PARAMETERS_PER_DELETE: usize = 10;
 
+/// IAM keeps at most five versions of a managed policy.
+const MAX_POLICY_VERSIONS: usize = 5;
+
 impl Policies {
     /// Performs the plan.
     pub async fn apply(&self, plan: &PoliciesPlan) -> Result<PoliciesOutputs, PoliciesError> {
@@ -72,6 +75,13 @@ impl Policies {
                 Ok(())
             }
             Op::CreatePolicyVersion { arn, document } => {
+                let old = self.non_default_versions(arn).await?;
+                // IAM refuses a sixth version: make room by dropping the oldest other one.
+                if old.len() + 1 >= MAX_POLICY_VERSIONS
+                    && let Some(oldest) = old.first()
+                {
+                    self.delete_policy_version(arn, oldest).await?;
+                }
                 self.iam
                     .create_policy_version()
                     .policy_arn(arn)
@@ -80,16 +90,6 @@ impl Policies {
                     .send()
                     .await
                     .map_err(aws_error("CreatePolicyVersion"))?;
-                Ok(())
-            }
-            Op::DeletePolicyVersion { arn, version } => {
-                self.iam
-                    .delete_policy_version()
-                    .policy_arn(arn)
-                    .version_id(version)
-                    .send()
-                    .await
-                    .map_err(aws_error("DeletePolicyVersion"))?;
                 Ok(())
             }
             Op::Attach { arn, role } => {
@@ -113,6 +113,10 @@ impl Policies {
                 Ok(())
             }
             Op::DeletePolicy { arn } => {
+                // IAM refuses to delete a policy that has other versions.
+                for version in self.non_default_versions(arn).await? {
+                    self.delete_policy_version(arn, &version).await?;
+                }
                 self.iam
                     .delete_policy()
                     .policy_arn(arn)
@@ -122,6 +126,43 @@ impl Policies {
                 Ok(())
             }
         }
+    }
+
+    /// The policy's versions other than the default, oldest first. Read only here, by
+    /// the writes that need them, so that a plan does not.
+    async fn non_default_versions(&self, arn: &str) -> Result<Vec<String>, PoliciesError> {
+        let listed = self
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws_error("ListPolicyVersions"))?;
+        let mut versions: Vec<_> = listed
+            .versions()
+            .iter()
+            .filter(|v| !v.is_default_version())
+            .map(|v| {
+                let created = v.create_date().map(|d| (d.secs(), d.subsec_nanos()));
+                (created, v.version_id().unwrap_or_default().to_owned())
+            })
+            .collect();
+        versions.sort();
+        Ok(versions.into_iter().map(|(_, id)| id).collect())
+    }
+
+    async fn delete_policy_version(&self, arn: &str, version: &str) -> Result<(), PoliciesError> {
+        let deleted = self
+            .iam
+            .delete_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(aws_error("DeletePolicyVersion"));
+        // A retry after a lost answer finds the version gone.
+        already_done(deleted, "NoSuchEntity")?;
+        Ok(())
     }
 
     async fn put_parameter(

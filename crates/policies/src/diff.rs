@@ -6,9 +6,6 @@ use plan::{Change, Diff, Known, ResourceId, Value};
 use crate::document::statements;
 use crate::{Desired, Observed, ObservedPolicy, Parameter, PoliciesError, Policy};
 
-/// IAM keeps at most five versions of a managed policy.
-const MAX_POLICY_VERSIONS: usize = 5;
-
 /// Resource kinds this step shows.
 pub mod kinds {
     /// An SSM parameter.
@@ -36,10 +33,7 @@ pub(crate) enum Op {
         document: Known<serde_json::Value>,
         tags: Tags,
     },
-    DeletePolicyVersion {
-        arn: String,
-        version: String,
-    },
+    /// Makes room first when IAM's five versions are taken.
     CreatePolicyVersion {
         arn: String,
         document: Known<serde_json::Value>,
@@ -52,6 +46,7 @@ pub(crate) enum Op {
         arn: String,
         role: String,
     },
+    /// Deletes the policy's other versions first.
     DeletePolicy {
         arn: String,
     },
@@ -276,15 +271,6 @@ fn policy_diff(
             .finish(),
     );
     if document_changed {
-        // IAM refuses a sixth version: make room by dropping the oldest non-default.
-        if found.versions.len() >= MAX_POLICY_VERSIONS
-            && let Some((oldest, _)) = found.versions.iter().find(|(_, default)| !default)
-        {
-            plan.ops.push(Op::DeletePolicyVersion {
-                arn: policy.arn.clone(),
-                version: oldest.clone(),
-            });
-        }
         plan.ops.push(Op::CreatePolicyVersion {
             arn: policy.arn.clone(),
             document: policy.document.clone(),
@@ -318,12 +304,6 @@ fn delete_policy(plan: &mut PoliciesPlan, name: &str, arn: &str, found: &Observe
         plan.ops.push(Op::Detach {
             arn: arn.to_owned(),
             role: role.clone(),
-        });
-    }
-    for (version, _) in found.versions.iter().filter(|(_, default)| !default) {
-        plan.ops.push(Op::DeletePolicyVersion {
-            arn: arn.to_owned(),
-            version: version.clone(),
         });
     }
     plan.ops.push(Op::DeletePolicy {

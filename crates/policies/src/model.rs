@@ -275,10 +275,10 @@ pub struct ObservedParameter {
 /// A managed policy as IAM describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedPolicy {
-    /// The default version's document.
+    /// The default version's document. The other versions are not read to plan (they
+    /// matter only to the write that adds or deletes one, which lists them itself, as
+    /// Terraform does).
     pub document: serde_json::Value,
-    /// Versions, oldest first: `(id, is default)`.
-    pub versions: Vec<(String, bool)>,
     /// Roles it is attached to.
     pub roles: Vec<String>,
 }
@@ -314,7 +314,6 @@ impl Observed {
                         p.name.clone(),
                         ObservedPolicy {
                             document: p.document.value().cloned().unwrap_or_default(),
-                            versions: vec![("v1".into(), true)],
                             roles: p.roles.clone(),
                         },
                     )

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use aws_error::{absent_if, aws_error};
 use aws_sdk_iam::types::EntityType;
 use aws_sdk_ssm::types::ParameterStringFilter;
+use futures::future::try_join_all;
 
 use crate::document::parse_stored;
 use crate::{
@@ -13,12 +14,11 @@ use crate::{
 
 impl Policies {
     /// Observes the stack's parameters (only names this crate writes) and policies.
+    /// Every read that does not need another's answer runs at once.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, PoliciesError> {
-        let (parameters, policies, missing_roles) = futures::try_join!(
-            self.parameters(&desired.prefix),
-            self.policies(desired),
-            self.missing_roles(desired)
-        )?;
+        let (parameters, policies) =
+            futures::try_join!(self.parameters(desired), self.policies(desired))?;
+        let missing_roles = self.missing_roles(desired, &policies).await?;
         Ok(Observed {
             parameters,
             policies,
@@ -26,21 +26,52 @@ impl Policies {
         })
     }
 
-    async fn missing_roles(&self, desired: &Desired) -> Result<Vec<String>, PoliciesError> {
-        let mut roles: Vec<&String> = desired.policies.iter().flat_map(|p| &p.roles).collect();
+    /// The roles to attach to that do not exist. A role one of our policies is attached
+    /// to exists (IAM deletes no role with policies attached), so a converged plan
+    /// looks up none.
+    async fn missing_roles(
+        &self,
+        desired: &Desired,
+        found: &BTreeMap<String, ObservedPolicy>,
+    ) -> Result<Vec<String>, PoliciesError> {
+        let attached: Vec<&String> = found.values().flat_map(|p| &p.roles).collect();
+        let mut roles: Vec<&String> = desired
+            .policies
+            .iter()
+            .flat_map(|p| &p.roles)
+            .filter(|role| !attached.contains(role))
+            .collect();
         roles.sort();
         roles.dedup();
-        let mut missing = Vec::new();
-        for role in roles {
+        let lookups = roles.into_iter().map(|role| async move {
             let result = self.iam.get_role().role_name(role).send().await;
-            if absent_if(result, "GetRole", |e| e.is_no_such_entity_exception())?.is_none() {
-                missing.push(role.clone());
-            }
-        }
-        Ok(missing)
+            let found = absent_if(result, "GetRole", |e| e.is_no_such_entity_exception())?;
+            Ok::<_, PoliciesError>(found.is_none().then(|| role.clone()))
+        });
+        Ok(try_join_all(lookups).await?.into_iter().flatten().collect())
     }
 
+    /// The values, and (read at the same time, when the spec wants `SecureString`s) the
+    /// keys that encrypt them.
     async fn parameters(
+        &self,
+        desired: &Desired,
+    ) -> Result<BTreeMap<String, ObservedParameter>, PoliciesError> {
+        let prefix = desired.prefix.as_str();
+        let key_ids = async {
+            match desired.secure_with {
+                Some(_) => self.key_ids(prefix).await,
+                None => Ok(BTreeMap::new()),
+            }
+        };
+        let (mut found, key_ids) = futures::try_join!(self.values(prefix), key_ids)?;
+        for (name, parameter) in &mut found {
+            parameter.key_id = key_ids.get(name).cloned();
+        }
+        Ok(found)
+    }
+
+    async fn values(
         &self,
         prefix: &str,
     ) -> Result<BTreeMap<String, ObservedParameter>, PoliciesError> {
@@ -76,19 +107,12 @@ impl Policies {
                 );
             }
         }
-        if found.values().any(|p| p.kind == "SecureString") {
-            self.add_key_ids(prefix, &mut found).await?;
-        }
         Ok(found)
     }
 
     /// `GetParametersByPath` does not say which key encrypts a value; `DescribeParameters`
     /// does.
-    async fn add_key_ids(
-        &self,
-        prefix: &str,
-        found: &mut BTreeMap<String, ObservedParameter>,
-    ) -> Result<(), PoliciesError> {
+    async fn key_ids(&self, prefix: &str) -> Result<BTreeMap<String, String>, PoliciesError> {
         let filter = ParameterStringFilter::builder()
             .key("Path")
             .option("Recursive")
@@ -101,28 +125,27 @@ impl Policies {
             .parameter_filters(filter)
             .into_paginator()
             .send();
+        let mut key_ids = BTreeMap::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(aws_error("DescribeParameters"))?;
             for metadata in page.parameters() {
-                if let Some(parameter) = metadata.name().and_then(|name| found.get_mut(name)) {
-                    parameter.key_id = metadata.key_id().map(str::to_owned);
+                if let (Some(name), Some(key_id)) = (metadata.name(), metadata.key_id()) {
+                    key_ids.insert(name.to_owned(), key_id.to_owned());
                 }
             }
         }
-        Ok(())
+        Ok(key_ids)
     }
 
     async fn policies(
         &self,
         desired: &Desired,
     ) -> Result<BTreeMap<String, ObservedPolicy>, PoliciesError> {
-        let mut found = BTreeMap::new();
-        for (name, arn) in &desired.policy_names {
-            if let Some(policy) = self.policy(name, arn).await? {
-                found.insert(name.clone(), policy);
-            }
-        }
-        Ok(found)
+        let lookups = desired.policy_names.iter().map(|(name, arn)| async move {
+            let found = self.policy(name, arn).await?;
+            Ok::<_, PoliciesError>(found.map(|policy| (name.clone(), policy)))
+        });
+        Ok(try_join_all(lookups).await?.into_iter().flatten().collect())
     }
 
     async fn policy(&self, name: &str, arn: &str) -> Result<Option<ObservedPolicy>, PoliciesError> {
@@ -133,57 +156,37 @@ impl Policies {
             return Ok(None);
         };
         let default = policy.default_version_id().unwrap_or("v1");
-        let version = self
-            .iam
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(default)
-            .send()
-            .await
-            .map_err(aws_error("GetPolicyVersion"))?;
+        let version = async {
+            self.iam
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(default)
+                .send()
+                .await
+                .map_err(|e| PoliciesError::from(aws_error("GetPolicyVersion")(e)))
+        };
+        let (version, roles) = futures::try_join!(version, self.attached_roles(arn))?;
         let document = version
             .policy_version()
             .and_then(|v| v.document())
             .and_then(parse_stored)
             .ok_or_else(|| PoliciesError::UnreadableDocument(name.to_owned()))?;
-        let versions = self
-            .iam
-            .list_policy_versions()
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(aws_error("ListPolicyVersions"))?;
-        let mut versions: Vec<_> = versions
-            .versions()
-            .iter()
-            .map(|v| {
-                (
-                    v.create_date().copied(),
-                    v.version_id().unwrap_or_default().to_owned(),
-                    v.is_default_version(),
-                )
-            })
-            .collect();
-        versions.sort_by_key(|(created, _, _)| created.map(|d| (d.secs(), d.subsec_nanos())));
-        let roles = self
+        Ok(Some(ObservedPolicy { document, roles }))
+    }
+
+    async fn attached_roles(&self, arn: &str) -> Result<Vec<String>, PoliciesError> {
+        let listed = self
             .iam
             .list_entities_for_policy()
             .policy_arn(arn)
             .entity_filter(EntityType::Role)
             .send()
             .await
-            .map_err(aws_error("ListEntitiesForPolicy"))?
+            .map_err(aws_error("ListEntitiesForPolicy"))?;
+        Ok(listed
             .policy_roles()
             .iter()
             .filter_map(|r| r.role_name().map(str::to_owned))
-            .collect();
-        Ok(Some(ObservedPolicy {
-            document,
-            versions: versions
-                .into_iter()
-                .map(|(_, id, default)| (id, default))
-                .collect(),
-            roles,
-        }))
+            .collect())
     }
 }

@@ -10,14 +10,19 @@ use crate::{
 };
 
 impl Secrets {
-    /// Observes the desired secrets by name (including ones pending deletion) and every
-    /// other secret carrying the stack tag. Never reads a value.
+    /// Observes every secret carrying the stack tag (including ones pending deletion)
+    /// with one listing, then describes by name each desired secret the listing did
+    /// not return: one without the tag, or one too new for `ListSecrets`, which is
+    /// eventually consistent where `DescribeSecret` is not. Never reads a value.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, SecretsError> {
-        let by_name = try_join_all(desired.secrets.iter().map(|s| self.describe(&s.name)));
-        let (by_name, tagged) = futures::try_join!(by_name, self.tagged(&desired.stack))?;
         let mut secrets: std::collections::BTreeMap<String, ObservedSecret> =
-            tagged.into_iter().collect();
-        secrets.extend(by_name.into_iter().flatten());
+            self.tagged(&desired.stack).await?.into_iter().collect();
+        let unlisted = desired
+            .secrets
+            .iter()
+            .filter(|s| !secrets.contains_key(&s.name))
+            .map(|s| self.describe(&s.name));
+        secrets.extend(try_join_all(unlisted).await?.into_iter().flatten());
         Ok(Observed { secrets })
     }
 
@@ -51,6 +56,7 @@ impl Secrets {
             .list_secrets()
             .filters(filter(FilterNameStringType::TagKey, spec::STACK_TAG))
             .filters(filter(FilterNameStringType::TagValue, stack))
+            .include_planned_deletion(true)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

@@ -10,7 +10,7 @@
 //! answers (headers, then a `Content-Length` or chunked body).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -30,11 +30,23 @@ pub enum Fault {
 /// Decides each call's fate from its operation name (`CreateVpc`).
 pub type Faults = Arc<dyn Fn(&str) -> Fault + Send + Sync>;
 
+/// One call as the proxy saw it: what it was, when it arrived and when it was answered,
+/// and the request itself, so it can be sent again ([`Proxy::replay_concurrently`]).
+#[derive(Debug, Clone)]
+struct Call {
+    operation: String,
+    request: Vec<u8>,
+    arrived: Instant,
+    answered: Option<Instant>,
+}
+
+type Calls = Arc<Mutex<Vec<Call>>>;
+
 /// A running proxy; it stops when dropped.
 pub struct Proxy {
     /// `http://127.0.0.1:<port>`, for `endpoint_url`.
     pub endpoint: String,
-    calls: Arc<Mutex<Vec<String>>>,
+    calls: Calls,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -89,6 +101,61 @@ impl Proxy {
 
     /// The operations called so far, in the order they arrived.
     pub fn calls(&self) -> Vec<String> {
+        self.recorded()
+            .into_iter()
+            .map(|call| call.operation)
+            .collect()
+    }
+
+    /// The round trips the calls so far needed one after another: the longest chain of
+    /// calls each of which arrived after the one before it was answered. Calls made all at
+    /// once are 1; a read that needs the answer of another is one more.
+    pub fn round_trips(&self) -> usize {
+        round_trip_of_each(&self.recorded())
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Each call so far with the round trip it was made in (1 for the first ones), to
+    /// see which read waited for which.
+    pub fn calls_by_round_trip(&self) -> Vec<(String, usize)> {
+        let calls = self.recorded();
+        let trips = round_trip_of_each(&calls);
+        calls.into_iter().map(|c| c.operation).zip(trips).collect()
+    }
+
+    /// Sends every call recorded so far again, all at once, each on its own connection
+    /// through this proxy (so each waits the same latency), and returns how long the
+    /// last answer took: the time the same calls take with full concurrency. Only for
+    /// reads, and only against the emulator, which does not check a request's signature
+    /// date. The replayed calls are not recorded.
+    pub async fn replay_concurrently(&self) -> std::io::Result<Duration> {
+        let requests: Vec<Vec<u8>> = self
+            .recorded()
+            .into_iter()
+            .map(|call| call.request)
+            .collect();
+        let address = self.endpoint.trim_start_matches("http://").to_owned();
+        let started = Instant::now();
+        let sends = requests.into_iter().map(|request| {
+            let address = address.clone();
+            async move {
+                let mut stream = TcpStream::connect(&address).await?;
+                stream.write_all(&request).await?;
+                read_message(&mut BufReader::new(stream)).await.map(drop)
+            }
+        });
+        let calls_before = self.recorded().len();
+        futures::future::try_join_all(sends).await?;
+        let took = started.elapsed();
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.truncate(calls_before);
+        }
+        Ok(took)
+    }
+
+    fn recorded(&self) -> Vec<Call> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
@@ -110,7 +177,7 @@ impl Drop for Proxy {
 struct Relay {
     upstream: String,
     latency: Duration,
-    calls: Arc<Mutex<Vec<String>>>,
+    calls: Calls,
     faults: Faults,
 }
 
@@ -128,14 +195,18 @@ impl Relay {
         while let Some(request) = read_message(&mut client_read).await? {
             let operation = operation(&request);
             let fault = (self.faults)(&operation);
-            self.record(match fault {
-                Fault::None => operation,
-                Fault::Refuse => format!("{operation}!refused"),
-                Fault::Lose => format!("{operation}!lost"),
-            });
+            let index = self.record(
+                match fault {
+                    Fault::None => operation,
+                    Fault::Refuse => format!("{operation}!refused"),
+                    Fault::Lose => format!("{operation}!lost"),
+                },
+                &request,
+            );
             tokio::time::sleep(self.latency).await;
             if fault == Fault::Refuse {
                 client_write.write_all(REFUSED).await?;
+                self.answered(index);
                 continue;
             }
             server_write.write_all(&request).await?;
@@ -146,16 +217,50 @@ impl Relay {
                 Fault::Lose => client_write.write_all(LOST).await?,
                 _ => client_write.write_all(&answer).await?,
             }
+            self.answered(index);
         }
         server_write.shutdown().await?;
         Ok(())
     }
 
-    fn record(&self, call: String) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(call);
+    /// Records a call as it arrives; its index is for [`Relay::answered`].
+    fn record(&self, operation: String, request: &[u8]) -> usize {
+        let Ok(mut calls) = self.calls.lock() else {
+            return usize::MAX;
+        };
+        calls.push(Call {
+            operation,
+            request: request.to_vec(),
+            arrived: Instant::now(),
+            answered: None,
+        });
+        calls.len() - 1
+    }
+
+    fn answered(&self, index: usize) {
+        if let Ok(mut calls) = self.calls.lock()
+            && let Some(call) = calls.get_mut(index)
+        {
+            call.answered = Some(Instant::now());
         }
     }
+}
+
+/// For each call, the longest chain of calls ending in it, each arriving after the one
+/// before it was answered.
+fn round_trip_of_each(calls: &[Call]) -> Vec<usize> {
+    let mut depths: Vec<usize> = Vec::with_capacity(calls.len());
+    for call in calls {
+        let after = calls
+            .iter()
+            .zip(&depths)
+            .filter(|(earlier, _)| earlier.answered.is_some_and(|at| at <= call.arrived))
+            .map(|(_, depth)| *depth)
+            .max()
+            .unwrap_or(0);
+        depths.push(after + 1);
+    }
+    depths
 }
 
 /// One whole message (head and body), or `None` when the peer closed the connection.

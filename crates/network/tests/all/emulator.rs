@@ -114,19 +114,18 @@ async fn drift_in_the_security_group_is_planned_and_repaired() {
     let group_id = outputs.security_group_id.value().expect("known").clone();
 
     // Out of band: our rule removed, an SSH rule from anywhere added.
-    let ours = harness
-        .observe()
-        .await
-        .security_group
-        .expect("group")
-        .ingress[0]
-        .id
-        .clone();
     harness
         .ec2
         .revoke_security_group_ingress()
         .group_id(&group_id)
-        .security_group_rule_ids(ours)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(6379)
+                .to_port(6379)
+                .ip_ranges(IpRange::builder().cidr_ip("10.42.0.0/16").build())
+                .build(),
+        )
         .send()
         .await
         .expect("revokes");
