@@ -222,7 +222,62 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<NetworkPlan, Netwo
             .into_iter()
             .map(|id| Op::DeleteSubnet { id }),
     );
+    diff_duplicates(&mut plan, desired, observed);
     Ok(plan)
+}
+
+/// Other VPCs tagged for the stack: an empty one is deleted with its tagged subnets
+/// and security group (nothing runs there); one in use stays, and the plan says which
+/// VPC the stack uses and why.
+fn diff_duplicates(plan: &mut NetworkPlan, desired: &Desired, observed: &Observed) {
+    let (Some(vpc), Some(because)) = (&observed.vpc, &observed.vpc_chosen_because) else {
+        return;
+    };
+    for duplicate in &observed.duplicate_vpcs {
+        if duplicate.network_interfaces > 0 {
+            plan.warnings.push(format!(
+                "{} is also tagged for stack {}; the stack uses {} ({because}). {} stays: {} network interface(s) are in it; move or delete what uses it, or remove its {} tag",
+                duplicate.id,
+                desired.stack,
+                vpc.id,
+                duplicate.id,
+                duplicate.network_interfaces,
+                spec::STACK_TAG,
+            ));
+            continue;
+        }
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::VPC, format!("{} (duplicate, empty)", duplicate.id)),
+            vec![
+                ("id", Value::from(&duplicate.id)),
+                ("cidr_block", Value::from(&duplicate.cidr)),
+                (
+                    "subnets",
+                    Value::set(duplicate.subnets.iter().map(|s| s.id.clone())),
+                ),
+                ("kept", Value::from(format!("{} ({because})", vpc.id))),
+            ],
+        ));
+        plan.ops.extend(delete_duplicate(duplicate));
+    }
+}
+
+/// Deleting a duplicate VPC: what is in it first, as EC2 requires.
+fn delete_duplicate(duplicate: &DuplicateVpc) -> Vec<Op> {
+    let security_group = duplicate
+        .security_group
+        .iter()
+        .map(|id| Op::DeleteSecurityGroup { id: id.clone() });
+    let subnets = duplicate
+        .subnets
+        .iter()
+        .map(|s| Op::DeleteSubnet { id: s.id.clone() });
+    security_group
+        .chain(subnets)
+        .chain([Op::DeleteVpc {
+            id: duplicate.id.clone(),
+        }])
+        .collect()
 }
 
 fn diff_vpc(
@@ -606,6 +661,7 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> NetworkPlan {
             ));
             plan.ops.push(Op::DeleteVpc { id: vpc.id.clone() });
         }
+        diff_duplicates(&mut plan, desired, observed);
     }
     plan
 }

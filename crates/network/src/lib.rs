@@ -72,16 +72,6 @@ pub enum NetworkError {
         /// The one zone.
         zone: String,
     },
-    /// More than one resource carries the stack's tag where one is expected.
-    #[error("{} {what} are tagged for stack {stack} ({}); keep one and delete or untag the others", ids.len(), ids.join(", "))]
-    Ambiguous {
-        /// What kind of resource.
-        what: &'static str,
-        /// The stack.
-        stack: String,
-        /// Their ids.
-        ids: Vec<String>,
-    },
     /// A replacement this tool does not perform.
     #[error("refused: {0}")]
     Refused(String),

@@ -191,6 +191,27 @@ pub struct Observed {
     pub subnet_group: Option<ObservedSubnetGroup>,
     /// The security group, by name within the VPC.
     pub security_group: Option<ObservedSecurityGroup>,
+    /// Other VPCs tagged for the stack (create mode): copies an older version, a lost
+    /// answer or two runs at once left. Empty ones are deleted; one in use stays.
+    pub duplicate_vpcs: Vec<DuplicateVpc>,
+    /// Why `vpc` is the stack's when others are tagged for it too.
+    pub vpc_chosen_because: Option<String>,
+}
+
+/// A VPC tagged for the stack that is not the stack's VPC, with what is in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateVpc {
+    /// Its id.
+    pub id: String,
+    /// Its primary CIDR block.
+    pub cidr: String,
+    /// Its subnets tagged for the stack.
+    pub subnets: Vec<ObservedSubnet>,
+    /// Its security group named like the stack's.
+    pub security_group: Option<String>,
+    /// Network interfaces in it (anything running there has one): with any, it is in
+    /// use and stays.
+    pub network_interfaces: usize,
 }
 
 /// A VPC as AWS describes it.
@@ -374,6 +395,7 @@ impl Observed {
             }),
             vpc: Some(vpc),
             subnets,
+            ..Observed::default()
         }
     }
 }

@@ -8,66 +8,109 @@ use crate::model::*;
 use crate::{Network, NetworkError, absent_if, aws_error};
 
 impl Network {
-    /// Observes the stack's network. Lookups that do not depend on each other run
-    /// concurrently: the VPC and the subnet group first, then everything in the VPC.
+    /// Observes the stack's network. Everything findable by the stack tag or a name is
+    /// looked up at once (subnets and the security group across VPCs, then kept only
+    /// in the stack's VPC); only the VPC's DNS flags wait for its id.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, NetworkError> {
-        let (vpc, subnet_group) =
-            try_join!(self.find_vpc(desired), self.find_subnet_group(desired))?;
-        let Some(vpc) = vpc else {
-            let subnets = match &desired.vpc {
-                DesiredVpc::Existing { subnet_ids, .. } => {
-                    self.find_subnets_by_id(subnet_ids).await?
-                }
-                DesiredVpc::Create { .. } => Vec::new(),
-            };
-            return Ok(Observed {
-                vpc: None,
-                subnets,
-                subnet_group,
-                security_group: None,
-            });
-        };
-        let vpc_id = vpc.vpc_id().unwrap_or_default();
         let subnets = async {
             match &desired.vpc {
-                DesiredVpc::Create { .. } => self.find_stack_subnets(vpc_id, &desired.stack).await,
+                DesiredVpc::Create { .. } => self.find_tagged_subnets(&desired.stack).await,
                 DesiredVpc::Existing { subnet_ids, .. } => {
                     self.find_subnets_by_id(subnet_ids).await
                 }
             }
         };
-        let (vpc, subnets, security_group) = try_join!(
-            self.describe_vpc(desired, &vpc),
+        let known_vpc = match &desired.vpc {
+            DesiredVpc::Existing { vpc_id, .. } => Some(vpc_id.as_str()),
+            DesiredVpc::Create { .. } => None,
+        };
+        let groups = self.security_groups_named(known_vpc, &desired.security_group.name);
+        let (vpcs, subnet_group, mut subnets, groups) = try_join!(
+            self.find_vpc(desired),
+            self.find_subnet_group(desired),
             subnets,
-            self.find_security_group(vpc_id, &desired.security_group.name)
+            groups
         )?;
+        let is_create = matches!(desired.vpc, DesiredVpc::Create { .. });
+        let Some((vpc, because)) = stack_vpc(&vpcs, &subnets, subnet_group.as_ref()) else {
+            if is_create {
+                subnets.clear();
+            }
+            return Ok(Observed {
+                subnets,
+                subnet_group,
+                ..Observed::default()
+            });
+        };
+        let vpc_id = vpc.vpc_id().unwrap_or_default();
+        let in_vpc = |id: &str| {
+            let security_group = groups.iter().find(|g| g.vpc_id() == Some(id));
+            let subnets = subnets.iter().filter(|s| s.vpc_id == id).cloned().collect();
+            (subnets, security_group)
+        };
+        let duplicates = vpcs
+            .iter()
+            .filter(|other| other.vpc_id() != Some(vpc_id))
+            .map(|other| self.describe_duplicate(other, in_vpc));
+        let (described, duplicate_vpcs) = try_join!(
+            self.describe_vpc(desired, vpc),
+            futures::future::try_join_all(duplicates)
+        )?;
+        let (subnets, security_group) = match is_create {
+            true => in_vpc(vpc_id),
+            false => (
+                subnets.clone(),
+                groups.iter().find(|g| g.vpc_id() == Some(vpc_id)),
+            ),
+        };
         Ok(Observed {
-            vpc: Some(vpc),
+            vpc: Some(described),
             subnets,
             subnet_group,
-            security_group,
+            security_group: security_group.map(security_group_of),
+            duplicate_vpcs,
+            vpc_chosen_because: because,
         })
     }
 
-    async fn find_vpc(&self, desired: &Desired) -> Result<Option<Vpc>, NetworkError> {
+    /// A duplicate VPC and whether anything runs in it.
+    async fn describe_duplicate<'a>(
+        &self,
+        vpc: &Vpc,
+        in_vpc: impl Fn(
+            &str,
+        ) -> (
+            Vec<ObservedSubnet>,
+            Option<&'a aws_sdk_ec2::types::SecurityGroup>,
+        ),
+    ) -> Result<DuplicateVpc, NetworkError> {
+        let id = vpc.vpc_id().unwrap_or_default();
+        let interfaces = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(filter("vpc-id", id))
+            .send()
+            .await
+            .map_err(aws_error("DescribeNetworkInterfaces"))?;
+        let (subnets, security_group) = in_vpc(id);
+        Ok(DuplicateVpc {
+            id: id.to_owned(),
+            cidr: vpc.cidr_block().unwrap_or_default().to_owned(),
+            subnets,
+            security_group: security_group.and_then(|g| g.group_id()).map(str::to_owned),
+            network_interfaces: interfaces.network_interfaces().len(),
+        })
+    }
+
+    /// The VPCs tagged for the stack (create mode), or the spec's (existing mode).
+    async fn find_vpc(&self, desired: &Desired) -> Result<Vec<Vpc>, NetworkError> {
         let request = self.ec2.describe_vpcs();
         let request = match &desired.vpc {
             DesiredVpc::Create { .. } => request.filters(tag_filter(&desired.stack)),
             DesiredVpc::Existing { vpc_id, .. } => request.filters(filter("vpc-id", vpc_id)),
         };
         let output = request.send().await.map_err(aws_error("DescribeVpcs"))?;
-        let vpcs = output.vpcs();
-        if vpcs.len() > 1 {
-            return Err(NetworkError::Ambiguous {
-                what: "VPCs",
-                stack: desired.stack.clone(),
-                ids: vpcs
-                    .iter()
-                    .filter_map(|v| v.vpc_id().map(str::to_owned))
-                    .collect(),
-            });
-        }
-        Ok(vpcs.first().cloned())
+        Ok(output.vpcs().to_vec())
     }
 
     /// The VPC's DNS flags, which `DescribeVpcs` does not report. An existing VPC's are
@@ -114,15 +157,11 @@ impl Network {
         Ok(flag.and_then(|f| f.value()).unwrap_or(false))
     }
 
-    async fn find_stack_subnets(
-        &self,
-        vpc_id: &str,
-        stack: &str,
-    ) -> Result<Vec<ObservedSubnet>, NetworkError> {
+    /// The subnets tagged for the stack, in any VPC.
+    async fn find_tagged_subnets(&self, stack: &str) -> Result<Vec<ObservedSubnet>, NetworkError> {
         let output = self
             .ec2
             .describe_subnets()
-            .filters(filter("vpc-id", vpc_id))
             .filters(tag_filter(stack))
             .send()
             .await
@@ -205,20 +244,79 @@ impl Network {
         Ok(output.security_groups().first().cloned())
     }
 
-    async fn find_security_group(
+    /// The security groups called `name`: in `vpc_id` when it is known, else in every
+    /// VPC (names are unique only within one).
+    async fn security_groups_named(
         &self,
-        vpc_id: &str,
+        vpc_id: Option<&str>,
         name: &str,
-    ) -> Result<Option<ObservedSecurityGroup>, NetworkError> {
-        let Some(group) = self.security_group_named(vpc_id, name).await? else {
-            return Ok(None);
-        };
-        let ingress = group.ip_permissions().iter().flat_map(rules_of).collect();
-        Ok(Some(ObservedSecurityGroup {
-            id: group.group_id().unwrap_or_default().to_owned(),
-            tags: tags_of(group.tags()),
-            ingress,
-        }))
+    ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, NetworkError> {
+        let output = self
+            .ec2
+            .describe_security_groups()
+            .set_filters(vpc_id.map(|id| vec![filter("vpc-id", id)]))
+            .filters(filter("group-name", name))
+            .send()
+            .await
+            .map_err(aws_error("DescribeSecurityGroups"))?;
+        Ok(output.security_groups().to_vec())
+    }
+}
+
+/// Which of the VPCs found is the stack's, and why when there is more than one: the
+/// one its cache subnet group's subnets are in, else the one with most of its subnets,
+/// else the first by id (so every run picks the same one).
+fn stack_vpc<'a>(
+    vpcs: &'a [Vpc],
+    subnets: &[ObservedSubnet],
+    subnet_group: Option<&ObservedSubnetGroup>,
+) -> Option<(&'a Vpc, Option<String>)> {
+    let mut sorted: Vec<&Vpc> = vpcs.iter().collect();
+    sorted.sort_by_key(|vpc| vpc.vpc_id());
+    let [first, ..] = sorted[..] else {
+        return None;
+    };
+    if sorted.len() == 1 {
+        return Some((first, None));
+    }
+    let ours = |vpc: &Vpc, s: &ObservedSubnet| Some(s.vpc_id.as_str()) == vpc.vpc_id();
+    let holds_group = |vpc: &Vpc| {
+        subnet_group.is_some_and(|group| {
+            subnets
+                .iter()
+                .any(|s| ours(vpc, s) && group.subnet_ids.contains(&s.id))
+        })
+    };
+    let subnet_count = |vpc: &Vpc| subnets.iter().filter(|s| ours(vpc, s)).count();
+    if let Some(vpc) = sorted.iter().find(|vpc| holds_group(vpc)) {
+        return Some((
+            vpc,
+            Some("its subnets hold the cache subnet group".to_owned()),
+        ));
+    }
+    // The first of those with the most subnets: `max_by_key` keeps the last maximum.
+    let most = sorted
+        .iter()
+        .rev()
+        .max_by_key(|vpc| subnet_count(vpc))
+        .filter(|vpc| subnet_count(vpc) > 0);
+    Some(match most {
+        Some(vpc) => (
+            vpc,
+            Some("it has the most of the stack's subnets".to_owned()),
+        ),
+        None => (
+            first,
+            Some("it is the first by id; none has the stack's subnets".to_owned()),
+        ),
+    })
+}
+
+fn security_group_of(group: &aws_sdk_ec2::types::SecurityGroup) -> ObservedSecurityGroup {
+    ObservedSecurityGroup {
+        id: group.group_id().unwrap_or_default().to_owned(),
+        tags: tags_of(group.tags()),
+        ingress: group.ip_permissions().iter().flat_map(rules_of).collect(),
     }
 }
 

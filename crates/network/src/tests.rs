@@ -353,6 +353,7 @@ fn destroy_deletes_only_what_the_stack_owns() {
         subnets: vec![existing_subnet("subnet-a", "vpc-9", "us-east-1a")],
         subnet_group: Observed::as_applied(&desired).subnet_group,
         security_group: Observed::as_applied(&desired).security_group,
+        ..Observed::default()
     };
     let plan = diff_destroy(&existing, &observed);
     assert_eq!(

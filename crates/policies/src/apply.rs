@@ -7,7 +7,7 @@ use plan::Known;
 use plan::tags::Tags;
 
 use crate::diff::{Op, PoliciesOutputs, PoliciesPlan};
-use crate::{Policies, PoliciesError};
+use crate::{DOCUMENT_TAG, Policies, PoliciesError};
 
 /// SSM deletes at most ten parameters per call.
 const PARAMETERS_PER_DELETE: usize = 10;
@@ -59,13 +59,17 @@ impl Policies {
                 document,
                 tags,
             } => {
+                let document = known_value(document)?;
+                let mut tags = iam_tags(tags)?;
+                // A new policy's only version is `v1`.
+                tags.push(document_tag("v1", document)?);
                 let created = self
                     .iam
                     .create_policy()
                     .policy_name(name)
                     .description(description)
-                    .policy_document(known_document(document)?)
-                    .set_tags(Some(iam_tags(tags)?))
+                    .policy_document(document.to_string())
+                    .set_tags(Some(tags))
                     .send()
                     .await
                     .map_err(aws_error("CreatePolicy"));
@@ -82,14 +86,29 @@ impl Policies {
                 {
                     self.delete_policy_version(arn, oldest).await?;
                 }
-                self.iam
+                let document = known_value(document)?;
+                let created = self
+                    .iam
                     .create_policy_version()
                     .policy_arn(arn)
-                    .policy_document(known_document(document)?)
+                    .policy_document(document.to_string())
                     .set_as_default(true)
                     .send()
                     .await
                     .map_err(aws_error("CreatePolicyVersion"))?;
+                let version = created
+                    .policy_version()
+                    .and_then(|v| v.version_id())
+                    .ok_or(PoliciesError::Internal("a policy version without an id"))?;
+                // Stopped before this, the next plan finds the tag behind the default
+                // version and reads the document instead.
+                self.iam
+                    .tag_policy()
+                    .policy_arn(arn)
+                    .tags(document_tag(version, document)?)
+                    .send()
+                    .await
+                    .map_err(aws_error("TagPolicy"))?;
                 Ok(())
             }
             Op::Attach { arn, role } => {
@@ -211,13 +230,19 @@ impl Policies {
     }
 }
 
-fn known_document(document: &Known<serde_json::Value>) -> Result<String, PoliciesError> {
-    document
-        .value()
-        .map(serde_json::Value::to_string)
-        .ok_or(PoliciesError::Internal(
-            "a policy document is not known yet",
-        ))
+fn known_value(document: &Known<serde_json::Value>) -> Result<&serde_json::Value, PoliciesError> {
+    document.value().ok_or(PoliciesError::Internal(
+        "a policy document is not known yet",
+    ))
+}
+
+/// The [`DOCUMENT_TAG`] for `version` holding `document`.
+fn document_tag(version: &str, document: &serde_json::Value) -> Result<IamTag, PoliciesError> {
+    IamTag::builder()
+        .key(DOCUMENT_TAG)
+        .value(crate::document::document_tag(version, document))
+        .build()
+        .map_err(|_| PoliciesError::Internal("a tag without a key"))
 }
 
 fn ssm_tags(tags: &Tags) -> Result<Vec<SsmTag>, PoliciesError> {

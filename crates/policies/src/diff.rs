@@ -4,7 +4,9 @@ use plan::tags::{Tags, tags_value};
 use plan::{Change, Diff, Known, ResourceId, Value};
 
 use crate::document::statements;
-use crate::{Desired, Observed, ObservedPolicy, Parameter, PoliciesError, Policy};
+use crate::{
+    Desired, Observed, ObservedDocument, ObservedPolicy, Parameter, PoliciesError, Policy,
+};
 
 /// Resource kinds this step shows.
 pub mod kinds {
@@ -225,6 +227,24 @@ fn document_value(document: &Known<serde_json::Value>) -> Value {
     }
 }
 
+/// The document found: read, or recorded as written with the digest of the one
+/// wanted (then it is that one). Unknown when the digests differ and it was not read
+/// ([`crate::Policies::read_documents`] reads it for a plan).
+fn found_document(
+    found: &ObservedDocument,
+    wanted: &Known<serde_json::Value>,
+) -> Known<serde_json::Value> {
+    match (found, wanted) {
+        (ObservedDocument::Read(document), _) => Known::Value(document.clone()),
+        (ObservedDocument::Written { digest, .. }, Known::Value(wanted))
+            if crate::document::digest(wanted) == *digest =>
+        {
+            Known::Value(wanted.clone())
+        }
+        (ObservedDocument::Written { .. }, _) => Known::AfterApply,
+    }
+}
+
 fn policy_diff(
     plan: &mut PoliciesPlan,
     desired: &Desired,
@@ -255,12 +275,13 @@ fn policy_diff(
         }
         return;
     };
-    let document_changed = policy.document.value() != Some(&found.document);
+    let found_document = found_document(&found.document, &policy.document);
+    let document_changed = policy.document.value() != found_document.value();
     plan.changes.push(
         Diff::new(id)
             .attribute(
                 "statements",
-                document_value(&Known::Value(found.document.clone())),
+                document_value(&found_document),
                 document_value(&policy.document),
             )
             .attribute(

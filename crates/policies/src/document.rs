@@ -5,6 +5,19 @@ use plan::Known;
 use serde_json::{Value, json};
 use spec::names::Scope;
 
+/// The SHA-256 of a document's compact JSON (keys sorted), in hex: what
+/// [`crate::DOCUMENT_TAG`] records.
+pub fn digest(document: &Value) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(document.to_string().as_bytes());
+    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The [`crate::DOCUMENT_TAG`] value for a version holding `document`.
+pub fn document_tag(version: &str, document: &Value) -> String {
+    format!("{version}:{}", digest(document))
+}
+
 /// The ARN of an SSM parameter named `name` (which starts with `/`).
 pub fn parameter_arn(scope: &Scope, name: &str) -> String {
     format!(

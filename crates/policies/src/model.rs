@@ -275,13 +275,36 @@ pub struct ObservedParameter {
 /// A managed policy as IAM describes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedPolicy {
-    /// The default version's document. The other versions are not read to plan (they
-    /// matter only to the write that adds or deletes one, which lists them itself, as
-    /// Terraform does).
-    pub document: serde_json::Value,
+    /// The default version's document, as far as the plan needs it. The other versions
+    /// are not read to plan (they matter only to the write that adds or deletes one,
+    /// which lists them itself, as Terraform does).
+    pub document: ObservedDocument,
     /// Roles it is attached to.
     pub roles: Vec<String>,
 }
+
+/// What a plan knows of a policy's default version.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObservedDocument {
+    /// Read with `GetPolicyVersion`.
+    Read(serde_json::Value),
+    /// Not read: the default version is the one this project wrote, and the policy's
+    /// [`DOCUMENT_TAG`] records that version and the digest of what it holds. Read
+    /// only when the desired document's digest differs
+    /// ([`Policies::read_documents`](crate::Policies::read_documents)).
+    Written {
+        /// The default version's id, `v3`.
+        version: String,
+        /// [`crate::document::digest`] of the document written.
+        digest: String,
+    },
+}
+
+/// The tag on each policy recording the version this project last wrote and its
+/// document's digest, `v3:<sha-256>`. It saves a plan the read of an unchanged
+/// document; when it does not match the default version (an edit in the console, a
+/// run stopped between the write and the tag) the document is read.
+pub const DOCUMENT_TAG: &str = "elasticache-action:document";
 
 #[cfg(any(test, feature = "test-util"))]
 impl Observed {
@@ -313,7 +336,9 @@ impl Observed {
                     (
                         p.name.clone(),
                         ObservedPolicy {
-                            document: p.document.value().cloned().unwrap_or_default(),
+                            document: ObservedDocument::Read(
+                                p.document.value().cloned().unwrap_or_default(),
+                            ),
                             roles: p.roles.clone(),
                         },
                     )

@@ -217,7 +217,9 @@ fn an_edited_policy_gets_a_new_default_version() {
         .policies
         .get_mut("demo-read-connection")
         .expect("policy");
-    policy.document["Statement"][0]["Resource"] = json!("*");
+    if let ObservedDocument::Read(document) = &mut policy.document {
+        document["Statement"][0]["Resource"] = json!("*");
+    }
     let plan = diff(&desired, &observed).expect("plans");
     let arn = "arn:aws:iam::123456789012:policy/demo-read-connection".to_owned();
     // Making room at five versions is the write's own business (the emulator test
@@ -228,6 +230,40 @@ fn an_edited_policy_gets_a_new_default_version() {
             arn,
             document: desired.policies[0].document.clone()
         }]
+    );
+}
+
+/// The policy as a plan finds it when the tag says the default version is the one
+/// written, holding a document with `digest`.
+fn written(desired: &Desired, digest: String) -> Observed {
+    let mut observed = Observed::as_applied(desired);
+    if let Some(policy) = observed.policies.get_mut("demo-read-connection") {
+        policy.document = ObservedDocument::Written {
+            version: "v2".into(),
+            digest,
+        };
+    }
+    observed
+}
+
+#[test]
+fn a_policy_whose_tag_matches_the_wanted_document_is_unchanged_unread() {
+    let desired = desired("");
+    let wanted = desired.policies[0].document.value().expect("known").clone();
+    let observed = written(&desired, crate::document::digest(&wanted));
+    let plan = diff(&desired, &observed).expect("plans");
+    assert!(plan.ops.is_empty(), "{:?}", plan.ops);
+}
+
+#[test]
+fn a_policy_whose_tag_records_another_document_gets_a_new_version() {
+    let desired = desired("");
+    let observed = written(&desired, crate::document::digest(&json!({"Statement": []})));
+    let plan = diff(&desired, &observed).expect("plans");
+    assert!(
+        matches!(plan.ops[..], [Op::CreatePolicyVersion { .. }]),
+        "{:?}",
+        plan.ops
     );
 }
 

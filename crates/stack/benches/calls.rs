@@ -57,7 +57,15 @@ async fn run(example: &str, latency: Duration) {
         .region(aws_config::Region::new(spec.region.clone()))
         .build();
     create_roles(&config, &spec).await;
-    let stack = Stack::new(spec, &config);
+    // Each plan on a new Stack, as each `orchestrator plan` is a new process that asks
+    // STS who it is.
+    let fresh_plan = || {
+        let stack = Stack::new(spec.clone(), &config);
+        async move { stack.plan().await }
+    };
+    let stack = Stack::new(spec.clone(), &config);
+    // As in one `orchestrator apply`, which plans first.
+    stack.identity().await.expect("STS answers");
     let fast = ApplyOptions {
         wait: stack::WaitOptions {
             first_poll: Duration::from_millis(100),
@@ -66,7 +74,7 @@ async fn run(example: &str, latency: Duration) {
         ..Default::default()
     };
 
-    let plan = measure_reads(&proxy, latency, "plan (from nothing)", || stack.plan()).await;
+    let plan = measure_reads(&proxy, latency, "plan (from nothing)", fresh_plan).await;
     measure(
         &proxy,
         latency,
@@ -74,7 +82,7 @@ async fn run(example: &str, latency: Duration) {
         apply(&stack, &plan, fast),
     )
     .await;
-    let plan = measure_reads(&proxy, latency, "plan (converged)", || stack.plan()).await;
+    let plan = measure_reads(&proxy, latency, "plan (converged)", fresh_plan).await;
     measure(
         &proxy,
         latency,
@@ -83,7 +91,7 @@ async fn run(example: &str, latency: Duration) {
     )
     .await;
     measure(&proxy, latency, "plan + apply (converged)", async {
-        let plan = stack.plan().await?;
+        let plan = fresh_plan().await?;
         apply(&stack, &plan, fast).await
     })
     .await;

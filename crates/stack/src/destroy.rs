@@ -53,14 +53,15 @@ pub(crate) const KEY_KEPT: &str = "the stack's KMS key is kept: it encrypts the 
 impl Stack {
     /// What destroy would delete, and what it keeps. Reads only.
     pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<DestroyPlan, StackError> {
-        let identity = self.identity().await?;
-        let scope = identity.scope();
-        let names = self.names_only(&scope);
-        let (observed, snapshots, lock) = futures::try_join!(
-            self.observe_all(&names),
-            async { Ok(self.cluster.final_snapshots(&names.cluster).await?) },
-            async { Ok(crate::lock::state(&self.ssm, &self.spec.stack).await?) },
-        )?;
+        let account_free = self.account_free_names();
+        let (observed, snapshots, lock) = futures::join!(
+            self.observe_all(),
+            self.cluster.final_snapshots(&account_free.cluster),
+            crate::lock::state(&self.ssm, &self.spec.stack),
+        );
+        // The observation's error first: it puts who the caller is first.
+        let (identity, names, observed) = observed?;
+        let (snapshots, lock) = (snapshots?, lock?);
         let mut cluster_observed = observed.cluster;
         cluster_observed.final_snapshots = snapshots;
         let cluster = cluster::diff_destroy(

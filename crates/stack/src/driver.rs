@@ -237,27 +237,57 @@ impl Stack {
         .names_only()
     }
 
-    /// Observes every step at once.
-    pub(crate) async fn observe_all(&self, names: &NamesOnly) -> Result<Observation, StackError> {
+    /// Names that do not depend on the account: every step's but the policies' (whose
+    /// ARNs hold it). The desired states diffed are built again in the real scope.
+    pub(crate) fn account_free_names(&self) -> NamesOnly {
+        self.names_only(&Scope::new("", &self.spec.region))
+    }
+
+    /// Observes every step at once, while STS says which account this is: only IAM's
+    /// reads (policy ARNs hold the account) wait for it. Returns the identity and the
+    /// names in its scope.
+    pub(crate) async fn observe_all(
+        &self,
+    ) -> Result<(Identity, NamesOnly, Observation), StackError> {
+        let account_free = self.account_free_names();
+        let iam = async {
+            let identity = self.identity().await?;
+            let names = self.names_only(&identity.scope());
+            let access = self.policies.observe_access(&names.policies).await;
+            Ok::<_, StackError>((identity, names, access))
+        };
         // Boxed: six observations inline are a large future (see `walk`).
-        let (network, kms, logs, secrets, cluster, policies) = try_join!(
-            Box::pin(Step::observe(&self.network, &names.network)),
-            Box::pin(Step::observe(&self.kms, &names.kms)),
-            Box::pin(Step::observe(&self.logs, &names.logs)),
-            Box::pin(Step::observe(&self.secrets, &names.secrets)),
-            Box::pin(Step::observe(&self.cluster, &names.cluster)),
-            Box::pin(Step::observe(&self.policies, &names.policies)),
-        )?;
-        Ok(Observation {
+        let others = async {
+            try_join!(
+                Box::pin(Step::observe(&self.network, &account_free.network)),
+                Box::pin(Step::observe(&self.kms, &account_free.kms)),
+                Box::pin(Step::observe(&self.logs, &account_free.logs)),
+                Box::pin(Step::observe(&self.secrets, &account_free.secrets)),
+                Box::pin(Step::observe(&self.cluster, &account_free.cluster)),
+                async {
+                    let policies = &account_free.policies;
+                    Ok(self.policies.observe_parameters(policies).await?)
+                },
+            )
+        };
+        let (iam, others) = futures::join!(Box::pin(iam), others);
+        // Who the caller is fails first and clearest (an unreachable region).
+        let (identity, names, access) = iam?;
+        let (network, kms, logs, secrets, cluster, parameters) = others?;
+        let policies = policies::Observed {
+            parameters,
+            ..access?
+        };
+        let observation = Observation {
             network,
             kms,
             logs,
             secrets,
             cluster,
             policies,
-        })
+        };
+        Ok((identity, names, observation))
     }
-
     /// Walks the steps in order: the stack's one piece of wiring.
     pub(crate) async fn walk(&self, scope: &Scope, mode: Mode<'_>) -> Result<Walk, StackError> {
         let wiring = Wiring {
@@ -305,9 +335,10 @@ impl Stack {
     ) -> Result<WalkedStep<S>, StackError> {
         let (planned, context) = match source {
             Source::Observed(observed) => {
-                let plan = S::diff(&desired, observed)?;
+                let observed = step.refine(&desired, observed.clone()).await?;
+                let plan = S::diff(&desired, &observed)?;
                 return Ok(Walked {
-                    observed: observed.clone(),
+                    observed,
                     outputs: S::planned_outputs(&plan),
                     plan,
                 });
@@ -315,7 +346,8 @@ impl Stack {
             Source::Planned(planned, context) => (planned, context),
         };
         let observed = if changes_existing(S::changes(&planned.plan)) {
-            step.observe(&desired).await?
+            let observed = step.observe(&desired).await?;
+            step.refine(&desired, observed).await?
         } else {
             planned.observed.clone()
         };

@@ -245,12 +245,12 @@ impl Stack {
     /// Everything that would change. Reads only: the steps are observed concurrently,
     /// then diffed in order, each with the outputs the steps before it will produce.
     pub async fn plan(&self) -> Result<StackPlan, StackError> {
-        let identity = self.identity().await?;
+        let (observed, lock) =
+            futures::join!(self.observe_all(), lock::state(&self.ssm, &self.spec.stack));
+        // The observation's error first: it puts who the caller is first.
+        let (identity, _, observation) = observed?;
+        let lock = lock?;
         let scope = identity.scope();
-        let names = self.names_only(&scope);
-        let (observation, lock) = futures::try_join!(self.observe_all(&names), async {
-            Ok(lock::state(&self.ssm, &self.spec.stack).await?)
-        })?;
         let walk = self.walk(&scope, Mode::Plan(Box::new(observation))).await?;
         let mut plan = walk.plan(&self.spec.stack);
         preflight::check(&self.spec, &self.config, &plan).await?;

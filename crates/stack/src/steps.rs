@@ -37,6 +37,17 @@ pub(crate) trait Step: Sync {
         desired: &Self::Desired,
     ) -> impl Future<Output = Result<Self::Observed, StackError>> + Send;
 
+    /// Reads what only the whole desired state shows to be needed (known once the
+    /// steps before are diffed; observation had names only): the policies' documents
+    /// whose recorded digest differs. Most steps need nothing more.
+    fn refine(
+        &self,
+        _desired: &Self::Desired,
+        observed: Self::Observed,
+    ) -> impl Future<Output = Result<Self::Observed, StackError>> + Send {
+        std::future::ready(Ok(observed))
+    }
+
     /// Compares without calling AWS.
     fn diff(desired: &Self::Desired, observed: &Self::Observed) -> Result<Self::Plan, StackError>;
 
@@ -77,7 +88,8 @@ macro_rules! plan_parts {
 /// A step whose apply needs only its plan (all but the cluster, which also reads the
 /// credentials it sends).
 macro_rules! plan_only_step {
-    ($client:ident, $name:literal, $module:ident :: $plan:ident, $outputs:ident) => {
+    ($client:ident, $name:literal, $module:ident :: $plan:ident, $outputs:ident
+        $(, refine: $refine:ident)?) => {
         impl Step for $client {
             const NAME: &'static str = $name;
             type Desired = $module::Desired;
@@ -88,6 +100,16 @@ macro_rules! plan_only_step {
             async fn observe(&self, desired: &Self::Desired) -> Result<Self::Observed, StackError> {
                 Ok($client::observe(self, desired).await?)
             }
+
+            $(
+                async fn refine(
+                    &self,
+                    desired: &Self::Desired,
+                    observed: Self::Observed,
+                ) -> Result<Self::Observed, StackError> {
+                    Ok($client::$refine(self, desired, observed).await?)
+                }
+            )?
 
             fn diff(
                 desired: &Self::Desired,
@@ -117,7 +139,8 @@ plan_only_step!(
     Policies,
     "policies",
     policies::PoliciesPlan,
-    PoliciesOutputs
+    PoliciesOutputs,
+    refine: read_documents
 );
 
 impl Step for Cluster {

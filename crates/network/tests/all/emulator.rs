@@ -342,3 +342,102 @@ async fn a_replaced_subnet_moves_the_subnet_group_before_the_old_subnet_goes() {
     assert_eq!(group.subnet_ids, after, "the group holds the new subnet");
     moved.assert_converged().await;
 }
+
+/// A VPC tagged for the stack, with one tagged subnet, as a lost `CreateVpc` answer or
+/// an older version left it.
+async fn make_duplicate(harness: &Harness, cidr: &str) -> (String, String) {
+    let tags = aws_sdk_ec2::types::TagSpecification::builder().tags(
+        aws_sdk_ec2::types::Tag::builder()
+            .key("elasticache-action:stack")
+            .value("netdemo")
+            .build(),
+    );
+    let vpc = harness
+        .ec2
+        .create_vpc()
+        .cidr_block(cidr)
+        .tag_specifications(
+            tags.clone()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a duplicate VPC");
+    let vpc_id = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("an id")
+        .to_owned();
+    let subnet = harness
+        .ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block(cidr.replace(".0.0/16", ".1.0/24"))
+        .availability_zone("us-east-1a")
+        .tag_specifications(
+            tags.resource_type(aws_sdk_ec2::types::ResourceType::Subnet)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a subnet in it");
+    let subnet_id = subnet
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("an id")
+        .to_owned();
+    (vpc_id, subnet_id)
+}
+
+#[tokio::test]
+async fn an_empty_duplicate_vpc_is_deleted_and_one_in_use_is_kept_with_the_reason() {
+    let harness = Harness::new("duplicate_vpcs", CREATE).await;
+    harness.converge().await;
+    let ours = harness.observe().await.vpc.expect("our VPC").id;
+    let (empty, _) = make_duplicate(&harness, "10.43.0.0/16").await;
+    let (in_use, busy_subnet) = make_duplicate(&harness, "10.44.0.0/16").await;
+    harness
+        .ec2
+        .create_network_interface()
+        .subnet_id(&busy_subnet)
+        .send()
+        .await
+        .expect("something running in it");
+
+    let observed = harness.observe().await;
+    assert_eq!(
+        observed.vpc.as_ref().map(|v| v.id.clone()),
+        Some(ours.clone())
+    );
+    let plan = diff(&harness.desired, &observed).expect("plans instead of refusing");
+    let deleted: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.resource.to_string())
+        .collect();
+    assert_eq!(
+        deleted,
+        [format!("vpc {empty} (duplicate, empty)")],
+        "{:#?}",
+        plan.changes
+    );
+    let warning = plan.warnings.join("\n");
+    assert!(
+        warning.contains(&in_use) && warning.contains(&format!("the stack uses {ours}")),
+        "{warning}"
+    );
+    assert!(warning.contains("cache subnet group"), "{warning}");
+
+    harness.network.apply(&plan).await.expect("applies");
+    let mut left = harness.stack_vpcs().await;
+    left.sort();
+    let mut expected = vec![ours, in_use];
+    expected.sort();
+    assert_eq!(
+        left, expected,
+        "the empty duplicate is gone, the one in use stays"
+    );
+    harness.assert_converged().await;
+}

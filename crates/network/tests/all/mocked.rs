@@ -70,6 +70,7 @@ fn observed_with_old_subnet(desired: &Desired) -> Observed {
                 description: String::new(),
             }],
         }),
+        ..Observed::default()
     }
 }
 
