@@ -12,10 +12,13 @@ use test_support::proxy::{Fault, Faults, Proxy};
 use test_support::{Account, Emulator};
 
 fn quickstart() -> spec::Spec {
+    spec::parse(&quickstart_source(), "quickstart.yaml").expect("valid spec")
+}
+
+fn quickstart_source() -> String {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.yaml");
-    let source = std::fs::read_to_string(path).expect("example");
-    spec::parse(&source, "quickstart.yaml").expect("valid spec")
+    std::fs::read_to_string(path).expect("example")
 }
 
 /// The stack's retries, with short pauses so a test with many faults ends soon.
@@ -425,4 +428,212 @@ async fn an_expired_lock_is_taken_over() {
         .expect("takes the lock over");
     let stack = Stack::new(quickstart(), &account.config);
     assert_eq!(stack.lock_holder().await.expect("reads"), None);
+}
+
+/// Whether an operation changes something (by AWS's naming of its actions).
+fn is_write(operation: &str) -> bool {
+    const VERBS: [&str; 14] = [
+        "Create",
+        "Put",
+        "Modify",
+        "Delete",
+        "Authorize",
+        "Revoke",
+        "Enable",
+        "Disable",
+        "Attach",
+        "Detach",
+        "Tag",
+        "Untag",
+        "Schedule",
+        "Update",
+    ];
+    VERBS.iter().any(|verb| operation.starts_with(verb))
+}
+
+/// The writes of a clean apply from nothing, in order.
+async fn writes_of_a_clean_apply() -> Vec<String> {
+    let account = Emulator::account("faults_crash_census").await;
+    let proxy = Proxy::start(&test_support::endpoint(), Duration::ZERO)
+        .await
+        .expect("proxy");
+    let config = through(&account, &proxy);
+    let stack = Stack::new(quickstart(), &config);
+    let plan = stack.plan().await.expect("plans");
+    proxy.reset();
+    stack
+        .apply(&plan, ApplyOptions::default(), &|_| {})
+        .await
+        .expect("applies");
+    proxy.calls().into_iter().filter(|c| is_write(c)).collect()
+}
+
+/// One crash trial: an apply killed (its task aborted, so no line of it runs again)
+/// the moment its write number `after + 1` arrives, so `after` writes took effect; then
+/// the dead run's lock is removed by its id, as `orchestrator unlock` would, and apply
+/// runs again. Returns the account's census.
+async fn crash_after(after: usize) -> BTreeMap<&'static str, usize> {
+    let account = Emulator::account(&format!("faults_crash_{after}")).await;
+    let victim: Arc<Mutex<Option<tokio::task::AbortHandle>>> = Arc::default();
+    let writes = Mutex::new(0usize);
+    let kill = victim.clone();
+    let faults: Faults = Arc::new(move |operation: &str| {
+        if !is_write(operation) {
+            return Fault::None;
+        }
+        let Ok(mut writes) = writes.lock() else {
+            return Fault::None;
+        };
+        *writes += 1;
+        if *writes <= after {
+            return Fault::None;
+        }
+        if let Some(run) = kill.lock().ok().and_then(|mut run| run.take()) {
+            run.abort();
+        }
+        Fault::Refuse
+    });
+    let proxy = Proxy::with_faults(&test_support::endpoint(), Duration::ZERO, faults)
+        .await
+        .expect("proxy");
+    let stack = Stack::new(quickstart(), &through(&account, &proxy));
+    let plan = stack.plan().await.expect("plans");
+    let (start, started) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        let _ = started.await;
+        stack.apply(&plan, ApplyOptions::default(), &|_| {}).await
+    });
+    if let Ok(mut slot) = victim.lock() {
+        *slot = Some(run.abort_handle());
+    }
+    let _ = start.send(());
+    let outcome = run.await;
+    assert!(
+        outcome.is_err(),
+        "after write {after}: the run was killed, not {outcome:?}"
+    );
+
+    let stack = Stack::new(quickstart(), &account.config);
+    let lock = stack.lock_holder().await.expect("reads the lock");
+    let lock = lock.unwrap_or_else(|| panic!("after write {after}: the dead run's lock"));
+    stack.unlock(&lock.id).await.expect("unlocks");
+    Box::pin(apply_once(&account.config))
+        .await
+        .unwrap_or_else(|err| panic!("after write {after}: apply again: {err}"));
+    assert!(converged(&account.config).await, "after write {after}");
+    census(&account.config).await
+}
+
+/// kill -9 after every write of a full apply, then apply again: never a duplicate, and
+/// the stack converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_any_write_then_apply_again_leaves_one_stack() {
+    use futures::StreamExt;
+    let clean = Box::pin(clean_census()).await;
+    let writes = Box::pin(writes_of_a_clean_apply()).await;
+    assert!(writes.len() > 15, "a full apply writes: {writes:?}");
+    // The last write gives the lock back: a crash after it is no crash.
+    let points = 1..writes.len();
+    let trials = futures::stream::iter(points.map(|after| async move {
+        let census = tokio::spawn(crash_after(after))
+            .await
+            .expect("a trial runs");
+        (after, census)
+    }))
+    .buffer_unordered(3)
+    .collect::<Vec<_>>()
+    .await;
+    for (after, census) in trials {
+        assert_eq!(
+            census,
+            clean,
+            "crash after write {after} ({})",
+            writes[after - 1]
+        );
+    }
+}
+
+/// Destroy without keeping anything back, so that what is left is easy to compare.
+fn destroy_everything() -> stack::DestroyOptions {
+    stack::DestroyOptions {
+        skip_final_snapshot: true,
+        force_delete_secrets: true,
+        ..stack::DestroyOptions::default()
+    }
+}
+
+async fn destroy_once(config: &aws_config::SdkConfig) -> Result<(), StackError> {
+    let stack = Stack::new(quickstart(), config);
+    let plan = stack.plan_destroy(destroy_everything()).await?;
+    stack.destroy(&plan, &|_| {}).await
+}
+
+/// An apply with changes (new tags) started at the same moment as a destroy: one
+/// takes the lock and the other fails naming it, so the account ends as a clean destroy
+/// or a clean apply leaves it, never half of each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_during_a_destroy_leaves_a_whole_stack_or_none() {
+    let after_destroy = {
+        let account = Emulator::account("faults_destroyed").await;
+        Box::pin(apply_once(&account.config))
+            .await
+            .expect("applies");
+        Box::pin(destroy_once(&account.config))
+            .await
+            .expect("destroys");
+        census(&account.config).await
+    };
+    let account = Emulator::account("faults_apply_during_destroy").await;
+    Box::pin(apply_once(&account.config))
+        .await
+        .expect("a stack to destroy");
+    let retagged = quickstart_source().replace("team: platform", "team: payments");
+    let retagged = spec::parse(&retagged, "quickstart.yaml").expect("valid spec");
+    let (destroying, changing) = (
+        Stack::new(quickstart(), &account.config),
+        Stack::new(retagged.clone(), &account.config),
+    );
+    let destroy_plan = destroying
+        .plan_destroy(destroy_everything())
+        .await
+        .expect("plans");
+    let apply_plan = changing.plan().await.expect("plans");
+    assert!(apply_plan.has_changes(), "the new tags are changes");
+    let destroy = tokio::spawn(async move { destroying.destroy(&destroy_plan, &|_| {}).await });
+    let apply = tokio::spawn(async move {
+        changing
+            .apply(&apply_plan, ApplyOptions::default(), &|_| {})
+            .await
+            .map(drop)
+    });
+    let (destroyed, applied) = tokio::join!(destroy, apply);
+    let (destroyed, applied) = (destroyed.expect("runs"), applied.expect("runs"));
+    let refused = |err: &StackError| {
+        matches!(
+            err,
+            StackError::Locked { .. } | StackError::ChangedSincePlan { .. }
+        )
+    };
+    match (&destroyed, &applied) {
+        (Ok(()), Err(lost)) if refused(lost) => {
+            assert_eq!(
+                census(&account.config).await,
+                after_destroy,
+                "apply lost: {lost}"
+            );
+        }
+        (Err(lost), Ok(())) if refused(lost) => {
+            let plan = Stack::new(retagged, &account.config)
+                .plan()
+                .await
+                .expect("plans");
+            assert!(
+                !plan.has_changes(),
+                "destroy lost ({lost}); the apply converged"
+            );
+        }
+        other => panic!("one of them runs, the other is refused: {other:?}"),
+    }
+    let stack = Stack::new(quickstart(), &account.config);
+    assert_eq!(stack.lock_holder().await.expect("reads"), None, "released");
 }
