@@ -948,6 +948,29 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
     assert!(outputs.is_empty(), "no binary is named");
 }
 
+/// An endpoint that answers for every region name (the emulator answers a 500 for one it
+/// does not know) is asked which regions it has: one line names the region and them.
+#[tokio::test]
+async fn a_region_the_endpoint_does_not_list_is_one_clear_line() {
+    let account = Emulator::account("cli_unknown_region").await;
+    let source = std::fs::read_to_string(quickstart())
+        .expect("the example")
+        .replace("us-east-1", "mars-north-1");
+    let dir = std::env::temp_dir().join(format!("cli-mars-emulator-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("mars.yaml");
+    std::fs::write(&spec, source).expect("written");
+    let output = orchestrator(Some(&account), &["plan", &spec.display().to_string()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: `mars-north-1` is not a region http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("us-east-1, us-east-2"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
 /// With AWS's own endpoints, a region AWS does not have has no endpoint: one line says
 /// so (the name does not resolve, on any network).
 #[test]

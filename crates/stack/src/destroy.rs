@@ -60,7 +60,10 @@ impl Stack {
             crate::lock::state(&self.ssm, &self.spec.stack),
         );
         // The observation's error first: it puts who the caller is first.
-        let (identity, names, observed) = observed?;
+        let (identity, names, observed) = match observed {
+            Ok(observed) => observed,
+            Err(err) => return Err(self.unknown_region_or(err).await),
+        };
         let (snapshots, lock) = (snapshots?, lock?);
         let mut cluster_observed = observed.cluster;
         cluster_observed.final_snapshots = snapshots;

@@ -88,6 +88,17 @@ pub enum StackError {
         /// The call that found it.
         cause: AwsError,
     },
+    /// The endpoint answered, but knows no such region (the emulator answers a 500 for
+    /// one).
+    #[error("`{region}` is not a region {} knows (it lists {}); check the spec's `region`", endpoint, regions.join(", "))]
+    UnknownRegion {
+        /// The spec's region.
+        region: String,
+        /// Who was asked: AWS, or the endpoint `AWS_ENDPOINT_URL` names.
+        endpoint: String,
+        /// The regions it lists.
+        regions: Vec<String>,
+    },
     /// Another run holds the stack's lock.
     #[error("stack {stack} is locked by {held}; waited {}", cluster::format_duration(*.waited))]
     Locked {

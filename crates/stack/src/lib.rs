@@ -248,7 +248,10 @@ impl Stack {
         let (observed, lock) =
             futures::join!(self.observe_all(), lock::state(&self.ssm, &self.spec.stack));
         // The observation's error first: it puts who the caller is first.
-        let (identity, _, observation) = observed?;
+        let (identity, _, observation) = match observed {
+            Ok(observed) => observed,
+            Err(err) => return Err(self.unknown_region_or(err).await),
+        };
         let lock = lock?;
         let scope = identity.scope();
         let walk = self.walk(&scope, Mode::Plan(Box::new(observation))).await?;
@@ -261,6 +264,48 @@ impl Stack {
             serial: lock.serial,
             walk,
         })
+    }
+
+    /// `err`, or, when an endpoint answered with something that is not AWS's (as the
+    /// emulator does for a region it does not know), that the spec's region is not one
+    /// it lists. Asked only after a failure, so a plan pays nothing for it.
+    pub(crate) async fn unknown_region_or(&self, err: StackError) -> StackError {
+        let Some(cause) = err
+            .aws()
+            .filter(|e| matches!(e.fault, aws_error::Fault::NotAws { .. }))
+        else {
+            return err;
+        };
+        let endpoint = cause
+            .unreachable_override()
+            .unwrap_or_else(|| "AWS".to_owned());
+        let home = self
+            .config
+            .to_builder()
+            .region(aws_config::Region::from_static("us-east-1"))
+            .build();
+        let listed = aws_sdk_ec2::Client::new(&home)
+            .describe_regions()
+            .all_regions(true)
+            .send()
+            .await;
+        let Ok(listed) = listed else {
+            return err;
+        };
+        let mut regions: Vec<String> = listed
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name().map(str::to_owned))
+            .collect();
+        if regions.is_empty() || regions.contains(&self.spec.region) {
+            return err;
+        }
+        regions.sort();
+        StackError::UnknownRegion {
+            region: self.spec.region.clone(),
+            endpoint,
+            regions,
+        }
     }
 
     /// The first call to AWS failing on the way, with AWS's own endpoints, means the
