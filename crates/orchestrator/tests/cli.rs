@@ -948,19 +948,25 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
     assert!(outputs.is_empty(), "no binary is named");
 }
 
+/// The quickstart in region `mars-north-1`, written to a file of its own for `test`.
+fn mars_spec(test: &str) -> String {
+    let source = std::fs::read_to_string(quickstart())
+        .expect("the example")
+        .replace("us-east-1", "mars-north-1");
+    let dir = std::env::temp_dir().join(format!("cli-mars-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("mars.yaml");
+    std::fs::write(&spec, source).expect("written");
+    spec.display().to_string()
+}
+
 /// An endpoint that answers for every region name (the emulator answers a 500 for one it
 /// does not know) is asked which regions it has: one line names the region and them.
 #[tokio::test]
 async fn a_region_the_endpoint_does_not_list_is_one_clear_line() {
     let account = Emulator::account("cli_unknown_region").await;
-    let source = std::fs::read_to_string(quickstart())
-        .expect("the example")
-        .replace("us-east-1", "mars-north-1");
-    let dir = std::env::temp_dir().join(format!("cli-mars-emulator-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let spec = dir.join("mars.yaml");
-    std::fs::write(&spec, source).expect("written");
-    let output = orchestrator(Some(&account), &["plan", &spec.display().to_string()]);
+    let spec = mars_spec("emulator");
+    let output = orchestrator(Some(&account), &["plan", &spec]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -975,15 +981,9 @@ async fn a_region_the_endpoint_does_not_list_is_one_clear_line() {
 /// so (the name does not resolve, on any network).
 #[test]
 fn a_region_without_endpoints_is_one_clear_line() {
-    let source = std::fs::read_to_string(quickstart())
-        .expect("the example")
-        .replace("us-east-1", "mars-north-1");
-    let dir = std::env::temp_dir().join(format!("cli-mars-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let spec = dir.join("mars.yaml");
-    std::fs::write(&spec, source).expect("written");
+    let spec = mars_spec("aws");
     let output = Command::new(env!("CARGO_BIN_EXE_orchestrator"))
-        .args(["plan", &spec.display().to_string()])
+        .args(["plan", &spec])
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_PROFILE")
         .env("AWS_ACCESS_KEY_ID", "x")
