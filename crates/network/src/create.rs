@@ -129,8 +129,8 @@ impl Network {
             Ok(output.group_id().unwrap_or_default().to_owned())
         };
         let find = || async {
-            let found = self.security_group_named(vpc_id, name).await?;
-            Ok(found.and_then(|g| g.group_id().map(str::to_owned)))
+            let found = self.security_groups_named(Some(vpc_id), name).await?;
+            Ok(found.first().and_then(|g| g.group_id().map(str::to_owned)))
         };
         create_once(self.ec2.config().sleep_impl(), create, find).await
     }

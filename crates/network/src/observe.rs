@@ -24,7 +24,10 @@ impl Network {
             DesiredVpc::Existing { vpc_id, .. } => Some(vpc_id.as_str()),
             DesiredVpc::Create { .. } => None,
         };
-        let groups = self.security_groups_named(known_vpc, &desired.security_group.name);
+        let groups = async {
+            let name = &desired.security_group.name;
+            Ok::<_, NetworkError>(self.security_groups_named(known_vpc, name).await?)
+        };
         let (vpcs, subnet_group, mut subnets, groups) = try_join!(
             self.find_vpc(desired),
             self.find_subnet_group(desired),
@@ -227,30 +230,13 @@ impl Network {
             }))
     }
 
-    /// The security group called `name` in the VPC (names are unique in a VPC).
-    pub(crate) async fn security_group_named(
-        &self,
-        vpc_id: &str,
-        name: &str,
-    ) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>, aws_error::AwsError> {
-        let output = self
-            .ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", vpc_id))
-            .filters(filter("group-name", name))
-            .send()
-            .await
-            .map_err(aws_error("DescribeSecurityGroups"))?;
-        Ok(output.security_groups().first().cloned())
-    }
-
     /// The security groups called `name`: in `vpc_id` when it is known, else in every
     /// VPC (names are unique only within one).
-    async fn security_groups_named(
+    pub(crate) async fn security_groups_named(
         &self,
         vpc_id: Option<&str>,
         name: &str,
-    ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, NetworkError> {
+    ) -> Result<Vec<aws_sdk_ec2::types::SecurityGroup>, aws_error::AwsError> {
         let output = self
             .ec2
             .describe_security_groups()

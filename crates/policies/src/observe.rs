@@ -27,13 +27,25 @@ impl Policies {
         })
     }
 
-    /// The SSM half of [`Policies::observe`]. It needs no account id (the policies'
-    /// ARNs do), so a caller that is still asking STS can start it at once.
+    /// The SSM half of [`Policies::observe`]: the values, and (read at the same time,
+    /// when the spec wants `SecureString`s) the keys that encrypt them. It needs no
+    /// account id (the policies' ARNs do), so a caller still asking STS can start it.
     pub async fn observe_parameters(
         &self,
         desired: &Desired,
     ) -> Result<BTreeMap<String, ObservedParameter>, PoliciesError> {
-        self.parameters(desired).await
+        let prefix = desired.prefix.as_str();
+        let key_ids = async {
+            match desired.secure_with {
+                Some(_) => self.key_ids(prefix).await,
+                None => Ok(BTreeMap::new()),
+            }
+        };
+        let (mut found, key_ids) = futures::try_join!(self.values(prefix), key_ids)?;
+        for (name, parameter) in &mut found {
+            parameter.key_id = key_ids.get(name).cloned();
+        }
+        Ok(found)
     }
 
     /// The IAM half of [`Policies::observe`]: the policies and the missing roles, with
@@ -71,26 +83,6 @@ impl Policies {
             Ok::<_, PoliciesError>(found.is_none().then(|| role.clone()))
         });
         Ok(try_join_all(lookups).await?.into_iter().flatten().collect())
-    }
-
-    /// The values, and (read at the same time, when the spec wants `SecureString`s) the
-    /// keys that encrypt them.
-    async fn parameters(
-        &self,
-        desired: &Desired,
-    ) -> Result<BTreeMap<String, ObservedParameter>, PoliciesError> {
-        let prefix = desired.prefix.as_str();
-        let key_ids = async {
-            match desired.secure_with {
-                Some(_) => self.key_ids(prefix).await,
-                None => Ok(BTreeMap::new()),
-            }
-        };
-        let (mut found, key_ids) = futures::try_join!(self.values(prefix), key_ids)?;
-        for (name, parameter) in &mut found {
-            parameter.key_id = key_ids.get(name).cloned();
-        }
-        Ok(found)
     }
 
     async fn values(
