@@ -147,10 +147,7 @@ impl Cluster {
             on_progress,
             || async {
                 let status = match what {
-                    Access::User => self
-                        .describe_user(id.to_owned(), "")
-                        .await?
-                        .map(|(_, user)| user.status),
+                    Access::User => self.user_status(id).await?,
                     Access::UserGroup => self.describe_user_group(id).await?.map(|g| g.status),
                 };
                 Ok(until.judge(status))

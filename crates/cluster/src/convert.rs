@@ -3,10 +3,10 @@
 use aws_sdk_elasticache::types::{
     CloudWatchLogsDestinationDetails, DestinationDetails, DestinationType,
     LogDeliveryConfiguration, LogDeliveryConfigurationRequest, LogFormat, LogType,
-    ReplicationGroup as SdkGroup, Tag,
+    ReplicationGroup as SdkGroup, Tag, User as SdkUser,
 };
 
-use crate::{Endpoints, LogDelivery, Member, ObservedGroup, Tags};
+use crate::{Endpoints, LogDelivery, Member, ObservedGroup, ObservedUser, Tags};
 
 pub(crate) fn observed_log(config: &LogDeliveryConfiguration) -> Option<LogDelivery> {
     let status = config.status().map(|s| s.as_str()).unwrap_or_default();
@@ -139,4 +139,18 @@ pub(crate) fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+pub(crate) fn observed_user(user: &SdkUser, ours: bool) -> ObservedUser {
+    ObservedUser {
+        name: user.user_name().unwrap_or_default().to_owned(),
+        access: user.access_string().unwrap_or_default().to_owned(),
+        authentication: user
+            .authentication()
+            .and_then(|a| a.r#type())
+            .map_or("password", |t| t.as_str())
+            .to_owned(),
+        status: user.status().unwrap_or_default().to_owned(),
+        ours,
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use aws_error::{absent_if, aws_error};
-use aws_sdk_elasticache::types::ReplicationGroup as SdkGroup;
+use aws_sdk_elasticache::types::{ReplicationGroup as SdkGroup, User as SdkUser};
 use futures::future::try_join_all;
 use plan::tags::from_pairs;
 
@@ -21,9 +21,14 @@ impl Cluster {
     /// names (a group's member cluster, a user's tags, a foreign member of the user
     /// group, a parameter group in use that the spec no longer names) waits for it.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, ClusterError> {
-        let wanted_ids = desired.users.iter().map(|u| u.id.clone());
-        // Without users in the spec the group is looked for only when the replication
-        // group says it is attached.
+        // Without users in the spec, users and their group are looked for only when
+        // the replication group says a user group is attached.
+        let wanted_users = async {
+            match desired.users.is_empty() {
+                true => Ok(None),
+                false => self.list_users().await.map(Some),
+            }
+        };
         let wanted_user_group = async {
             match desired.users.is_empty() {
                 true => Ok(None),
@@ -39,9 +44,9 @@ impl Cluster {
                 None => Ok(None),
             }
         };
-        let (group, mut users, user_group, own_parameter_group) = futures::try_join!(
+        let (group, listed_users, user_group, own_parameter_group) = futures::try_join!(
             self.describe_group(&desired.replication_group.id),
-            self.describe_users(wanted_ids, &desired.stack),
+            wanted_users,
             wanted_user_group,
             own_parameter_group
         )?;
@@ -56,20 +61,11 @@ impl Cluster {
             }
             None => None,
         };
-        let others = user_group.iter().flat_map(|found| {
-            found
-                .user_ids
-                .iter()
-                .filter(|id| !users.contains_key(*id) && *id != "default")
-                .cloned()
-        });
-        let others: Vec<String> = others.collect();
         let mut parameter_groups: BTreeMap<_, _> = own_parameter_group.into_iter().collect();
-        let (other_users, in_use) = futures::try_join!(
-            self.describe_users(others, &desired.stack),
+        let (users, in_use) = futures::try_join!(
+            self.stack_users(desired, listed_users, user_group.as_ref()),
             self.parameter_group_in_use(desired, group.as_ref(), &parameter_groups)
         )?;
-        users.extend(other_users);
         parameter_groups.extend(in_use);
         Ok(Observed {
             replication_group: group,
@@ -210,43 +206,72 @@ impl Cluster {
         }))
     }
 
-    pub(crate) async fn describe_users(
-        &self,
-        ids: impl IntoIterator<Item = String>,
-        stack: &str,
-    ) -> Result<BTreeMap<String, ObservedUser>, ClusterError> {
-        let found = try_join_all(ids.into_iter().map(|id| self.describe_user(id, stack))).await?;
-        Ok(found.into_iter().flatten().collect())
+    /// Every user of the account in this region, by id: one paginated listing costs
+    /// fewer calls than one `DescribeUsers` per user once a stack has two.
+    async fn list_users(&self) -> Result<BTreeMap<String, SdkUser>, ClusterError> {
+        let mut users = BTreeMap::new();
+        let mut pages = self.client.describe_users().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("DescribeUsers"))?;
+            for user in page.users() {
+                if let Some(id) = user.user_id() {
+                    users.insert(id.to_owned(), user.clone());
+                }
+            }
+        }
+        Ok(users)
     }
 
-    pub(crate) async fn describe_user(
+    /// The users the spec names and the members of the stack's user group, from the
+    /// listing (made here when the spec names none). A user the spec names that is
+    /// already in the stack's user group is the stack's; every other one is judged by
+    /// its tags, so converged stacks read no tags, and a member someone else added to
+    /// the group is never taken for ours.
+    async fn stack_users(
         &self,
-        id: String,
-        stack: &str,
-    ) -> Result<Option<(String, ObservedUser)>, ClusterError> {
-        let result = self.client.describe_users().user_id(&id).send().await;
+        desired: &Desired,
+        listed: Option<BTreeMap<String, SdkUser>>,
+        user_group: Option<&ObservedUserGroup>,
+    ) -> Result<BTreeMap<String, ObservedUser>, ClusterError> {
+        let listed = match (listed, user_group) {
+            (Some(listed), _) => listed,
+            (None, Some(_)) => self.list_users().await?,
+            (None, None) => return Ok(BTreeMap::new()),
+        };
+        let wanted = |id: &str| desired.users.iter().any(|u| u.id == id);
+        let member = |id: &str| user_group.is_some_and(|g| g.user_ids.contains(id));
+        let relevant = listed
+            .into_iter()
+            .filter(|(id, _)| id != "default" && (wanted(id) || member(id)));
+        let observed = try_join_all(relevant.map(|(id, user)| async move {
+            let in_group = user
+                .user_group_ids()
+                .iter()
+                .any(|g| *g == desired.user_group_id);
+            let ours = match (wanted(&id) && in_group, user.arn()) {
+                (true, _) => true,
+                (false, Some(arn)) => {
+                    self.tags_of(arn)
+                        .await?
+                        .get(spec::STACK_TAG)
+                        .map(String::as_str)
+                        == Some(desired.stack.as_str())
+                }
+                (false, None) => false,
+            };
+            Ok::<_, ClusterError>((id, observed_user(&user, ours)))
+        }))
+        .await?;
+        Ok(observed.into_iter().collect())
+    }
+
+    /// A user's status, or `None` once it is gone.
+    pub(crate) async fn user_status(&self, id: &str) -> Result<Option<String>, ClusterError> {
+        let result = self.client.describe_users().user_id(id).send().await;
         let found = absent_if(result, "DescribeUsers", |e| e.is_user_not_found_fault())?;
-        let Some(user) = found.and_then(|out| out.users().first().cloned()) else {
-            return Ok(None);
-        };
-        let tags = match user.arn() {
-            Some(arn) => self.tags_of(arn).await?,
-            None => Tags::new(),
-        };
-        Ok(Some((
-            id,
-            ObservedUser {
-                name: user.user_name().unwrap_or_default().to_owned(),
-                access: user.access_string().unwrap_or_default().to_owned(),
-                authentication: user
-                    .authentication()
-                    .and_then(|a| a.r#type())
-                    .map_or("password", |t| t.as_str())
-                    .to_owned(),
-                status: user.status().unwrap_or_default().to_owned(),
-                ours: tags.get(spec::STACK_TAG).map(String::as_str) == Some(stack),
-            },
-        )))
+        Ok(found
+            .and_then(|out| out.users().first().cloned())
+            .map(|user| user.status().unwrap_or_default().to_owned()))
     }
 
     pub(crate) async fn describe_user_group(

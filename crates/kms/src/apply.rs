@@ -65,7 +65,10 @@ impl Kms {
                 .map_err(aws_error("CreateKey"))?;
             Ok(output.key_metadata().cloned())
         };
-        let find = || async { Ok(self.find_unaliased_stack_key(stack).await?.map(Some)) };
+        let find = || async {
+            let found = self.unaliased_stack_keys(stack).await?;
+            Ok(found.into_iter().next().map(Some))
+        };
         let created = create_once(self.client.config().sleep_impl(), create, find).await?;
         let metadata = created.ok_or(KmsError::Internal("CreateKey returned no key"))?;
         let arn = metadata.arn().unwrap_or_default().to_owned();
@@ -154,10 +157,10 @@ impl Kms {
                     .await
                     .map_err(aws_error("UpdateKeyDescription"))?;
             }
-            Op::ScheduleDeletion { days } => {
+            Op::ScheduleDeletion { key_id, days } => {
                 client
                     .schedule_key_deletion()
-                    .key_id(id)
+                    .key_id(key_id)
                     .pending_window_in_days(*days)
                     .send()
                     .await

@@ -29,7 +29,9 @@ pub(crate) enum Op {
     UpdateDescription {
         description: String,
     },
+    /// The stack key's at destroy, or a duplicate's.
     ScheduleDeletion {
+        key_id: String,
         days: i32,
     },
     DeleteAlias {
@@ -118,8 +120,12 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<KmsPlan, KmsError>
             description,
             policy,
             tags,
-            ..
-        } => diff_created(&mut plan, alias, description, policy, tags, observed),
+            deletion_window_days,
+        } => {
+            diff_created(&mut plan, alias, description, policy, tags, observed);
+            let kept = observed.key.as_ref().map_or("", |k| k.id.as_str());
+            schedule_duplicates(&mut plan, observed, *deletion_window_days, kept);
+        }
     }
     Ok(plan)
 }
@@ -258,12 +264,33 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> KmsPlan {
         change.action = Action::Delete;
         plan.changes.push(change);
         plan.ops.push(Op::ScheduleDeletion {
+            key_id: key.id.clone(),
             days: *deletion_window_days,
         });
     }
+    schedule_duplicates(&mut plan, observed, *deletion_window_days, &key.id);
     plan.warnings.push(format!(
         "the KMS key {} is scheduled for deletion after {deletion_window_days} days; until then `aws kms cancel-key-deletion` or another apply restores it",
         key.id
     ));
     plan
+}
+
+/// Duplicate stack keys: nothing of the stack refers to a key its alias does not name,
+/// so their deletion is scheduled (recoverable for the waiting period), never immediate.
+fn schedule_duplicates(plan: &mut KmsPlan, observed: &Observed, days: i32, kept: &str) {
+    for duplicate in &observed.duplicate_keys {
+        plan.changes.push(Change::delete(
+            ResourceId::new(kinds::KEY, format!("{duplicate} (duplicate, no alias)")),
+            vec![
+                ("id", Value::from(duplicate)),
+                ("deletion_window_days", Value::from(days)),
+                ("kept", Value::from(kept)),
+            ],
+        ));
+        plan.ops.push(Op::ScheduleDeletion {
+            key_id: duplicate.clone(),
+            days,
+        });
+    }
 }

@@ -76,6 +76,9 @@ pub struct Observed {
     /// The key was found by the stack tag, not through the alias (a run stopped between
     /// `CreateKey` and `CreateAlias`): it is adopted and the alias created.
     pub alias_missing: bool,
+    /// Other keys tagged for the stack that no alias points at (copies an interrupted
+    /// or concurrent run left): their deletion is scheduled.
+    pub duplicate_keys: Vec<String>,
 }
 
 /// One key's state.
@@ -125,6 +128,7 @@ impl Observed {
                 tags,
             }),
             alias_missing: false,
+            duplicate_keys: Vec::new(),
         }
     }
 }

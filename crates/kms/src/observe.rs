@@ -2,6 +2,7 @@
 
 use aws_error::{AwsError, absent_if, aws_error};
 use aws_sdk_kms::types::KeyMetadata;
+use futures::future::try_join_all;
 use futures::try_join;
 
 use crate::{Desired, Kms, KmsError, Observed, ObservedKey, Tags};
@@ -15,13 +16,13 @@ impl Kms {
         };
         let mut metadata = self.describe(reference).await?;
         let mut alias_missing = false;
+        let mut duplicate_keys = Vec::new();
         if let (None, Desired::Create { tags, .. }) = (&metadata, desired) {
-            let stack = tags
-                .get(spec::STACK_TAG)
-                .map(String::as_str)
-                .unwrap_or_default();
-            metadata = self.find_unaliased_stack_key(stack).await?;
+            let mut found = self.unaliased_stack_keys(stack_of(tags)).await?.into_iter();
+            // The oldest is adopted; any other copy is a duplicate.
+            metadata = found.next();
             alias_missing = metadata.is_some();
+            duplicate_keys = found.map(|m| m.key_id().to_owned()).collect();
         }
         let Some(metadata) = metadata else {
             return Ok(Observed::default());
@@ -51,6 +52,7 @@ impl Kms {
                 tags,
             }),
             alias_missing,
+            duplicate_keys,
         })
     }
 
@@ -62,56 +64,78 @@ impl Kms {
         )
     }
 
-    /// A key tagged for `stack` that no alias points at and that is not being deleted:
-    /// what a run left that stopped between `CreateKey` and `CreateAlias`, or whose
-    /// `CreateKey` answer was lost. KMS cannot be asked for keys by tag, so every key
-    /// without an alias has its tags read: this runs only when the stack's alias is
-    /// absent (a new stack, or one interrupted), never on a converged plan.
-    pub(crate) async fn find_unaliased_stack_key(
+    /// Copies of the stack key that no alias points at, for destroy: every stack key
+    /// tagged for the stack and not being deleted, other than the one observed.
+    pub async fn duplicate_keys(
+        &self,
+        desired: &Desired,
+        observed: &Observed,
+    ) -> Result<Vec<String>, KmsError> {
+        let Desired::Create { tags, .. } = desired else {
+            return Ok(Vec::new());
+        };
+        let adopted = observed.key.as_ref().map(|k| k.id.as_str());
+        Ok(self
+            .unaliased_stack_keys(stack_of(tags))
+            .await?
+            .iter()
+            .map(|m| m.key_id().to_owned())
+            .filter(|id| Some(id.as_str()) != adopted)
+            .collect())
+    }
+
+    /// Keys tagged for `stack` that no alias points at and that are not being deleted,
+    /// oldest first: what a run left that stopped between `CreateKey` and
+    /// `CreateAlias`, or whose `CreateKey` answer was lost. KMS cannot be asked for
+    /// keys by tag, so every key without an alias has its tags read: this runs only
+    /// when the stack's alias is absent (a new stack, or one interrupted) and in
+    /// destroy, never on a converged plan.
+    pub(crate) async fn unaliased_stack_keys(
         &self,
         stack: &str,
-    ) -> Result<Option<KeyMetadata>, AwsError> {
-        let mut aliased = Vec::new();
-        for alias in self
-            .client
-            .list_aliases()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-        {
-            let alias = alias.map_err(aws_error("ListAliases"))?;
-            aliased.extend(alias.target_key_id().map(str::to_owned));
-        }
-        let mut keys = Vec::new();
-        for key in self
-            .client
-            .list_keys()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await
-        {
-            let key = key.map_err(aws_error("ListKeys"))?;
-            keys.extend(key.key_id().map(str::to_owned));
-        }
-        for key in keys.iter().filter(|k| !aliased.contains(k)) {
+    ) -> Result<Vec<KeyMetadata>, AwsError> {
+        let (aliased, keys) = try_join!(self.aliased_key_ids(), self.key_ids())?;
+        let unaliased = keys.iter().filter(|k| !aliased.contains(k));
+        let found = try_join_all(unaliased.map(|key| async move {
             let tags = self.tags(key, true).await?;
             if tags.get(spec::STACK_TAG).map(String::as_str) != Some(stack) {
-                continue;
+                return Ok::<_, AwsError>(None);
             }
-            let described = self.describe(key).await?;
             let usable = |m: &KeyMetadata| {
                 m.key_state()
                     .is_none_or(|s| s.as_str() != "PendingDeletion")
             };
-            if let Some(metadata) = described.filter(usable) {
-                return Ok(Some(metadata));
-            }
+            Ok(self.describe(key).await?.filter(usable))
+        }))
+        .await?;
+        let mut found: Vec<KeyMetadata> = found.into_iter().flatten().collect();
+        found.sort_by(|a, b| {
+            let created = |m: &KeyMetadata| m.creation_date().map(|d| (d.secs(), d.subsec_nanos()));
+            created(a)
+                .cmp(&created(b))
+                .then_with(|| a.key_id().cmp(b.key_id()))
+        });
+        Ok(found)
+    }
+
+    async fn aliased_key_ids(&self) -> Result<Vec<String>, AwsError> {
+        let mut aliased = Vec::new();
+        let mut pages = self.client.list_aliases().into_paginator().items().send();
+        while let Some(alias) = pages.next().await {
+            let alias = alias.map_err(aws_error("ListAliases"))?;
+            aliased.extend(alias.target_key_id().map(str::to_owned));
         }
-        Ok(None)
+        Ok(aliased)
+    }
+
+    async fn key_ids(&self) -> Result<Vec<String>, AwsError> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_keys().into_paginator().items().send();
+        while let Some(key) = pages.next().await {
+            let key = key.map_err(aws_error("ListKeys"))?;
+            keys.extend(key.key_id().map(str::to_owned));
+        }
+        Ok(keys)
     }
 
     /// The key policy. For a key the user owns, not being allowed to read it is not an
@@ -164,4 +188,10 @@ impl Kms {
             .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
             .collect())
     }
+}
+
+fn stack_of(tags: &Tags) -> &str {
+    tags.get(spec::STACK_TAG)
+        .map(String::as_str)
+        .unwrap_or_default()
 }

@@ -100,7 +100,44 @@ fn destroy_schedules_deletion_and_removes_the_alias() {
             Op::DeleteAlias {
                 alias: "alias/demo".into()
             },
-            Op::ScheduleDeletion { days: 30 }
+            Op::ScheduleDeletion {
+                key_id: "k-1".into(),
+                days: 30
+            }
         ]
     );
+}
+
+#[test]
+fn a_duplicate_key_has_its_deletion_scheduled_beside_the_adopted_one() {
+    let desired = desired();
+    let mut observed = Observed::as_applied(&desired);
+    observed.alias_missing = true;
+    observed.duplicate_keys = vec!["k-2".into()];
+    let plan = diff(&desired, &observed).expect("plans");
+    let duplicate = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "k-2 (duplicate, no alias)")
+        .expect("the duplicate is shown");
+    assert_eq!(duplicate.action, Action::Delete);
+    assert_eq!(
+        plan.ops.last(),
+        Some(&Op::ScheduleDeletion {
+            key_id: "k-2".into(),
+            days: 30
+        })
+    );
+    assert_eq!(
+        plan.ops[0],
+        Op::CreateAlias {
+            alias: "alias/demo".into()
+        },
+        "the adopted key gets the alias"
+    );
+    let destroy = diff_destroy(&desired, &observed);
+    assert!(destroy.ops.contains(&Op::ScheduleDeletion {
+        key_id: "k-2".into(),
+        days: 30
+    }));
 }

@@ -72,7 +72,11 @@ impl Stack {
             &cluster_observed,
             options.skip_final_snapshot,
         );
-        let kms = kms::diff_destroy(&names.kms, &observed.kms);
+        // Copies of the key without the alias are found only here and while the alias
+        // is missing: the listing reads the tags of every unaliased key in the account.
+        let mut kms_observed = observed.kms;
+        kms_observed.duplicate_keys = self.kms.duplicate_keys(&names.kms, &kms_observed).await?;
+        let kms = kms::diff_destroy(&names.kms, &kms_observed);
         let key_kept = cluster.keeps_snapshots() && count_changes(&kms.changes) > 0;
         let steps = DestroySteps {
             policies: policies::diff_destroy(&names.policies, &observed.policies),

@@ -146,3 +146,80 @@ async fn an_existing_key_is_checked_before_anything_is_created() {
         "the default policy does not admit CloudWatch Logs"
     );
 }
+
+#[tokio::test]
+async fn of_two_stack_keys_without_the_alias_one_is_adopted_and_the_other_scheduled_for_deletion() {
+    let account = Emulator::account("kms_duplicates").await;
+    let client = aws_sdk_kms::Client::new(&account.config);
+    let kms = Kms::new(client.clone());
+    let desired = desired(&account, SPEC);
+    // What two interrupted runs leave: tagged keys, no alias.
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        made.push(stack_tagged_key(&client).await);
+    }
+    let observed = kms.observe(&desired).await.expect("observes");
+    let adopted = observed.key.as_ref().expect("adopted").id.clone();
+    assert!(observed.alias_missing);
+    assert_eq!(observed.duplicate_keys.len(), 1, "{observed:?}");
+    let duplicate = observed.duplicate_keys[0].clone();
+    assert!(made.contains(&adopted) && made.contains(&duplicate) && adopted != duplicate);
+    let plan = diff(&desired, &observed).expect("plans");
+    let shown = format!("{duplicate} (duplicate, no alias)");
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.resource.name == shown && c.action == Action::Delete),
+        "{:#?}",
+        plan.changes
+    );
+    kms.apply(&plan).await.expect("applies");
+
+    let state = |id: String| {
+        let client = client.clone();
+        async move {
+            let key = client
+                .describe_key()
+                .key_id(id)
+                .send()
+                .await
+                .expect("describes");
+            key.key_metadata()
+                .and_then(|m| m.key_state())
+                .map(|s| s.as_str().to_owned())
+        }
+    };
+    assert_eq!(state(duplicate).await.as_deref(), Some("PendingDeletion"));
+    let observed = kms.observe(&desired).await.expect("observes");
+    assert_eq!(observed.key.as_ref().map(|k| k.id.clone()), Some(adopted));
+    assert_quiet(&kms, &desired).await;
+
+    // A copy made while the alias exists is not read on plans; destroy finds it.
+    let stray = stack_tagged_key(&client).await;
+    let mut observed = kms.observe(&desired).await.expect("observes");
+    observed.duplicate_keys = kms
+        .duplicate_keys(&desired, &observed)
+        .await
+        .expect("lists");
+    assert_eq!(observed.duplicate_keys, [stray.clone()]);
+    kms.destroy(&diff_destroy(&desired, &observed))
+        .await
+        .expect("destroys");
+    assert_eq!(state(stray).await.as_deref(), Some("PendingDeletion"));
+}
+
+/// A key tagged for the stack with no alias, as an interrupted run leaves one.
+async fn stack_tagged_key(client: &aws_sdk_kms::Client) -> String {
+    let tag = aws_sdk_kms::types::Tag::builder()
+        .tag_key("elasticache-action:stack")
+        .tag_value("keydemo")
+        .build()
+        .expect("tag");
+    let key = client
+        .create_key()
+        .tags(tag)
+        .send()
+        .await
+        .expect("creates a key");
+    key.key_metadata().expect("metadata").key_id().to_owned()
+}
