@@ -148,7 +148,7 @@ fn not_aws(raw: &Response) -> (Fault, String) {
 
 /// The deepest cause's text (`connection refused`, `dns error: …`): the layers above it
 /// only repeat "dispatch failure" and "io error".
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &(dyn std::error::Error + 'static) = err;
     while let Some(next) = cause.source() {
         cause = next;

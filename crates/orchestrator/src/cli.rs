@@ -147,6 +147,27 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
         lock_timeout: std::time::Duration,
     },
+    /// Print an IAM authentication token for one of the stack's IAM users (`auth.mode:
+    /// iam`): the token alone on standard output, for scripts and REDISCLI_AUTH.
+    /// Signed here with your AWS credentials (nothing is read from AWS), for the
+    /// replication group and region of the spec; valid for 15 minutes, or until the
+    /// credentials expire if that is sooner. The identity needs elasticache:Connect on
+    /// the group and the user (the stack's `<stack>-connect` policy grants it).
+    ///
+    ///   REDISCLI_AUTH="$(orchestrator token iam.yaml --user billing-worker)" \
+    ///     redis-cli --tls --user billing-worker -h HOST -p PORT
+    Token {
+        /// The stack's spec file; `-` reads it from standard input.
+        #[arg(value_name = "SPEC")]
+        spec: PathBuf,
+        /// The IAM user (its name, which is also its id).
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// Print JSON with the token, the user, the replication group and when the
+        /// token expires.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove the lock a dead run left on the stack (like `terraform force-unlock`).
     /// apply and destroy lock the stack in AWS while they write (the SSM parameter
     /// /elasticache-action/locks/<stack>); a held lock's error and `plan` show its id.

@@ -116,6 +116,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
         Command::Validate { specs, json } => validate(&specs, json),
         Command::Output { target } => output(&target, style).await,
         Command::Unlock { spec, lock_id } => unlock(&spec, &lock_id).await,
+        Command::Token { spec, user, json } => token(&spec, &user, json).await,
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&spec::json_schema())?);
             Ok(ExitCode::SUCCESS)
@@ -189,6 +190,25 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             .await
         }
     }
+}
+
+/// `token`: the token alone on stdout, or JSON; nothing else on stdout.
+async fn token(path: &Path, user: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(path).await?;
+    let token = stack.iam_token(user).await?;
+    if json {
+        let document = serde_json::json!({
+            "token": token.expose(),
+            "user": user.to_ascii_lowercase(),
+            "replication_group_id": spec::names::replication_group_id(stack.spec()),
+            "region": stack.spec().region,
+            "expires_at": humantime::format_rfc3339_seconds(token.expires_at()).to_string(),
+        });
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        println!("{}", token.expose());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn unlock(path: &std::path::Path, lock_id: &str) -> anyhow::Result<ExitCode> {

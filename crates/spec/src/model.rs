@@ -345,6 +345,18 @@ pub enum AuthMode {
     Iam,
 }
 
+impl AuthMode {
+    /// The mode as the spec writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Token => "token",
+            AuthMode::Rbac => "rbac",
+            AuthMode::Iam => "iam",
+        }
+    }
+}
+
 /// The AUTH token.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

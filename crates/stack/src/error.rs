@@ -119,6 +119,32 @@ pub enum StackError {
         /// The lock there is, if any.
         held: Option<Box<crate::LockInfo>>,
     },
+    /// An IAM token was asked of a stack whose users do not authenticate with IAM.
+    #[error(
+        "stack {stack} authenticates with `auth.mode: {mode}`; IAM tokens are for `auth.mode: iam` stacks"
+    )]
+    NotIam {
+        /// The stack.
+        stack: String,
+        /// Its auth mode.
+        mode: &'static str,
+    },
+    /// A user the spec does not list.
+    #[error("stack {stack} has no user `{user}`; {}", match .known.as_slice() { [] => "it has no users".to_owned(), known => format!("its users: {}", known.join(", ")) })]
+    UnknownUser {
+        /// The stack.
+        stack: String,
+        /// The user asked for (cut when long).
+        user: String,
+        /// The users the spec lists.
+        known: Vec<String>,
+    },
+    /// No credentials to sign with.
+    #[error("no AWS credentials to sign with: {0}")]
+    NoCredentials(String),
+    /// The IAM token could not be signed.
+    #[error("signing the IAM token: {0}")]
+    IamToken(iam_auth::TokenError),
     /// Several steps failed during destroy; each was still attempted.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),
@@ -211,4 +237,13 @@ from_step! {
     ClusterError => Cluster,
     PoliciesError => Policies,
     AwsError => Aws,
+}
+
+/// A value from the command line, cut for an error message: it may be anything.
+pub(crate) fn cut(value: &str) -> String {
+    const LONGEST: usize = 64;
+    match value.char_indices().nth(LONGEST) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
 }

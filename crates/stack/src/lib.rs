@@ -49,6 +49,7 @@ mod outputs;
 mod preflight;
 mod report;
 mod steps;
+mod token;
 
 use std::sync::OnceLock;
 use std::time::Duration;
