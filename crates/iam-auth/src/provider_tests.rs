@@ -3,12 +3,12 @@
 //! them, and says so, where it cannot be installed).
 
 use std::collections::VecDeque;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use redis::{AsyncConnectionConfig, BasicAuth, StreamingCredentialsProvider};
+use test_support::redis_server::RedisServer;
 
 use super::*;
 
@@ -113,51 +113,12 @@ async fn bad_inputs_fail_at_start_not_in_a_connection() {
     );
 }
 
-/// A redis-server on a free loopback port, stopped when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start() -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (apt-get install redis-server)");
-        Server { child, port }
-    }
-
-    async fn admin(&self) -> redis::aio::MultiplexedConnection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port)).expect("url");
-        for _ in 0..100 {
-            if let Ok(connection) = client.get_multiplexed_async_connection().await {
-                return connection;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server did not answer on port {}", self.port);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn admin(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", server.port)).expect("url");
+    client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the admin connection")
 }
 
 async fn whoami(connection: &mut redis::aio::MultiplexedConnection) -> String {
@@ -170,8 +131,8 @@ async fn whoami(connection: &mut redis::aio::MultiplexedConnection) -> String {
 
 #[tokio::test]
 async fn data_plane_a_live_connection_logs_in_again_with_each_new_token_and_keeps_the_last_one() {
-    let server = Server::start();
-    let mut admin = server.admin().await;
+    let server = RedisServer::start(&[]);
+    let mut admin = admin(&server).await;
     for (user, password) in [("alice", "pw-a"), ("bob", "pw-b")] {
         let _: () = redis::cmd("ACL")
             .arg(

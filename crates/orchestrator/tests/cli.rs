@@ -1432,3 +1432,65 @@ async fn a_lock_left_by_a_dead_run_names_its_holder_and_unlock_removes_it() {
     let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
 }
+
+#[test]
+fn token_prints_only_the_token_and_refuses_what_is_not_an_iam_user() {
+    let iam = examples().join("iam-auth.yaml").display().to_string();
+    let output = orchestrator(None, &["token", &iam, "--user", "billing-worker"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("iam-cache/?Action=connect&User=billing-worker&X-Amz-"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("X-Amz-Expires=900"), "{stdout}");
+    assert_eq!(text(&output.stderr), "", "nothing but the token");
+
+    let output = orchestrator(None, &["token", &iam, "--user", "billing-worker", "--json"]);
+    let document: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert!(
+        document["token"]
+            .as_str()
+            .is_some_and(|t| t.contains("X-Amz-Signature="))
+    );
+    assert_eq!(document["replication_group_id"], "iam-cache");
+    assert!(
+        document["expires_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    // At -vv the logs go to stderr: the signature never does.
+    let output = orchestrator(None, &["-vv", "token", &iam, "--user", "billing-worker"]);
+    let signature = text(&output.stdout)
+        .split("X-Amz-Signature=")
+        .nth(1)
+        .map(str::trim)
+        .map(str::to_owned)
+        .expect("a signature");
+    assert!(!text(&output.stderr).contains(&signature[..16]));
+
+    for (spec, user, says) in [
+        (
+            quickstart(),
+            "app",
+            "stack quickstart authenticates with `auth.mode: token`; IAM tokens are for `auth.mode: iam` stacks",
+        ),
+        (
+            iam.clone(),
+            "nobody",
+            "stack iam-cache has no user `nobody`; its users: billing-worker",
+        ),
+    ] {
+        let output = orchestrator(None, &["token", &spec, "--user", user]);
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(text(&output.stdout), "");
+        assert!(
+            text(&output.stderr).contains(says),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}

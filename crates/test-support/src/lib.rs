@@ -10,6 +10,7 @@ Not for production code: nothing here reads the user's AWS configuration.
 
 pub mod data_plane;
 pub mod proxy;
+pub mod redis_server;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
