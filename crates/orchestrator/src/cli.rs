@@ -147,6 +147,50 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
         lock_timeout: std::time::Duration,
     },
+    /// Reach the applied stack the way an application would, with the stack's own
+    /// credential: the AUTH token from its secret, an RBAC user's password from the
+    /// user's secret (--user NAME), or an IAM token signed now (--user ID).
+    ///
+    /// With --check: resolve the endpoint, open TCP, do TLS (the server's certificate
+    /// verified: system roots, or --ca-file), AUTH, PING, ACL WHOAMI and, in cluster
+    /// mode, CLUSTER INFO. One line per stage with its latency; at the first stage that
+    /// fails, exit 1 naming the likely cause (not in the VPC, the security group, TLS,
+    /// the password or token, the access string).
+    ///
+    /// Without --check: run valkey-cli or redis-cli (whichever is installed, the
+    /// engine's own first) with the endpoint, TLS settings and user, the credential in
+    /// REDISCLI_AUTH and VALKEYCLI_AUTH (never on its command line), and ARGS after --.
+    ///
+    ///   orchestrator connect quickstart.yaml --check
+    ///   orchestrator connect production.yaml --user reporting -- --scan --count 100
+    Connect {
+        /// The stack's spec file; `-` reads it from standard input.
+        #[arg(value_name = "SPEC")]
+        spec: PathBuf,
+        /// Check the connection stage by stage instead of starting a client.
+        #[arg(long)]
+        check: bool,
+        /// With --check: print one JSON document (stages, latencies, the failure).
+        #[arg(long, requires = "check")]
+        json: bool,
+        /// The RBAC or IAM user to log in as (default: the spec's first user).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Which endpoint: the configuration endpoint in cluster mode, else the
+        /// primary, unless one is named.
+        #[arg(long, value_enum, default_value = "default")]
+        endpoint: EndpointArg,
+        /// A PEM file of CA certificates to trust instead of the system's (a private
+        /// CA; the local emulator exports its own as ELASTICACHE_CA_FILE).
+        #[arg(long, value_name = "PEM", env = "ELASTICACHE_CA_FILE")]
+        ca_file: Option<PathBuf>,
+        /// How long the check may take in all (DNS, TCP, TLS, every command).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+        timeout: std::time::Duration,
+        /// Arguments for the client, after `--` (a command, or options such as --scan).
+        #[arg(last = true, value_name = "ARGS")]
+        args: Vec<String>,
+    },
     /// Print an IAM authentication token for one of the stack's IAM users (`auth.mode:
     /// iam`): the token alone on standard output, for scripts and REDISCLI_AUTH.
     /// Signed here with your AWS credentials (nothing is read from AWS), for the
@@ -180,6 +224,30 @@ pub enum Command {
         #[arg(value_name = "LOCK_ID")]
         lock_id: String,
     },
+}
+
+/// Which endpoint `connect` reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EndpointArg {
+    /// The configuration endpoint in cluster mode, else the primary.
+    Default,
+    /// The primary endpoint (cluster mode disabled).
+    Primary,
+    /// The reader endpoint (cluster mode disabled).
+    Reader,
+    /// The configuration endpoint (cluster mode enabled).
+    Configuration,
+}
+
+impl From<EndpointArg> for stack::EndpointChoice {
+    fn from(arg: EndpointArg) -> Self {
+        match arg {
+            EndpointArg::Default => stack::EndpointChoice::Default,
+            EndpointArg::Primary => stack::EndpointChoice::Primary,
+            EndpointArg::Reader => stack::EndpointChoice::Reader,
+            EndpointArg::Configuration => stack::EndpointChoice::Configuration,
+        }
+    }
 }
 
 /// How apply waits for ElastiCache.

@@ -4,6 +4,7 @@
 mod cli;
 mod connect;
 mod github;
+mod hint;
 mod progress;
 mod render;
 
@@ -117,6 +118,28 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
         Command::Output { target } => output(&target, style).await,
         Command::Unlock { spec, lock_id } => unlock(&spec, &lock_id).await,
         Command::Token { spec, user, json } => token(&spec, &user, json).await,
+        Command::Connect {
+            spec,
+            check,
+            json,
+            user,
+            endpoint,
+            ca_file,
+            timeout,
+            args,
+        } => {
+            let stack = load_stack(&spec).await?;
+            let request = connect::ConnectRequest {
+                user: user.as_deref(),
+                endpoint: endpoint.into(),
+                ca_file: ca_file.filter(|path| !path.as_os_str().is_empty()),
+                timeout,
+            };
+            match check {
+                true => connect::check(&stack, &request, json, style).await,
+                false => connect::client(&stack, &request, &args).await,
+            }
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&spec::json_schema())?);
             Ok(ExitCode::SUCCESS)
@@ -480,13 +503,13 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
     if target.json {
         print_json(&serde_json::json!({
             "outputs": render::outputs_json(&outputs),
-            "connection": connect::hint(&connection, ca_file().as_deref()),
+            "connection": hint::hint(&connection, &spec::source_name(&target.spec)),
             "in_sync": !drifted,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render::outputs_text(&outputs, style));
-    let hint = connect::hint(&connection, ca_file().as_deref());
+    let hint = hint::hint(&connection, &spec::source_name(&target.spec));
     println!("\n{}", style.bold("Connect:"));
     println!("  url       {}", hint.url);
     println!("  password  {}", hint.password);
@@ -494,14 +517,6 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
         println!("  $ {command}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A private CA that servers' certificates come from (`ELASTICACHE_CA_FILE`, which the
-/// local emulator's `env` exports); against AWS there is none and the system roots verify.
-fn ca_file() -> Option<std::path::PathBuf> {
-    std::env::var_os("ELASTICACHE_CA_FILE")
-        .filter(|path| !path.is_empty())
-        .map(std::path::PathBuf::from)
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {

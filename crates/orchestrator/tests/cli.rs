@@ -283,22 +283,12 @@ async fn output_shows_how_to_connect_once_applied() {
     // The emulator's group has a real server of its own on loopback.
     assert!(stdout.contains("url       rediss://127.0.0.1:"), "{stdout}");
     assert!(
-        stdout.contains("--secret-id quickstart/auth-token --query SecretString"),
+        stdout.contains("password  the `auth_token` field of secret quickstart/auth-token"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("$ redis-cli --tls -h 127.0.0.1"),
+        stdout.contains(&format!("$ orchestrator connect {spec} --check")),
         "{stdout}"
-    );
-    let with_ca = orchestrator_with(
-        Some(&account),
-        &[("ELASTICACHE_CA_FILE", "/tmp/local-ca.pem")],
-        &["output", &spec],
-    );
-    assert!(
-        text(&with_ca.stdout).contains("$ redis-cli --tls --cacert /tmp/local-ca.pem -h 127.0.0.1"),
-        "a private CA is named: {}",
-        text(&with_ca.stdout)
     );
     assert!(stdout.contains("/quickstart/port"), "{stdout}");
 
@@ -355,8 +345,24 @@ async fn no_secret_appears_in_any_output() {
             let output = orchestrator(Some(&account), &args);
             printed += &text(&output.stdout);
             printed += &text(&output.stderr);
+            if args[1] == "output" && args.len() == 3 {
+                // Once applied, connecting sends the credential: never printed either.
+                for connect in [
+                    vec!["-vv", "connect", spec.as_str(), "--check"],
+                    vec!["-vv", "connect", spec.as_str(), "--check", "--json"],
+                    vec!["-vv", "connect", spec.as_str(), "--", "PING"],
+                ] {
+                    let output = orchestrator_trusting_the_emulator(&account, &connect);
+                    printed += &text(&output.stdout);
+                    printed += &text(&output.stderr);
+                }
+            }
         }
         assert!(printed.contains("DEBUG"), "-vv logs AWS calls");
+        assert!(
+            printed.contains("acl whoami"),
+            "connect --check ran: {printed}"
+        );
         let client = aws_sdk_secretsmanager::Client::new(&account.config);
         for name in secrets {
             let value = client
@@ -485,6 +491,8 @@ fn help_teaches_the_commands_and_exit_codes() {
         "apply",
         "destroy",
         "schema",
+        "connect",
+        "token",
         "Exit codes",
         "AWS_ENDPOINT_URL",
     ] {
@@ -1493,4 +1501,173 @@ fn token_prints_only_the_token_and_refuses_what_is_not_an_iam_user() {
             text(&output.stderr)
         );
     }
+}
+
+/// The orchestrator with the emulator's CA trusted, as `scripts/emulator.sh env` sets it.
+fn orchestrator_trusting_the_emulator(account: &Account, args: &[&str]) -> Output {
+    let ca_file = test_support::data_plane::ca_file().display().to_string();
+    orchestrator_with(Some(account), &[("ELASTICACHE_CA_FILE", &ca_file)], args)
+}
+
+#[tokio::test]
+async fn data_plane_connect_checks_every_stage_with_the_stacks_own_token() {
+    let account = Emulator::account("cli_connect_token").await;
+    let spec = quickstart();
+    let early = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(
+        text(&early.stderr).contains("has no replication group endpoint yet: apply it first"),
+        "{}",
+        text(&early.stderr)
+    );
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+
+    let checked = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    let stdout = text(&checked.stdout);
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&checked.stderr)
+    );
+    for line in [
+        "dns",
+        "tcp",
+        "certificate verified",
+        "PONG",
+        "acl whoami",
+        "OK: every stage passed",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    assert!(
+        stdout.contains("with the AUTH token in secret quickstart/auth-token"),
+        "{stdout}"
+    );
+    let json =
+        orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check", "--json"]);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let stages: Vec<&str> = document["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .filter_map(|s| s["stage"].as_str())
+        .collect();
+    assert_eq!(stages, ["dns", "tcp", "tls", "auth", "ping", "whoami"]);
+    assert!(document["failure"].is_null());
+
+    let client = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--", "PING"]);
+    assert_eq!(
+        text(&client.stdout).trim(),
+        "PONG",
+        "{}",
+        text(&client.stderr)
+    );
+
+    // The system's roots do not trust the emulator's CA.
+    let untrusted = orchestrator(Some(&account), &["connect", &spec, "--check"]);
+    let stdout = text(&untrusted.stdout);
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(
+        stdout.contains("FAILED: the server's certificate was rejected"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--ca-file"), "{stdout}");
+
+    let user = orchestrator_trusting_the_emulator(
+        &account,
+        &["connect", &spec, "--check", "--user", "app"],
+    );
+    assert_eq!(user.status.code(), Some(1));
+    assert!(text(&user.stderr).contains("has no users to pick (auth.mode: token)"));
+
+    // A token in the secret that the group does not have.
+    let secrets = aws_sdk_secretsmanager::Client::new(&account.config);
+    let current = secrets
+        .get_secret_value()
+        .secret_id("quickstart/auth-token")
+        .send()
+        .await
+        .expect("reads");
+    let mut document: serde_json::Value =
+        serde_json::from_str(current.secret_string().expect("string")).expect("JSON");
+    document["auth_token"] = "not-the-token-of-this-group-000000".into();
+    secrets
+        .put_secret_value()
+        .secret_id("quickstart/auth-token")
+        .secret_string(document.to_string())
+        .send()
+        .await
+        .expect("writes");
+    let refused = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    let stdout = text(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout.contains("FAILED: WRONGPASS"), "{stdout}");
+    assert!(
+        stdout.contains("Likely cause: the AUTH token was refused"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not-the-token"), "no credential printed");
+
+    secrets
+        .delete_secret()
+        .secret_id("quickstart/auth-token")
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("schedules deletion");
+    let pending = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    assert_eq!(pending.status.code(), Some(1));
+    assert!(
+        text(&pending.stderr)
+            .contains("the secret quickstart/auth-token is scheduled for deletion"),
+        "{}",
+        text(&pending.stderr)
+    );
+}
+
+#[tokio::test]
+async fn data_plane_connect_logs_in_as_an_rbac_user_and_names_what_its_access_string_lacks() {
+    let account = Emulator::account("cli_connect_rbac").await;
+    let spec = std::env::temp_dir().join(format!("cli-connect-rbac-{}.yaml", std::process::id()));
+    let source = std::fs::read_to_string(examples().join("quickstart.yaml")).expect("example")
+        + "auth:\n  mode: rbac\n  users: [{name: app}, {name: reporting, access: \"on ~* +@read\"}]\n";
+    std::fs::write(&spec, source).expect("write");
+    let spec = spec.display().to_string();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+
+    let app = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    let stdout = text(&app.stdout);
+    assert_eq!(app.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("with user app, its password in secret quickstart/users/app"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("acl whoami") && l.ends_with("app")),
+        "{stdout}"
+    );
+
+    let reporting = orchestrator_trusting_the_emulator(
+        &account,
+        &["connect", &spec, "--check", "--user", "reporting"],
+    );
+    let stdout = text(&reporting.stdout);
+    assert_eq!(reporting.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAILED: NOPERM"), "{stdout}");
+    assert!(
+        stdout.contains("reporting's access string does not allow"),
+        "{stdout}"
+    );
+
+    let nobody = orchestrator_trusting_the_emulator(
+        &account,
+        &["connect", &spec, "--check", "--user", "nobody"],
+    );
+    assert_eq!(nobody.status.code(), Some(1));
+    assert!(text(&nobody.stderr).contains("has no user `nobody`; its users: app, reporting"));
 }

@@ -145,6 +145,39 @@ pub enum StackError {
     /// The IAM token could not be signed.
     #[error("signing the IAM token: {0}")]
     IamToken(iam_auth::TokenError),
+    /// The stack has no endpoint yet.
+    #[error("stack {stack} has no replication group endpoint yet: apply it first")]
+    NotApplied {
+        /// The stack.
+        stack: String,
+    },
+    /// A user was named for a stack whose clients log in without one.
+    #[error("stack {stack} has no users to pick (auth.mode: {mode}); leave out the user")]
+    NoUsers {
+        /// The stack.
+        stack: String,
+        /// Its auth mode.
+        mode: &'static str,
+    },
+    /// The credential's secret is scheduled for deletion.
+    #[error(
+        "the secret {name} is scheduled for deletion (a destroy?): restore it with `aws secretsmanager restore-secret --secret-id {name}`, or apply to make the stack whole"
+    )]
+    SecretPendingDeletion {
+        /// The secret.
+        name: String,
+    },
+    /// The group has no such endpoint in its mode.
+    #[error("the group has no {which} endpoint {}", if *.cluster_mode { "in cluster mode (use the configuration endpoint)" } else { "with cluster mode disabled (use primary or reader)" })]
+    NoSuchEndpoint {
+        /// Which was asked for.
+        which: &'static str,
+        /// Whether the group runs in cluster mode.
+        cluster_mode: bool,
+    },
+    /// The connection check could not start.
+    #[error("{0}")]
+    ConnectionCheck(String),
     /// Several steps failed during destroy; each was still attempted.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),

@@ -40,6 +40,7 @@ async fn converge(path: &std::path::Path) -> Result<(), Box<dyn std::error::Erro
 */
 #![deny(missing_docs)]
 
+mod check;
 mod connection;
 mod destroy;
 mod driver;
@@ -68,6 +69,9 @@ use secrets::Secrets;
 use spec::Spec;
 use spec::names::Scope;
 
+pub use check::{ConnectionCheck, Credential, EndpointChoice, endpoint, likely_cause};
+/// The connection check's own types ([`connect::Options`], [`connect::Report`]).
+pub use connect;
 pub use connection::{Connection, ConnectionAuth, ConnectionUser, SecretRef};
 pub use destroy::DestroyPlan;
 use driver::Mode;

@@ -1,0 +1,65 @@
+//! The `output` command's connection hint: a URL without a password, where the
+//! credential is, and the `orchestrator connect` commands that use it, so no secret is
+//! ever printed.
+
+use serde::Serialize;
+use stack::{Connection, ConnectionAuth, ConnectionUser};
+
+/// A connection hint: the facts, and how to use them from a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hint {
+    /// `rediss://[user@]host:port`, without a password.
+    pub url: String,
+    /// Shell commands, in order.
+    pub commands: Vec<String>,
+    /// Where the password comes from.
+    pub password: String,
+    /// The facts the hint is built from.
+    #[serde(flatten)]
+    pub connection: Connection,
+}
+
+/// The hint for `connection`, for its first user: the `orchestrator connect` commands
+/// that check and open a connection with the stack's own credential (`spec` is how the
+/// user named the spec file).
+pub fn hint(connection: &Connection, spec: &str) -> Hint {
+    let user = connection.users().first();
+    let password = match (&connection.auth, user) {
+        (ConnectionAuth::Token { secret }, _) => {
+            format!("the `{}` field of secret {}", secret.field, secret.name)
+        }
+        (
+            ConnectionAuth::Rbac { .. },
+            Some(ConnectionUser {
+                secret: Some(secret),
+                ..
+            }),
+        ) => {
+            format!("the `{}` field of secret {}", secret.field, secret.name)
+        }
+        (ConnectionAuth::Iam { policy, .. }, Some(user)) => format!(
+            "an IAM auth token for user {} (SigV4, valid 15 minutes), signed with credentials allowed by policy {policy}: `orchestrator token {spec} --user {}`",
+            user.name, user.name
+        ),
+        _ => "none".to_owned(),
+    };
+    let user_arg = match (&connection.auth, user) {
+        (ConnectionAuth::Rbac { .. } | ConnectionAuth::Iam { .. }, Some(user)) => {
+            format!(" --user {}", user.name)
+        }
+        _ => String::new(),
+    };
+    let commands = vec![
+        format!("orchestrator connect {spec}{user_arg} --check"),
+        format!("orchestrator connect {spec}{user_arg}"),
+    ];
+    let (host, port) = (&connection.host, connection.port);
+    let scheme = if connection.tls { "rediss" } else { "redis" };
+    let user_part = user.map(|u| format!("{}@", u.name)).unwrap_or_default();
+    Hint {
+        url: format!("{scheme}://{user_part}{host}:{port}"),
+        commands,
+        password,
+        connection: connection.clone(),
+    }
+}
