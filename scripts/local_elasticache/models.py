@@ -10,7 +10,11 @@ stays as it is.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,8 +39,9 @@ from moto.elasticache.models import (
     Snapshot,
     User,
 )
+from moto.sts.models import sts_backends
 
-from . import parameters
+from . import parameters, sigv4
 from .config import settings
 from .exceptions import (
     CacheParameterGroupAlreadyExists,
@@ -534,7 +539,8 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
             log.warning("%s: redis-server is not installed; the group has no server", label)
             return False
         try:
-            server = RedisServer.start(label, self._server_config(group), seed)
+            server = RedisServer.start(label, self._server_config(group), seed,
+                                       verify_login=self._verify_login(group.replication_group_id))
         except ServerFailed as error:
             log.error("%s: create-failed: %s", label, error)
             return True
@@ -872,14 +878,26 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
             cluster=group.cluster_mode == "enabled",
             users=self._acl_users(group),
             parameters=tuple(runtime),
+            iam_logins=tuple((user.id, internal_password(user)) for user in self._members(group)
+                             if user.authentication_type == "iam"),
         )
+
+    def _members(self, group: ReplicationGroup) -> list[User]:
+        if not group.user_group_ids:
+            return []
+        user_group = self.user_groups.get(group.user_group_ids[0])
+        return [self.users[u] for u in (user_group.user_ids if user_group else []) if u in self.users]
+
+    def _verify_login(self, group_id: str) -> Callable[[str, str], str | None]:
+        """Checks an IAM user's token for group `group_id` of this account and region."""
+        def verify(user_id: str, token: str) -> str | None:
+            expected = sigv4.Expected(group_id.lower(), user_id, self.region_name, self.account_id)
+            return sigv4.verify(token, expected, datetime.datetime.now(datetime.timezone.utc), secret_for)
+        return verify
 
     def _acl_users(self, group: ReplicationGroup) -> tuple[AclUser, ...]:
         if group.user_group_ids:
-            user_group = self.user_groups.get(group.user_group_ids[0])
-            members = [self.users[u] for u in (user_group.user_ids if user_group else [])
-                       if u in self.users]
-            users = tuple(acl_user(user) for user in members)
+            users = tuple(acl_user(user) for user in self._members(group))
             if not any(user.name == "default" for user in users):
                 users += (AclUser("default", ("off",)),)
             return users
@@ -889,11 +907,37 @@ class LocalElastiCacheBackend(ElastiCacheBackend):
 
 
 def acl_user(user: User) -> AclUser:
-    """An ElastiCache user as the server knows it. IAM users get no password: the
-    emulator cannot check SigV4 tokens, so they cannot log in."""
-    passwords = tuple(user.passwords) if user.authentication_type == "password" else ()
+    """An ElastiCache user as the server knows it. An IAM user's password is an
+    internal one: the group's front checks the token and logs in with it."""
+    if user.authentication_type == "iam":
+        passwords: tuple[str, ...] = (internal_password(user),)
+    elif user.authentication_type == "password":
+        passwords = tuple(user.passwords)
+    else:
+        passwords = ()
     return AclUser(user.name, tuple(user.access_string.split()), passwords,
                    nopass=bool(user.no_password_required))
+
+
+# Fixed for the emulator's life, known to no client: IAM users' internal passwords.
+_INTERNAL_KEY = secrets.token_bytes(32)
+
+
+def internal_password(user: User) -> str:
+    return hmac.new(_INTERNAL_KEY, user.arn.encode(), hashlib.sha256).hexdigest()
+
+
+def secret_for(access_key: str) -> sigv4.Signer | None:
+    """The credentials behind `access_key`: a session moto's STS issued, or the
+    emulator's own `test` keys (`scripts/emulator.sh env`), good in any account."""
+    if access_key == "test":
+        return sigv4.Signer("test", None, None)
+    for account_id in list(sts_backends.keys()):
+        for backend in list(sts_backends[account_id].values()):
+            role = backend.get_assumed_role_from_access_key(access_key)
+            if role is not None:
+                return sigv4.Signer(role.secret_access_key, role.session_token, role.account_id)
+    return None
 
 
 def point_endpoints(group: ReplicationGroup, port: int) -> None:

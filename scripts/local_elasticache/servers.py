@@ -16,12 +16,15 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .config import settings
+from .front import Front, FrontConfig
 from .resp import Connection, ReplyError
 
 log = logging.getLogger("local_elasticache")
@@ -58,6 +61,9 @@ class ServerConfig:
     users: tuple[AclUser, ...]
     # Parameters the server understands at run time, with their effective values.
     parameters: tuple[tuple[str, str], ...] = ()
+    # IAM users: (user id, the internal password the server knows it by). With any,
+    # the server sits behind a front that checks their tokens (front.py).
+    iam_logins: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -69,6 +75,12 @@ class RedisServer:
     applied: ServerConfig
     label: str = ""
     _users: set[str] = field(default_factory=set)
+    # Checks an IAM user's token (user id, token) -> None or why not; set by the backend.
+    verify_login: Callable[[str, str], str | None] | None = None
+    # The front on `port` once the group has IAM users; the server then listens on
+    # `internal_port`, plain, on loopback.
+    front: Front | None = None
+    internal_port: int = 0
 
     @property
     def socket_path(self) -> Path:
@@ -77,9 +89,11 @@ class RedisServer:
     # ---- lifecycle --------------------------------------------------------------
 
     @classmethod
-    def start(cls, label: str, config: ServerConfig, seed: Path | None = None) -> "RedisServer":
+    def start(cls, label: str, config: ServerConfig, seed: Path | None = None,
+              verify_login: Callable[[str, str], str | None] | None = None) -> "RedisServer":
         """Starts a server for `label` (a group id) and applies `config`; `seed` is an RDB
-        file to load (a snapshot). Raises ServerFailed when it does not come up."""
+        file to load (a snapshot); `verify_login` checks IAM users' tokens. Raises
+        ServerFailed when it does not come up."""
         if settings.redis_server is None:
             raise ServerFailed("redis-server is not installed (apt-get install redis-server)")
         port = free_port()
@@ -103,7 +117,8 @@ class RedisServer:
         (directory / "pid").write_text(f"{process.pid}\n")
         # The file starts with an open default user; the ACL comes once it answers.
         started = ServerConfig(config.tls, config.cluster, users=(), parameters=config.parameters)
-        server = cls(directory, port, process, admin_password, started, label)
+        server = cls(directory, port, process, admin_password, started, label,
+                     verify_login=verify_login)
         server._wait_ready()
         if config.cluster:
             server._admin("CLUSTER", "ADDSLOTSRANGE", *ALL_SLOTS)
@@ -140,6 +155,9 @@ class RedisServer:
     def terminate(self) -> None:
         """Asks the server to exit (`reap` waits for it): stopping many servers sends
         every signal first, then waits once."""
+        if self.front is not None:
+            self.front.stop()
+            release_port(self.internal_port)
         if self.process.poll() is None:
             self.process.terminate()
 
@@ -166,7 +184,11 @@ class RedisServer:
         if config == self.applied:
             return
         with self._admin_connection() as admin:
-            if config.tls != self.applied.tls:
+            if config.iam_logins and self.front is None:
+                self._start_front(admin, config)
+            if self.front is not None:
+                self.front.config = FrontConfig(config.tls, dict(config.iam_logins))
+            elif config.tls != self.applied.tls:
                 self._switch_transport(admin, config.tls)
             if config.users != self.applied.users:
                 self._apply_users(admin, config.users)
@@ -187,6 +209,25 @@ class RedisServer:
         else:
             admin.call("CONFIG", "SET", "tls-port", "0")
             admin.call("CONFIG", "SET", "port", str(self.port))
+
+    def _start_front(self, admin: Connection, config: ServerConfig) -> None:
+        """Moves the server to a plain internal port and puts the front on the public
+        one: only the front can check an IAM token."""
+        self.internal_port = free_port()
+        admin.call("CONFIG", "SET", "tls-port", "0")
+        admin.call("CONFIG", "SET", "port", str(self.internal_port))
+        if config.cluster:
+            # Cluster clients follow what the server announces: the front, not itself.
+            admin.call("CONFIG", "SET", "cluster-announce-port", str(self.port))
+            admin.call("CONFIG", "SET", "cluster-announce-tls-port", str(self.port))
+        context = None
+        if settings.cert_file.exists():
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(settings.cert_file, settings.key_file)
+        verify = self.verify_login or (lambda user, token: "no verifier")
+        self.front = Front(self.port, self.internal_port, FrontConfig(config.tls, dict(config.iam_logins)),
+                           context, verify, self.label)
+        log.info("%s: IAM front on %d, server moved to %d", self.label, self.port, self.internal_port)
 
     def _apply_users(self, admin: Connection, users: tuple[AclUser, ...]) -> None:
         for user in users:

@@ -244,10 +244,7 @@ impl Cluster {
             .into_iter()
             .filter(|(id, _)| id != "default" && (wanted(id) || member(id)));
         let observed = try_join_all(relevant.map(|(id, user)| async move {
-            let in_group = user
-                .user_group_ids()
-                .iter()
-                .any(|g| *g == desired.user_group_id);
+            let in_group = user.user_group_ids().contains(&desired.user_group_id);
             let ours = match (wanted(&id) && in_group, user.arn()) {
                 (true, _) => true,
                 (false, Some(arn)) => {

@@ -1671,3 +1671,64 @@ async fn data_plane_connect_logs_in_as_an_rbac_user_and_names_what_its_access_st
     assert_eq!(nobody.status.code(), Some(1));
     assert!(text(&nobody.stderr).contains("has no user `nobody`; its users: app, reporting"));
 }
+
+#[tokio::test]
+async fn data_plane_connect_signs_an_iam_token_the_emulator_checks() {
+    let account = Emulator::account("cli_connect_iam").await;
+    create_example_roles(&account).await;
+    let spec = examples().join("iam-auth.yaml").display().to_string();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+
+    let checked = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    let stdout = text(&checked.stdout);
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&checked.stderr)
+    );
+    assert!(
+        stdout.contains("with IAM user billing-worker, a token signed just now"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("acl whoami") && l.ends_with("billing-worker")),
+        "{stdout}"
+    );
+
+    // What a script does: the token in REDISCLI_AUTH.
+    let token = orchestrator(
+        Some(&account),
+        &["token", &spec, "--user", "billing-worker"],
+    );
+    let token = text(&token.stdout).trim().to_owned();
+    let output = orchestrator(Some(&account), &["output", &spec, "--json"]);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let port = document["connection"]["port"].as_u64().expect("port") as u16;
+    let reply = test_support::data_plane::ping(
+        "127.0.0.1",
+        port,
+        true,
+        test_support::data_plane::Login::User("billing-worker", &token),
+    );
+    assert_eq!(reply, "PONG");
+
+    // Signed with a session token that is not the credentials' own: refused, and the
+    // likely cause says what is ruled out.
+    let ca_file = test_support::data_plane::ca_file().display().to_string();
+    let refused = orchestrator_with(
+        Some(&account),
+        &[
+            ("ELASTICACHE_CA_FILE", &ca_file),
+            ("AWS_SESSION_TOKEN", "not-this-session"),
+        ],
+        &["connect", &spec, "--check"],
+    );
+    let stdout = text(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAILED: WRONGPASS"), "{stdout}");
+    assert!(stdout.contains("Ruled out here: letter case"), "{stdout}");
+}

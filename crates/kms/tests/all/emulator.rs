@@ -201,7 +201,7 @@ async fn of_two_stack_keys_without_the_alias_one_is_adopted_and_the_other_schedu
         .duplicate_keys(&desired, &observed)
         .await
         .expect("lists");
-    assert_eq!(observed.duplicate_keys, [stray.clone()]);
+    assert_eq!(observed.duplicate_keys, std::slice::from_ref(&stray));
     kms.destroy(&diff_destroy(&desired, &observed))
         .await
         .expect("destroys");
