@@ -122,6 +122,7 @@ class RedisServer:
         server._wait_ready()
         if config.cluster:
             server._admin("CLUSTER", "ADDSLOTSRANGE", *ALL_SLOTS)
+            server._wait_cluster_ok()
         server.apply(config)
         log.info("server for %s listening on 127.0.0.1:%d (pid %d)", label, port, process.pid)
         return server
@@ -139,6 +140,17 @@ class RedisServer:
         reason = self.log_tail()
         self.stop()
         raise ServerFailed(f"redis-server for {self.label} did not start: {reason}")
+
+    def _wait_cluster_ok(self) -> None:
+        """A new cluster node reports `cluster_state:fail` for about two seconds after
+        taking its slots; ElastiCache calls a group available only once it serves."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            info = str(self._admin("CLUSTER", "INFO"))
+            if "cluster_state:ok" in info:
+                return
+            time.sleep(0.1)
+        log.warning("%s: the cluster did not reach cluster_state:ok", self.label)
 
     def log_tail(self) -> str:
         path = self.directory / "server.log"

@@ -1732,3 +1732,38 @@ async fn data_plane_connect_signs_an_iam_token_the_emulator_checks() {
     assert!(stdout.contains("FAILED: WRONGPASS"), "{stdout}");
     assert!(stdout.contains("Ruled out here: letter case"), "{stdout}");
 }
+
+#[tokio::test]
+async fn data_plane_connect_in_cluster_mode_asks_cluster_info_at_the_configuration_endpoint() {
+    let account = Emulator::account("cli_connect_cluster").await;
+    let spec =
+        std::env::temp_dir().join(format!("cli-connect-cluster-{}.yaml", std::process::id()));
+    let source = std::fs::read_to_string(examples().join("quickstart.yaml"))
+        .expect("example")
+        .replace("cluster:\n", "cluster:\n  mode: enabled\n  shards: 2\n");
+    std::fs::write(&spec, source).expect("write");
+    let spec = spec.display().to_string();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+
+    let checked = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    let stdout = text(&checked.stdout);
+    assert_eq!(checked.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("cluster info") && l.contains("cluster_state:ok")),
+        "{stdout}"
+    );
+    let primary = orchestrator_trusting_the_emulator(
+        &account,
+        &["connect", &spec, "--check", "--endpoint", "primary"],
+    );
+    assert_eq!(primary.status.code(), Some(1));
+    assert!(
+        text(&primary.stderr)
+            .contains("no primary endpoint in cluster mode (use the configuration endpoint)"),
+        "{}",
+        text(&primary.stderr)
+    );
+}
