@@ -430,6 +430,17 @@ pub struct ObservedUser {
     pub ours: bool,
 }
 
+/// A user as a failed login is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginUser {
+    /// `active`, `modifying`, …
+    pub status: String,
+    /// `password`, `iam` or `no-password-required`.
+    pub authentication: String,
+    /// The user groups it is in.
+    pub user_group_ids: Vec<String>,
+}
+
 /// A user group as ElastiCache describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedUserGroup {

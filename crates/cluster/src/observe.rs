@@ -8,8 +8,8 @@ use futures::future::try_join_all;
 use plan::tags::from_pairs;
 
 use crate::{
-    Cluster, ClusterError, Desired, Member, Observed, ObservedGroup, ObservedParameterGroup,
-    ObservedUser, ObservedUserGroup, Tags,
+    Cluster, ClusterError, Desired, LoginUser, Member, Observed, ObservedGroup,
+    ObservedParameterGroup, ObservedUser, ObservedUserGroup, Tags,
 };
 
 use crate::apply::is_own_parameter_group;
@@ -260,6 +260,20 @@ impl Cluster {
         }))
         .await?;
         Ok(observed.into_iter().collect())
+    }
+
+    /// What a failed login can be checked against: the user's status, authentication
+    /// type and user groups, or `None` when there is no such user.
+    pub async fn login_user(&self, id: &str) -> Result<Option<LoginUser>, ClusterError> {
+        let result = self.client.describe_users().user_id(id).send().await;
+        let found = absent_if(result, "DescribeUsers", |e| e.is_user_not_found_fault())?;
+        Ok(found
+            .and_then(|out| out.users().first().cloned())
+            .map(|user| LoginUser {
+                status: user.status().unwrap_or_default().to_owned(),
+                authentication: observed_user(&user, false).authentication,
+                user_group_ids: user.user_group_ids().to_vec(),
+            }))
     }
 
     /// A user's status, or `None` once it is gone.

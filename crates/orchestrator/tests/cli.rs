@@ -1676,6 +1676,14 @@ async fn data_plane_connect_logs_in_as_an_rbac_user_and_names_what_its_access_st
 async fn data_plane_connect_signs_an_iam_token_the_emulator_checks() {
     let account = Emulator::account("cli_connect_iam").await;
     create_example_roles(&account).await;
+    // The role test-support signs in as, so its attached policies can be read.
+    aws_sdk_iam::Client::new(&account.config)
+        .create_role()
+        .role_name("test")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .expect("a role");
     let spec = examples().join("iam-auth.yaml").display().to_string();
     let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
@@ -1730,7 +1738,21 @@ async fn data_plane_connect_signs_an_iam_token_the_emulator_checks() {
     let stdout = text(&refused.stdout);
     assert_eq!(refused.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAILED: WRONGPASS"), "{stdout}");
-    assert!(stdout.contains("Ruled out here: letter case"), "{stdout}");
+    assert!(stdout.contains("Ruled out: letter case"), "{stdout}");
+    assert!(
+        stdout
+            .contains("the user (it exists, is active, authenticates with IAM and is in iam-cache"),
+        "{stdout}"
+    );
+    // The role the test signs as has no connect policy: AWS shows that much.
+    assert!(
+        stdout.contains("Suspect: role test does not have"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("does not have the stack's iam-cache-connect policy attached"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]

@@ -64,6 +64,18 @@ pub struct ConnectionCheck {
     /// What the failure most likely means for this stack.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub likely_cause: Option<String>,
+    /// For a refused IAM token: what reading AWS ruled out and what it found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iam_diagnosis: Option<IamDiagnosis>,
+}
+
+/// What reading AWS says about a refused IAM login.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IamDiagnosis {
+    /// Causes ruled out.
+    pub ruled_out: Vec<String>,
+    /// Causes found, or left because AWS could not tell.
+    pub suspects: Vec<String>,
 }
 
 impl Stack {
@@ -157,10 +169,17 @@ impl Stack {
         let report = connect::check(&endpoint, &credential.login(), options)
             .await
             .map_err(|e| StackError::ConnectionCheck(e.to_string()))?;
+        let refused_iam = report.failure.as_ref().is_some_and(|f| {
+            matches!(f.cause, Cause::WrongPass { .. }) && self.spec.auth.mode == AuthMode::Iam
+        });
+        let iam_diagnosis = match (refused_iam, &credential.user) {
+            (true, Some(user)) => Some(self.diagnose_iam(user).await),
+            _ => None,
+        };
         let likely_cause = report
             .failure
             .as_ref()
-            .map(|failure| likely_cause(&self.spec, &credential, failure));
+            .map(|failure| likely_cause(&self.spec, &credential, failure, iam_diagnosis.as_ref()));
         Ok(ConnectionCheck {
             host: endpoint.host,
             port: endpoint.port,
@@ -168,8 +187,161 @@ impl Stack {
             credential: credential.source,
             report,
             likely_cause,
+            iam_diagnosis,
         })
     }
+}
+
+impl Stack {
+    /// Reads what a refused IAM token can be checked against: the user, the signing
+    /// credentials' expiry, and whether the signing identity has the stack's connect
+    /// policy. Every read that fails becomes a suspect, not an error: this explains a
+    /// failure, it must not hide it.
+    async fn diagnose_iam(&self, user: &str) -> IamDiagnosis {
+        let mut diagnosis = IamDiagnosis {
+            ruled_out: vec![
+                "letter case (names are lowercased)".into(),
+                "user id ≠ name (they are one)".into(),
+                format!("region (signed for {})", self.spec.region),
+                "the serverless flag (a replication group)".into(),
+            ],
+            suspects: Vec::new(),
+        };
+        let (login, expiry, policy) = futures::join!(
+            self.cluster.login_user(user),
+            self.credentials_expiry(),
+            self.connect_policy_attached()
+        );
+        let user_group = spec::names::user_group(&self.spec);
+        match login {
+            Ok(None) => diagnosis
+                .suspects
+                .push(format!("user {user} does not exist (apply creates it)")),
+            Ok(Some(found)) if found.status != "active" => diagnosis
+                .suspects
+                .push(format!("user {user} is {}, not active", found.status)),
+            Ok(Some(found)) if found.authentication != "iam" => diagnosis.suspects.push(format!(
+                "user {user} authenticates with {}, not IAM",
+                found.authentication
+            )),
+            Ok(Some(found)) if !found.user_group_ids.contains(&user_group) => {
+                diagnosis.suspects.push(format!(
+                    "user {user} is not in the stack's user group {user_group} (apply)"
+                ))
+            }
+            Ok(Some(_)) => diagnosis.ruled_out.push(format!(
+                "the user (it exists, is active, authenticates with IAM and is in {user_group})"
+            )),
+            Err(error) => diagnosis
+                .suspects
+                .push(format!("the user could not be read: {error}")),
+        }
+        match expiry {
+            Ok(Some(expiry)) if expiry <= std::time::SystemTime::now() => diagnosis
+                .suspects
+                .push("the signing credentials have expired".into()),
+            Ok(_) => diagnosis
+                .ruled_out
+                .push("expired signing credentials".into()),
+            Err(error) => diagnosis.suspects.push(error),
+        }
+        match policy {
+            Ok((identity, true)) => diagnosis.ruled_out.push(format!(
+                "the policy ({identity} has the stack's {} attached)",
+                spec::names::connect_policy(&self.spec)
+            )),
+            Ok((identity, false)) => diagnosis.suspects.push(format!(
+                "{identity} does not have the stack's {} policy attached: add it to outputs.attach_to_roles, or grant elasticache:Connect on the group and the user another way",
+                spec::names::connect_policy(&self.spec)
+            )),
+            Err(error) => diagnosis.suspects.push(error),
+        }
+        diagnosis
+    }
+
+    async fn credentials_expiry(&self) -> Result<Option<std::time::SystemTime>, String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .config
+            .credentials_provider()
+            .ok_or("no credentials provider")?;
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            format!(
+                "the signing credentials could not be read: {}",
+                aws_error::innermost(&e)
+            )
+        })?;
+        Ok(credentials.expiry())
+    }
+
+    /// Whether the signing role or user has the stack's connect policy attached, and
+    /// who it is (`role x`, `user y`).
+    async fn connect_policy_attached(&self) -> Result<(String, bool), String> {
+        self.identity().await.map_err(|e| e.to_string())?;
+        let arn = self.caller.get().cloned().unwrap_or_default();
+        let iam = aws_sdk_iam::Client::new(&self.config);
+        let wanted = spec::names::connect_policy(&self.spec);
+        let Some(found) = principal(&arn) else {
+            return Err(format!(
+                "the signing identity {arn} is neither a role nor a user: its policies were not checked"
+            ));
+        };
+        let who = found.to_string();
+        let attached = match found {
+            Principal::Role(role) => iam
+                .list_attached_role_policies()
+                .role_name(role)
+                .send()
+                .await
+                .map(|out| out.attached_policies().to_vec())
+                .map_err(aws_error::aws_error("ListAttachedRolePolicies")),
+            Principal::User(user) => iam
+                .list_attached_user_policies()
+                .user_name(user)
+                .send()
+                .await
+                .map(|out| out.attached_policies().to_vec())
+                .map_err(aws_error::aws_error("ListAttachedUserPolicies")),
+        };
+        let attached = attached.map_err(|e| {
+            format!("whether {who} has the stack's {wanted} policy could not be read: {e}")
+        })?;
+        let has = attached
+            .iter()
+            .any(|p| p.policy_name() == Some(wanted.as_str()));
+        Ok((who, has))
+    }
+}
+
+/// The IAM principal behind a caller ARN.
+enum Principal<'a> {
+    Role(&'a str),
+    User(&'a str),
+}
+
+impl std::fmt::Display for Principal<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::Role(name) => write!(f, "role {name}"),
+            Principal::User(name) => write!(f, "user {name}"),
+        }
+    }
+}
+
+/// `arn:aws:sts::1:assumed-role/ROLE/session` and `arn:aws:iam::1:role/path/ROLE` are
+/// role ROLE; `arn:aws:iam::1:user/NAME` is user NAME.
+fn principal(arn: &str) -> Option<Principal<'_>> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        return rest.split('/').next().map(Principal::Role);
+    }
+    if let Some(rest) = resource.strip_prefix("role/") {
+        return rest.rsplit('/').next().map(Principal::Role);
+    }
+    resource
+        .strip_prefix("user/")
+        .and_then(|r| r.rsplit('/').next())
+        .map(Principal::User)
 }
 
 fn pick<'a>(
@@ -220,7 +392,12 @@ pub fn endpoint(connection: &Connection, choice: EndpointChoice) -> Result<Endpo
 }
 
 /// What a failed stage most likely means for this spec, in the spec's own terms.
-pub fn likely_cause(spec: &Spec, credential: &Credential, failure: &Failure) -> String {
+pub fn likely_cause(
+    spec: &Spec,
+    credential: &Credential,
+    failure: &Failure,
+    iam: Option<&IamDiagnosis>,
+) -> String {
     let allowed = || {
         let allow = &spec.network.allow;
         let mut sources: Vec<String> = allow.cidrs.iter().map(ToString::to_string).collect();
@@ -240,7 +417,7 @@ pub fn likely_cause(spec: &Spec, credential: &Credential, failure: &Failure) -> 
             "the server did not complete a TLS handshake: the spec has encryption.in_transit: {}; a group created without transit encryption speaks no TLS",
             spec.encryption.in_transit
         ),
-        (StageName::Auth, Cause::WrongPass { .. }) => wrongpass(spec, credential),
+        (StageName::Auth, Cause::WrongPass { .. }) => wrongpass(spec, credential, iam),
         (_, Cause::NoAuth { .. }) => "the server wants a login the stack did not give: the group's authentication differs from the spec's auth.mode (apply, then check again)".into(),
         (_, Cause::NoPerm { command, .. }) => format!(
             "{}'s access string does not allow {command}: add it (+{} or a category such as +@connection) to auth.users[].access",
@@ -254,17 +431,89 @@ pub fn likely_cause(spec: &Spec, credential: &Credential, failure: &Failure) -> 
     }
 }
 
-fn wrongpass(spec: &Spec, credential: &Credential) -> String {
+fn wrongpass(spec: &Spec, credential: &Credential, iam: Option<&IamDiagnosis>) -> String {
+    let user = credential.user.as_deref().unwrap_or_default();
     match spec.auth.mode {
-        AuthMode::Iam => format!(
-            "the token for IAM user {} was refused. Ruled out here: letter case (names are lowercased), user id ≠ name (they are one), region (signed for {}), the serverless flag (a replication group). Left: the signing identity lacks elasticache:Connect on the group and the user (attach the stack's connect policy, outputs.attach_to_roles), the user is not in the group's user group yet (apply), or the credentials expired",
-            credential.user.as_deref().unwrap_or_default(),
-            spec.region
-        ),
+        AuthMode::Iam => match iam {
+            Some(found) => format!(
+                "the token for IAM user {user} was refused. Ruled out: {}. {}",
+                found.ruled_out.join("; "),
+                match found.suspects.as_slice() {
+                    [] => "Nothing else AWS shows explains it: a condition or a deny in another policy, or credentials the server does not accept".to_owned(),
+                    suspects => format!("Suspect: {}", suspects.join("; ")),
+                }
+            ),
+            None => format!(
+                "the token for IAM user {user} was refused: the signing identity may lack elasticache:Connect on the group and the user, the user may not be in the group's user group yet (apply), or the credentials expired"
+            ),
+        },
         AuthMode::Rbac => format!(
             "user {}'s password was refused: the secret and the user disagree (one was changed outside the stack, or a rotation is half done)",
             credential.user.as_deref().unwrap_or_default()
         ),
         _ => "the AUTH token was refused: the secret and the group disagree (one was changed outside the stack, or a rotation is half done)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_arns_name_their_role_or_user() {
+        let shown = |arn| principal(arn).map(|p| p.to_string());
+        assert_eq!(
+            shown("arn:aws:sts::111122223333:assumed-role/deployer/ci-run-7").as_deref(),
+            Some("role deployer")
+        );
+        assert_eq!(
+            shown("arn:aws:iam::111122223333:role/service/worker").as_deref(),
+            Some("role worker")
+        );
+        assert_eq!(
+            shown("arn:aws:iam::111122223333:user/alice").as_deref(),
+            Some("user alice")
+        );
+        assert!(shown("arn:aws:iam::111122223333:root").is_none());
+    }
+
+    #[test]
+    fn a_refused_iam_token_lists_what_aws_ruled_out_and_what_it_found() {
+        let spec = spec::parse(
+            "stack: s\nregion: eu-west-1\nengine: {name: valkey, version: \"8.0\"}\nnode_type: cache.t4g.micro\n\
+             network: {create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: eu-west-1a, cidr: 10.0.1.0/24}, \
+             {availability_zone: eu-west-1b, cidr: 10.0.2.0/24}]}, allow: {cidrs: [10.0.0.0/8]}}\n\
+             auth: {mode: iam, users: [{name: app}]}\n",
+            "t.yaml",
+        )
+        .expect("valid");
+        let credential = Credential {
+            user: Some("app".into()),
+            secret: Some(Sensitive::new("token")),
+            source: String::new(),
+        };
+        let failure = Failure {
+            stage: StageName::Auth,
+            latency: std::time::Duration::ZERO,
+            cause: Cause::WrongPass {
+                message: String::new(),
+            },
+        };
+        let diagnosis = IamDiagnosis {
+            ruled_out: vec!["letter case".into()],
+            suspects: vec!["role r does not have the stack's s-connect policy attached".into()],
+        };
+        let said = likely_cause(&spec, &credential, &failure, Some(&diagnosis));
+        assert!(said.contains("Ruled out: letter case."), "{said}");
+        assert!(said.contains("Suspect: role r does not have"), "{said}");
+        let cleared = IamDiagnosis {
+            suspects: Vec::new(),
+            ..diagnosis
+        };
+        let said = likely_cause(&spec, &credential, &failure, Some(&cleared));
+        assert!(
+            said.contains("Nothing else AWS shows explains it"),
+            "{said}"
+        );
     }
 }
