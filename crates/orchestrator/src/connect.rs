@@ -99,14 +99,15 @@ pub async fn client(
     request: &ConnectRequest<'_>,
     args: &[String],
 ) -> anyhow::Result<ExitCode> {
-    let connection = stack.connection().await?;
-    let endpoint = stack::endpoint(&connection, request.endpoint)?;
-    let credential = stack.credential(&connection, request.user).await?;
+    // Before any AWS call: without a client there is nothing to hand the credential to.
     let Some(program) = find_client(stack.spec().engine.name.as_str()) else {
         bail!(
             "neither valkey-cli nor redis-cli is installed: install one (Debian and Ubuntu: apt-get install redis-tools; macOS: brew install valkey), or check the connection with `orchestrator connect SPEC --check`"
         );
     };
+    let connection = stack.connection().await?;
+    let endpoint = stack::endpoint(&connection, request.endpoint)?;
+    let credential = stack.credential(&connection, request.user).await?;
     let mut command = Command::new(&program);
     command.args(["-h", &endpoint.host, "-p", &endpoint.port.to_string()]);
     if endpoint.tls {

@@ -1789,3 +1789,25 @@ async fn data_plane_connect_in_cluster_mode_asks_cluster_info_at_the_configurati
         text(&primary.stderr)
     );
 }
+
+#[test]
+fn connect_without_a_client_installed_says_what_to_install_before_any_aws_call() {
+    let empty = std::env::temp_dir().join(format!("cli-no-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("a directory");
+    let path = empty.display().to_string();
+    let output = orchestrator_with(
+        None,
+        &[("PATH", &path)],
+        &["connect", &quickstart(), "--", "PING"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("neither valkey-cli nor redis-cli is installed"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("127.0.0.1:9"),
+        "no AWS call was tried: {stderr}"
+    );
+}
