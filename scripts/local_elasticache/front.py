@@ -97,11 +97,7 @@ class Front:
         except (OSError, ssl.SSLError):
             pass
         finally:
-            for end in (client, backend):
-                try:
-                    end.close()
-                except OSError:
-                    pass
+            close(client, backend)
 
     def _rewrite(self, words: list[bytes], config: FrontConfig) -> bytes | None:
         """The command to send instead, when it logs in an IAM user; else None."""
@@ -136,11 +132,16 @@ def pump(source: socket.socket, sink: socket.socket) -> None:
     except (OSError, ssl.SSLError):
         pass
     finally:
-        for end in (source, sink):
-            try:
-                end.close()
-            except OSError:
-                pass
+        close(source, sink)
+
+
+def close(*ends: socket.socket) -> None:
+    """Closes both ends of a proxied connection: either side ending ends it."""
+    for end in ends:
+        try:
+            end.close()
+        except OSError:
+            pass
 
 
 def parse_command(buffer: bytes) -> tuple[list[bytes], int] | None:

@@ -258,20 +258,18 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// A token at the Java vectors' time (2025-01-01T00:00:00Z) in eu-west-1.
+    fn signed(target: Target, user: &str, credentials: &Credentials) -> IamToken {
+        token(&target, user, "eu-west-1", credentials, at(1_735_689_600)).expect("signs")
+    }
+
     // The known-answer vectors of aws-samples/elasticache-iam-auth-demo-app's
     // IAMAuthTokenRequestTest (2025-01-01T00:00:00Z, eu-west-1).
     #[test]
     fn the_java_demo_apps_vector_without_a_session_token() {
         let credentials = Credentials::from_keys("fakeAccessKeyId", "fakeSecretKey", None);
         let target = Target::replication_group("my-replication-group-id");
-        let token = token(
-            &target,
-            "my-user-id",
-            "eu-west-1",
-            &credentials,
-            at(1_735_689_600),
-        )
-        .expect("signs");
+        let token = signed(target, "my-user-id", &credentials);
         assert!(token.expose().starts_with("my-replication-group-id/?"));
         let pairs = query(&token);
         assert_eq!(
@@ -297,14 +295,7 @@ mod tests {
             Some("fakeSessionToken".into()),
         );
         let target = Target::replication_group("my-replication-group-id");
-        let token = token(
-            &target,
-            "my-user-id",
-            "eu-west-1",
-            &credentials,
-            at(1_735_689_600),
-        )
-        .expect("signs");
+        let token = signed(target, "my-user-id", &credentials);
         let pairs = query(&token);
         assert_eq!(value(&pairs, "X-Amz-Security-Token"), "fakeSessionToken");
         assert_eq!(
@@ -316,14 +307,11 @@ mod tests {
     #[test]
     fn names_are_lowercased_and_serverless_caches_say_so() {
         let credentials = Credentials::from_keys("AKID", "secret", None);
-        let group = token(
-            &Target::replication_group("Orders-Cache"),
+        let group = signed(
+            Target::replication_group("Orders-Cache"),
             "Orders-App",
-            "eu-west-1",
             &credentials,
-            at(1_735_689_600),
-        )
-        .expect("signs");
+        );
         assert!(
             group
                 .expose()
@@ -331,14 +319,11 @@ mod tests {
             "{}",
             group.expose()
         );
-        let serverless = token(
-            &Target::serverless_cache("orders"),
+        let serverless = signed(
+            Target::serverless_cache("orders"),
             "orders-app",
-            "eu-west-1",
             &credentials,
-            at(1_735_689_600),
-        )
-        .expect("signs");
+        );
         assert_eq!(
             value(&query(&serverless), "ResourceType"),
             "ServerlessCache"
@@ -433,14 +418,7 @@ mod tests {
     #[test]
     fn debug_hides_the_token() {
         let credentials = Credentials::from_keys("AKID", "secret", None);
-        let token = token(
-            &Target::replication_group("orders"),
-            "app",
-            "eu-west-1",
-            &credentials,
-            at(1_735_689_600),
-        )
-        .expect("signs");
+        let token = signed(Target::replication_group("orders"), "app", &credentials);
         let shown = format!("{token:?}");
         assert!(!shown.contains("Signature"), "{shown}");
         assert!(shown.contains("sensitive"), "{shown}");
