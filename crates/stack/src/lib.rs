@@ -43,6 +43,7 @@ async fn converge(path: &std::path::Path) -> Result<(), Box<dyn std::error::Erro
 mod check;
 mod connection;
 mod destroy;
+mod diagnose;
 mod driver;
 mod error;
 mod lock;
@@ -74,6 +75,7 @@ pub use check::{ConnectionCheck, Credential, EndpointChoice, endpoint, likely_ca
 pub use connect;
 pub use connection::{Connection, ConnectionAuth, ConnectionUser, SecretRef};
 pub use destroy::DestroyPlan;
+pub use diagnose::IamDiagnosis;
 use driver::Mode;
 pub use driver::StackPlan;
 pub use error::{Hint, StackError};
