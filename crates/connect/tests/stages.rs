@@ -211,3 +211,35 @@ async fn an_unreadable_ca_file_is_refused_before_any_stage() {
         .expect_err("refused");
     assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
 }
+
+#[tokio::test]
+async fn a_port_that_drops_connections_times_out_at_the_tcp_stage() {
+    // A listener that never accepts, its backlog full: Linux then drops new SYNs, as a
+    // security group that does not admit this address does.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("binds");
+    let listener = socket.listen(0).expect("listens");
+    let port = listener.local_addr().expect("address").port();
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+            queued.push(stream);
+        }
+    }
+    let started = std::time::Instant::now();
+    let report = check(&plain(port), &Login::Nobody, &quick())
+        .await
+        .expect("runs");
+    let failure = report.failure.expect("fails");
+    assert_eq!(failure.stage, StageName::Tcp, "{failure:?}");
+    assert!(
+        matches!(failure.cause, Cause::Timeout { .. }),
+        "{:?}",
+        failure.cause
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    drop((listener, queued));
+}

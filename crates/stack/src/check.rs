@@ -299,28 +299,58 @@ fn wrongpass(spec: &Spec, credential: &Credential, iam: Option<&IamDiagnosis>) -
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_refused_iam_token_lists_what_aws_ruled_out_and_what_it_found() {
-        let spec = spec::parse(
+    fn iam_spec() -> Spec {
+        spec::parse(
             "stack: s\nregion: eu-west-1\nengine: {name: valkey, version: \"8.0\"}\nnode_type: cache.t4g.micro\n\
              network: {create: {vpc_cidr: 10.0.0.0/16, subnets: [{availability_zone: eu-west-1a, cidr: 10.0.1.0/24}, \
              {availability_zone: eu-west-1b, cidr: 10.0.2.0/24}]}, allow: {cidrs: [10.0.0.0/8]}}\n\
              auth: {mode: iam, users: [{name: app}]}\n",
             "t.yaml",
         )
-        .expect("valid");
+        .expect("valid")
+    }
+
+    fn failed(stage: StageName, cause: Cause) -> Failure {
+        Failure {
+            stage,
+            latency: std::time::Duration::ZERO,
+            cause,
+        }
+    }
+
+    #[test]
+    fn no_answer_on_the_port_names_what_the_security_group_admits() {
+        let credential = Credential {
+            user: None,
+            secret: None,
+            source: String::new(),
+        };
+        let timeout = Cause::Timeout {
+            after: std::time::Duration::from_secs(10),
+        };
+        let said = likely_cause(
+            &iam_spec(),
+            &credential,
+            &failed(StageName::Tcp, timeout),
+            None,
+        );
+        assert!(said.contains("network.allow (10.0.0.0/8)"), "{said}");
+    }
+
+    #[test]
+    fn a_refused_iam_token_lists_what_aws_ruled_out_and_what_it_found() {
+        let spec = iam_spec();
         let credential = Credential {
             user: Some("app".into()),
             secret: Some(Sensitive::new("token")),
             source: String::new(),
         };
-        let failure = Failure {
-            stage: StageName::Auth,
-            latency: std::time::Duration::ZERO,
-            cause: Cause::WrongPass {
+        let failure = failed(
+            StageName::Auth,
+            Cause::WrongPass {
                 message: String::new(),
             },
-        };
+        );
         let diagnosis = IamDiagnosis {
             ruled_out: vec!["letter case".into()],
             suspects: vec!["role r does not have the stack's s-connect policy attached".into()],

@@ -200,4 +200,49 @@ mod tests {
         );
         assert!(shown("arn:aws:iam::111122223333:root").is_none());
     }
+
+    #[test]
+    fn each_thing_wrong_with_the_user_or_the_credentials_is_a_suspect() {
+        let user = |status: &str, authentication: &str, groups: &[&str]| {
+            Ok(Some(cluster::LoginUser {
+                status: status.into(),
+                authentication: authentication.into(),
+                user_group_ids: groups.iter().map(|g| g.to_string()).collect(),
+            }))
+        };
+        let suspect = |finding: Finding| finding.expect_err("a suspect");
+        assert!(suspect(user_finding("app", "s-users", Ok(None))).contains("does not exist"));
+        assert!(
+            suspect(user_finding(
+                "app",
+                "s-users",
+                user("modifying", "iam", &["s-users"])
+            ))
+            .contains("is modifying, not active")
+        );
+        assert!(
+            suspect(user_finding(
+                "app",
+                "s-users",
+                user("active", "password", &["s-users"])
+            ))
+            .contains("authenticates with password")
+        );
+        assert!(
+            suspect(user_finding(
+                "app",
+                "s-users",
+                user("active", "iam", &["other"])
+            ))
+            .contains("not in the stack's user group s-users")
+        );
+        assert!(user_finding("app", "s-users", user("active", "iam", &["s-users"])).is_ok());
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        assert!(suspect(expiry_finding(Ok(Some(past)))).contains("expired"));
+        assert!(expiry_finding(Ok(None)).is_ok());
+        assert!(
+            suspect(policy_finding("s-connect", Ok(("role r".into(), false))))
+                .contains("role r does not have the stack's s-connect policy")
+        );
+    }
 }
