@@ -1803,3 +1803,22 @@ fn connect_without_a_client_installed_says_what_to_install_before_any_aws_call()
         "no AWS call was tried: {stderr}"
     );
 }
+
+#[tokio::test]
+async fn data_plane_connect_checks_the_production_example_as_its_first_rbac_user() {
+    let account = Emulator::account("cli_connect_production").await;
+    create_example_roles(&account).await;
+    let spec = examples().join("production.yaml").display().to_string();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let checked = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    assert_connected(
+        &checked,
+        "with user orders-app, its password in secret orders-cache/users/orders-app",
+        "orders-app",
+    );
+    assert!(
+        text(&checked.stdout).contains("cluster_state:ok"),
+        "cluster mode"
+    );
+}
