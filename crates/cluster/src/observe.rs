@@ -127,6 +127,15 @@ impl Cluster {
         Ok(Some(observed_group(&group, arn, tags, member)))
     }
 
+    /// The group's endpoints as it reports them, or `None` when there is no such group:
+    /// one read, for connecting, without observing the whole step.
+    pub async fn endpoints(&self, id: &str) -> Result<Option<crate::Endpoints>, ClusterError> {
+        Ok(self
+            .describe_sdk_group(id)
+            .await?
+            .map(|group| endpoints_of(&group)))
+    }
+
     pub(crate) async fn describe_sdk_group(
         &self,
         id: &str,

@@ -72,11 +72,15 @@ pub struct ConnectionCheck {
 
 impl Stack {
     /// How to reach the stack as it is applied, or an error that says it is not yet.
+    /// One `DescribeReplicationGroups`: the endpoints are all a connection needs.
     pub async fn connection(&self) -> Result<Connection, StackError> {
-        let (outputs, _) = self.outputs().await?;
-        Connection::new(&self.spec, &outputs).ok_or_else(|| StackError::NotApplied {
-            stack: self.spec.stack.clone(),
-        })
+        let id = spec::names::replication_group_id(&self.spec);
+        let endpoints = self.cluster.endpoints(&id).await?;
+        endpoints
+            .and_then(|found| Connection::from_endpoints(&self.spec, &found))
+            .ok_or_else(|| StackError::NotApplied {
+                stack: self.spec.stack.clone(),
+            })
     }
 
     /// The credential of the stack's own kind: the AUTH token from its secret, an RBAC

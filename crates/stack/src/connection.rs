@@ -81,61 +81,88 @@ impl Connection {
     /// replication group reports an endpoint.
     pub fn new(spec: &Spec, outputs: &StackOutputs) -> Option<Connection> {
         let endpoints = outputs.cluster.endpoints.value()?;
+        let found = Found {
+            replication_group_id: outputs.cluster.replication_group_id.clone(),
+            // The port the group reports (ClusterOutputs falls back to the spec's).
+            port: outputs.cluster.port,
+            secret_arn: &|name| {
+                outputs
+                    .secrets
+                    .iter()
+                    .find(|(secret, _)| *secret == name)
+                    .and_then(|(_, arn)| arn.value().cloned())
+            },
+            user_id: &|index, name| {
+                outputs
+                    .cluster
+                    .user_ids
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| name.to_owned())
+            },
+        };
+        Self::build(spec, endpoints, &found)
+    }
+
+    /// How to reach the stack from its replication group's endpoints alone, one read
+    /// instead of a plan (what `connect` needs): user ids follow the stack's naming, and
+    /// secrets are named without their ARNs.
+    pub fn from_endpoints(spec: &Spec, endpoints: &cluster::Endpoints) -> Option<Connection> {
+        let iam = spec.auth.mode == AuthMode::Iam;
+        let found = Found {
+            replication_group_id: names::replication_group_id(spec),
+            port: endpoints.port_or(spec.port),
+            secret_arn: &|_| None,
+            user_id: &|_, name| match iam {
+                // IAM users' ids are their names.
+                true => name.to_owned(),
+                false => names::rbac_user_id(spec, name),
+            },
+        };
+        Self::build(spec, endpoints, &found)
+    }
+
+    fn build(spec: &Spec, endpoints: &cluster::Endpoints, found: &Found<'_>) -> Option<Connection> {
         let host = endpoints
             .configuration
             .clone()
             .or_else(|| endpoints.primary.clone())?;
-        let secret = |name: String, field| {
-            let arn = outputs
-                .secrets
-                .iter()
-                .find(|(secret, _)| *secret == name)
-                .and_then(|(_, arn)| arn.value().cloned());
-            SecretRef { name, arn, field }
+        let secret = |name: String, field| SecretRef {
+            arn: (found.secret_arn)(&name),
+            name,
+            field,
         };
-        let user_id = |index: usize, name: &str| {
-            outputs
-                .cluster
-                .user_ids
-                .get(index)
-                .cloned()
-                .unwrap_or_else(|| name.to_owned())
+        let users = |with_secret: bool| {
+            (spec.auth.users.iter().enumerate())
+                .map(|(index, user)| ConnectionUser {
+                    name: user.name.clone(),
+                    user_id: (found.user_id)(index, &user.name),
+                    secret: with_secret.then(|| {
+                        secret(
+                            names::user_secret(spec, &user.name),
+                            secrets::PASSWORD_FIELD,
+                        )
+                    }),
+                })
+                .collect()
         };
         let auth = match spec.auth.mode {
             AuthMode::None => ConnectionAuth::None,
             AuthMode::Token => ConnectionAuth::Token {
                 secret: secret(names::token_secret(spec), secrets::TOKEN_FIELD),
             },
-            AuthMode::Rbac => ConnectionAuth::Rbac {
-                users: (spec.auth.users.iter().enumerate())
-                    .map(|(index, user)| ConnectionUser {
-                        name: user.name.clone(),
-                        user_id: user_id(index, &user.name),
-                        secret: Some(secret(
-                            names::user_secret(spec, &user.name),
-                            secrets::PASSWORD_FIELD,
-                        )),
-                    })
-                    .collect(),
-            },
+            AuthMode::Rbac => ConnectionAuth::Rbac { users: users(true) },
             AuthMode::Iam => ConnectionAuth::Iam {
-                users: (spec.auth.users.iter().enumerate())
-                    .map(|(index, user)| ConnectionUser {
-                        name: user.name.clone(),
-                        user_id: user_id(index, &user.name),
-                        secret: None,
-                    })
-                    .collect(),
+                users: users(false),
                 policy: names::connect_policy(spec),
             },
         };
         Some(Connection {
-            replication_group_id: outputs.cluster.replication_group_id.clone(),
+            replication_group_id: found.replication_group_id.clone(),
             region: spec.region.clone(),
             host,
             reader_host: endpoints.reader.clone(),
-            // The port the group reports (ClusterOutputs falls back to the spec's).
-            port: outputs.cluster.port,
+            port: found.port,
             tls: spec.encryption.in_transit,
             cluster_mode: spec.cluster.mode == ClusterMode::Enabled,
             auth,
@@ -149,4 +176,12 @@ impl Connection {
             ConnectionAuth::None | ConnectionAuth::Token { .. } => &[],
         }
     }
+}
+
+/// What differs between a connection built from outputs and one from endpoints alone.
+struct Found<'a> {
+    replication_group_id: String,
+    port: u16,
+    secret_arn: &'a dyn Fn(&str) -> Option<String>,
+    user_id: &'a dyn Fn(usize, &str) -> String,
 }

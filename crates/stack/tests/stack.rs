@@ -239,6 +239,33 @@ async fn a_converged_apply_reads_nothing_after_its_plan() {
     );
 }
 
+/// What connecting costs: the group's endpoints and the credential, not a plan.
+#[tokio::test]
+async fn data_plane_a_connection_check_reads_the_group_and_the_secret_only() {
+    let account = Emulator::account("stack_connect_calls").await;
+    let proxy = test_support::proxy::Proxy::start(&test_support::endpoint(), Duration::ZERO)
+        .await
+        .expect("proxy starts");
+    let stack = Stack::new(quickstart_with(""), &account.through(&proxy));
+    plan_and_apply(&stack, ApplyOptions::default())
+        .await
+        .expect("applies");
+    proxy.reset();
+    let options = stack::connect::Options {
+        ca_file: Some(test_support::data_plane::ca_file()),
+        ..stack::connect::Options::default()
+    };
+    let checked = stack
+        .check_connection(None, stack::EndpointChoice::Default, &options)
+        .await
+        .expect("checks");
+    assert!(checked.report.passed(), "{checked:?}");
+    assert_eq!(
+        proxy.calls(),
+        ["DescribeReplicationGroups", "GetSecretValue"]
+    );
+}
+
 /// A security group rule removed between plan and apply: the network step's fresh
 /// observation no longer matches what the plan showed, so apply stops before writing.
 #[tokio::test]
