@@ -211,10 +211,9 @@ async fn live_aws_apply_plan_destroy() {
     destroy.expect("destroys");
 }
 
-/// The calls a converged apply makes after its plan, through a counting proxy.
-#[tokio::test]
-async fn a_converged_apply_reads_nothing_after_its_plan() {
-    let account = Emulator::account("stack_converged_calls").await;
+/// The quickstart applied in a fresh account through a proxy whose count starts after.
+async fn applied_through_a_counting_proxy(test: &str) -> (Stack, test_support::proxy::Proxy) {
+    let account = Emulator::account(test).await;
     let proxy = test_support::proxy::Proxy::start(&test_support::endpoint(), Duration::ZERO)
         .await
         .expect("proxy starts");
@@ -223,6 +222,13 @@ async fn a_converged_apply_reads_nothing_after_its_plan() {
         .await
         .expect("applies");
     proxy.reset();
+    (stack, proxy)
+}
+
+/// The calls a converged apply makes after its plan, through a counting proxy.
+#[tokio::test]
+async fn a_converged_apply_reads_nothing_after_its_plan() {
+    let (stack, proxy) = applied_through_a_counting_proxy("stack_converged_calls").await;
     let plan = stack.plan().await.expect("plans");
     assert!(!plan.has_changes(), "{:#?}", plan.plan().changes);
     let planned = proxy.calls();
@@ -242,15 +248,7 @@ async fn a_converged_apply_reads_nothing_after_its_plan() {
 /// What connecting costs: the group's endpoints and the credential, not a plan.
 #[tokio::test]
 async fn data_plane_a_connection_check_reads_the_group_and_the_secret_only() {
-    let account = Emulator::account("stack_connect_calls").await;
-    let proxy = test_support::proxy::Proxy::start(&test_support::endpoint(), Duration::ZERO)
-        .await
-        .expect("proxy starts");
-    let stack = Stack::new(quickstart_with(""), &account.through(&proxy));
-    plan_and_apply(&stack, ApplyOptions::default())
-        .await
-        .expect("applies");
-    proxy.reset();
+    let (stack, proxy) = applied_through_a_counting_proxy("stack_connect_calls").await;
     let options = stack::connect::Options {
         ca_file: Some(test_support::data_plane::ca_file()),
         ..stack::connect::Options::default()
