@@ -1,0 +1,280 @@
+//! The writes: one AWS call per step, each sent once (the engine observes again after
+//! an answer that was lost, instead of letting the SDK repeat it), and the reads of
+//! values a step or a test needs.
+
+use std::time::SystemTime;
+
+use aws_error::{AwsError, aws_error};
+use aws_sdk_elasticache::types::AuthTokenUpdateStrategyType;
+use aws_smithy_types::retry::RetryConfig;
+use plan::Sensitive;
+use secrets::{PASSWORD_FIELD, TOKEN_FIELD};
+
+use crate::model::{CURRENT, Kind, PENDING, REVOKED_TAG, ROTATED_TAG, Target, rotated_tag};
+use crate::{Rotation, RotationError};
+
+/// How a write ended, as far as the engine needs to know.
+pub(crate) enum Written {
+    /// AWS accepted it.
+    Done,
+    /// ElastiCache refused because it is busy: wait and decide again.
+    Busy,
+    /// No answer, or a server fault: it may have taken effect; observe and decide again.
+    Unknown,
+}
+
+/// A credential and the JSON document it sits in.
+pub(crate) struct Value {
+    document: serde_json::Map<String, serde_json::Value>,
+    field: &'static str,
+}
+
+impl Value {
+    pub(crate) fn credential(&self) -> Sensitive {
+        Sensitive::new(self.document[self.field].as_str().unwrap_or_default())
+    }
+
+    pub(crate) fn username(&self) -> Option<String> {
+        self.document
+            .get("username")
+            .and_then(|u| u.as_str())
+            .map(str::to_owned)
+    }
+}
+
+/// Which version of a secret to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    Id(&'a str),
+    Stage(&'a str),
+}
+
+fn once() -> aws_sdk_secretsmanager::config::Builder {
+    aws_sdk_secretsmanager::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
+fn once_elasticache() -> aws_sdk_elasticache::config::Builder {
+    aws_sdk_elasticache::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
+/// A write's result as [`Written`]: `busy` codes mean ElastiCache is applying another
+/// change.
+fn written<T>(result: Result<T, AwsError>, busy: &[&str]) -> Result<Written, RotationError> {
+    match result {
+        Ok(_) => Ok(Written::Done),
+        Err(error) if busy.iter().any(|code| error.is(code)) => Ok(Written::Busy),
+        Err(error) if error.outcome_unknown() => Ok(Written::Unknown),
+        Err(error) => Err(error.into()),
+    }
+}
+
+impl Rotation {
+    /// The credential of one version and its document.
+    pub(crate) async fn value(
+        &self,
+        secret: &str,
+        which: Which<'_>,
+    ) -> Result<Value, RotationError> {
+        let request = self.secrets.get_secret_value().secret_id(secret);
+        let request = match which {
+            Which::Id(id) => request.version_id(id),
+            Which::Stage(stage) => request.version_stage(stage),
+        };
+        let output = request.send().await.map_err(aws_error("GetSecretValue"))?;
+        let unreadable = || RotationError::Unreadable {
+            secret: secret.to_owned(),
+            version: output.version_id().unwrap_or_default().to_owned(),
+        };
+        let document = output
+            .secret_string()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .and_then(|value| value.as_object().cloned())
+            .ok_or_else(unreadable)?;
+        let field = [TOKEN_FIELD, PASSWORD_FIELD]
+            .into_iter()
+            .find(|field| document.get(*field).is_some_and(|v| v.is_string()))
+            .ok_or_else(unreadable)?;
+        Ok(Value { document, field })
+    }
+
+    /// create: a new credential of the current one's length, in a copy of the current
+    /// document, as version `version` staged AWSPENDING.
+    pub(crate) async fn create(
+        &self,
+        target: &Target,
+        version: &str,
+    ) -> Result<Written, RotationError> {
+        let mut value = self.value(&target.secret, Which::Stage(CURRENT)).await?;
+        let length = value.credential().expose().len();
+        let fresh = secrets::token::generate(length);
+        value.document.insert(
+            value.field.to_owned(),
+            serde_json::Value::String(fresh.expose().to_owned()),
+        );
+        let document = Sensitive::new(serde_json::Value::Object(value.document).to_string());
+        let result = self
+            .secrets
+            .put_secret_value()
+            .secret_id(&target.secret)
+            .client_request_token(version)
+            .secret_string(document.expose())
+            .version_stages(PENDING)
+            .customize()
+            .config_override(once())
+            .send()
+            .await
+            .map_err(aws_error("PutSecretValue"));
+        // A version with this id exists already: an earlier attempt made it.
+        written(
+            aws_error::already_done(result, "ResourceExistsException"),
+            &[],
+        )
+    }
+
+    /// set: the server accepts the pending credential beside the current one.
+    pub(crate) async fn set(
+        &self,
+        target: &Target,
+        pending: &str,
+        current: &str,
+    ) -> Result<Written, RotationError> {
+        let new = self.value(&target.secret, Which::Id(pending)).await?;
+        match &target.kind {
+            Kind::AuthToken => {
+                self.modify_token(
+                    target,
+                    &new.credential(),
+                    AuthTokenUpdateStrategyType::Rotate,
+                )
+                .await
+            }
+            Kind::UserPassword { user_id, .. } => {
+                let old = self.value(&target.secret, Which::Id(current)).await?;
+                self.modify_passwords(user_id, &[new.credential(), old.credential()])
+                    .await
+            }
+        }
+    }
+
+    /// revoke: the server accepts the current credential alone.
+    pub(crate) async fn revoke(
+        &self,
+        target: &Target,
+        current: &str,
+    ) -> Result<Written, RotationError> {
+        let value = self.value(&target.secret, Which::Id(current)).await?;
+        match &target.kind {
+            Kind::AuthToken => {
+                self.modify_token(
+                    target,
+                    &value.credential(),
+                    AuthTokenUpdateStrategyType::Set,
+                )
+                .await
+            }
+            Kind::UserPassword { user_id, .. } => {
+                self.modify_passwords(user_id, &[value.credential()]).await
+            }
+        }
+    }
+
+    async fn modify_token(
+        &self,
+        target: &Target,
+        token: &Sensitive,
+        strategy: AuthTokenUpdateStrategyType,
+    ) -> Result<Written, RotationError> {
+        let result = self
+            .elasticache
+            .modify_replication_group()
+            .replication_group_id(&target.replication_group_id)
+            .auth_token(token.expose())
+            .auth_token_update_strategy(strategy)
+            .apply_immediately(true)
+            .customize()
+            .config_override(once_elasticache())
+            .send()
+            .await
+            .map_err(aws_error("ModifyReplicationGroup"));
+        written(result, &["InvalidReplicationGroupState"])
+    }
+
+    async fn modify_passwords(
+        &self,
+        user_id: &str,
+        passwords: &[Sensitive],
+    ) -> Result<Written, RotationError> {
+        let mut request = self.elasticache.modify_user().user_id(user_id);
+        for password in passwords {
+            request = request.passwords(password.expose());
+        }
+        let result = request
+            .customize()
+            .config_override(once_elasticache())
+            .send()
+            .await
+            .map_err(aws_error("ModifyUser"));
+        written(
+            result,
+            &["InvalidUserState", "InvalidReplicationGroupState"],
+        )
+    }
+
+    /// finish: AWSCURRENT moves to the pending version (AWSPREVIOUS follows by itself).
+    pub(crate) async fn finish(
+        &self,
+        target: &Target,
+        pending: &str,
+        current: &str,
+    ) -> Result<Written, RotationError> {
+        let result = self
+            .secrets
+            .update_secret_version_stage()
+            .secret_id(&target.secret)
+            .version_stage(CURRENT)
+            .move_to_version_id(pending)
+            .remove_from_version_id(current)
+            .customize()
+            .config_override(once())
+            .send()
+            .await
+            .map_err(aws_error("UpdateSecretVersionStage"));
+        written(result, &[])
+    }
+
+    /// Records on the secret that `current` became current `at`.
+    pub(crate) async fn record(
+        &self,
+        target: &Target,
+        current: &str,
+        at: SystemTime,
+    ) -> Result<Written, RotationError> {
+        self.tag(target, ROTATED_TAG, &rotated_tag(current, at))
+            .await
+    }
+
+    /// Records on the secret that `current`'s predecessor is revoked.
+    pub(crate) async fn record_revoked(
+        &self,
+        target: &Target,
+        current: &str,
+    ) -> Result<Written, RotationError> {
+        self.tag(target, REVOKED_TAG, current).await
+    }
+
+    async fn tag(&self, target: &Target, key: &str, value: &str) -> Result<Written, RotationError> {
+        let tag = aws_sdk_secretsmanager::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build();
+        let result = self
+            .secrets
+            .tag_resource()
+            .secret_id(&target.secret)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(aws_error("TagResource"));
+        written(result, &[])
+    }
+}

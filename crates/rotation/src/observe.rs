@@ -1,0 +1,155 @@
+//! Reading what a decision needs: the secret's versions and tags, the group, the user.
+//! Reads only, all at once.
+
+use std::time::SystemTime;
+
+use aws_error::{AwsError, aws_error};
+use aws_sdk_elasticache::types::ReplicationGroup;
+use aws_smithy_types::DateTime;
+
+use crate::model::{GroupState, Kind, Observed, SecretState, Target, UserState, Version};
+use crate::{Rotation, RotationError};
+
+impl Rotation {
+    /// The secret, its group and (for a password) its user, read at once. Refuses a
+    /// secret that is not tagged for the target's stack or is scheduled for deletion.
+    pub async fn observe(&self, target: &Target) -> Result<Observed, RotationError> {
+        let (versions, described, group, user) = futures::join!(
+            self.versions(&target.secret),
+            self.secrets
+                .describe_secret()
+                .secret_id(&target.secret)
+                .send(),
+            self.group(&target.replication_group_id),
+            self.user(target),
+        );
+        let described = described.map_err(aws_error("DescribeSecret"))?;
+        let tags = plan::tags::from_pairs(described.tags().iter().map(|t| (t.key(), t.value())));
+        let tagged = tags.get(spec::STACK_TAG).map(String::as_str);
+        if tagged != Some(target.stack.as_str()) {
+            return Err(RotationError::NotOurs {
+                secret: target.secret.clone(),
+                stack: target.stack.clone(),
+                tagged: tagged.map(str::to_owned),
+            });
+        }
+        if described.deleted_date().is_some() {
+            return Err(RotationError::SecretDeleted(target.secret.clone()));
+        }
+        Ok(Observed {
+            secret: SecretState {
+                arn: described.arn().unwrap_or_default().to_owned(),
+                tags,
+                versions: versions?,
+            },
+            group: group?,
+            user: user?,
+        })
+    }
+
+    /// The versions that carry a stage, with when each was made.
+    async fn versions(&self, secret: &str) -> Result<Vec<Version>, AwsError> {
+        let pages = self
+            .secrets
+            .list_secret_version_ids()
+            .secret_id(secret)
+            .into_paginator()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut versions = Vec::new();
+        for page in pages {
+            let page = page.map_err(aws_error("ListSecretVersionIds"))?;
+            versions.extend(page.versions().iter().filter_map(|v| {
+                Some(Version {
+                    id: v.version_id()?.to_owned(),
+                    stages: v.version_stages().to_vec(),
+                    created: v.created_date().map_or(SystemTime::UNIX_EPOCH, system_time),
+                })
+            }));
+        }
+        versions.retain(|v| !v.stages.is_empty());
+        Ok(versions)
+    }
+
+    async fn group(&self, id: &str) -> Result<GroupState, RotationError> {
+        let described = self
+            .elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await;
+        let found = aws_error::absent_if(described, "DescribeReplicationGroups", |e| {
+            e.is_replication_group_not_found_fault()
+        })?;
+        let group = found
+            .and_then(|out| out.replication_groups().first().cloned())
+            .ok_or_else(|| RotationError::NoGroup(id.to_owned()))?;
+        Ok(group_state(&group))
+    }
+
+    async fn user(&self, target: &Target) -> Result<Option<UserState>, RotationError> {
+        let Kind::UserPassword { user_id, .. } = &target.kind else {
+            return Ok(None);
+        };
+        let described = self
+            .elasticache
+            .describe_users()
+            .user_id(user_id)
+            .send()
+            .await;
+        let found =
+            aws_error::absent_if(described, "DescribeUsers", |e| e.is_user_not_found_fault())?;
+        let user = found
+            .and_then(|out| out.users().first().cloned())
+            .ok_or_else(|| RotationError::NoUser(user_id.clone()))?;
+        Ok(Some(UserState {
+            status: user.status().unwrap_or_default().to_owned(),
+        }))
+    }
+}
+
+fn group_state(group: &ReplicationGroup) -> GroupState {
+    let pending = group.pending_modified_values();
+    let auth_token_status = pending
+        .and_then(|p| p.auth_token_status())
+        .map(|s| s.as_str().to_owned());
+    let other_pending = pending.is_some_and(|p| {
+        p.primary_cluster_id().is_some()
+            || p.automatic_failover_status().is_some()
+            || p.resharding().is_some()
+            || p.user_groups().is_some()
+            || !p.log_delivery_configurations().is_empty()
+            || p.transit_encryption_enabled().is_some()
+            || p.transit_encryption_mode().is_some()
+            || p.cluster_mode().is_some()
+    });
+    GroupState {
+        status: group.status().unwrap_or_default().to_owned(),
+        auth_token_status,
+        other_pending,
+        token_last_modified: group.auth_token_last_modified_date().map(system_time),
+        endpoint: endpoint(group),
+    }
+}
+
+/// Where a client connects: the configuration endpoint in cluster mode, else the
+/// primary.
+fn endpoint(group: &ReplicationGroup) -> Option<connect::Endpoint> {
+    let found = group.configuration_endpoint().or_else(|| {
+        group
+            .node_groups()
+            .first()
+            .and_then(|node_group| node_group.primary_endpoint())
+    })?;
+    Some(connect::Endpoint {
+        host: found.address()?.to_owned(),
+        port: u16::try_from(found.port()?).ok()?,
+        tls: group.transit_encryption_enabled().unwrap_or(false),
+        cluster_mode: group.configuration_endpoint().is_some(),
+    })
+}
+
+fn system_time(at: &DateTime) -> SystemTime {
+    SystemTime::try_from(*at).unwrap_or(SystemTime::UNIX_EPOCH)
+}

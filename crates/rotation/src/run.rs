@@ -1,0 +1,349 @@
+//! The loop: observe, decide, perform one step, until done. Waits on tokio's clock,
+//! with a timeout, and tests with the `connect` crate or by the control plane alone.
+
+use std::time::{Duration, SystemTime};
+
+use connect::{Cause, Failure, Login};
+use plan::Sensitive;
+use tokio::time::Instant;
+
+use crate::apply::{Which, Written};
+use crate::decide::{Done, Goal, Memory, Next, next};
+use crate::model::{Observed, PREVIOUS, Previous, Target};
+use crate::{Rotation, RotationError};
+
+/// How a run tests a credential.
+#[derive(Debug, Clone)]
+pub enum TestMethod {
+    /// Connect with it: AUTH and PING (over TLS when the group has it). After a revoke,
+    /// also prove the previous credential is refused. Needs a network path to the
+    /// group (inside its VPC).
+    Connect(connect::Options),
+    /// Only wait until ElastiCache has applied the change (the group `available` with
+    /// nothing pending, the user `active`), as AWS's RBAC rotation template does: for
+    /// runners that cannot reach the group.
+    ControlPlane,
+}
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// What happens to the credential a rotation replaces.
+    pub previous: Previous,
+    /// How the new credential is tested.
+    pub test: TestMethod,
+    /// How long to wait for ElastiCache in all.
+    pub timeout: Duration,
+    /// The first pause between looks while ElastiCache is busy; it grows by half each
+    /// time, up to `max_poll`.
+    pub first_poll: Duration,
+    /// The longest pause between looks.
+    pub max_poll: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            previous: Previous::Keep,
+            test: TestMethod::ControlPlane,
+            timeout: Duration::from_secs(15 * 60),
+            first_poll: Duration::from_secs(1),
+            max_poll: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Progress, for the front end to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A step is about to run: `create`, `set`, `test`, `finish`, `record`, `revoke`,
+    /// `test-revoked`, `record-revoked`.
+    Step {
+        /// Which credential.
+        target: String,
+        /// The step.
+        step: &'static str,
+        /// The version it acts on.
+        version: String,
+    },
+    /// ElastiCache is busy.
+    Waiting {
+        /// Which credential.
+        target: String,
+        /// Why.
+        why: String,
+        /// Time since this wait began.
+        elapsed: Duration,
+    },
+}
+
+/// Steps one run may take: a rotation takes at most eight, and each busy answer or
+/// lost write adds one; more means something else keeps changing the state.
+const MOST_STEPS: usize = 40;
+
+impl Rotation {
+    /// Works towards `goal` for `target` until done: resumes a pending rotation, waits
+    /// while ElastiCache is busy (up to `options.timeout`), and fails at a failed test
+    /// with AWSCURRENT untouched.
+    pub async fn run(
+        &self,
+        target: &Target,
+        goal: Goal<'_>,
+        options: &RunOptions,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<Done, RotationError> {
+        let mut memory = Memory::default();
+        let mut waiting: Option<(Instant, Duration)> = None;
+        let started = Instant::now();
+        for _ in 0..MOST_STEPS {
+            let observed = self.observe(target).await?;
+            let step = next(
+                target,
+                &observed,
+                options.previous,
+                goal,
+                &memory,
+                SystemTime::now(),
+            )?;
+            let written = match step {
+                Next::Done(done) => return Ok(done),
+                Next::Wait { why } => {
+                    let (since, pause) =
+                        *waiting.get_or_insert((Instant::now(), options.first_poll));
+                    self.pause(target, &why, since, pause, started, options, on_event)
+                        .await?;
+                    waiting = Some((since, pause.mul_f64(1.5).min(options.max_poll)));
+                    continue;
+                }
+                step => {
+                    waiting = None;
+                    memory.note(&step);
+                    self.perform(target, &observed, step, options, &mut memory, on_event)
+                        .await?
+                }
+            };
+            if let Written::Busy = written {
+                let pause = options.first_poll;
+                let why = format!("{} is busy", target.replication_group_id);
+                self.pause(
+                    target,
+                    &why,
+                    Instant::now(),
+                    pause,
+                    started,
+                    options,
+                    on_event,
+                )
+                .await?;
+            }
+        }
+        Err(RotationError::NoProgress(MOST_STEPS))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pause(
+        &self,
+        target: &Target,
+        why: &str,
+        since: Instant,
+        pause: Duration,
+        started: Instant,
+        options: &RunOptions,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), RotationError> {
+        if started.elapsed() >= options.timeout {
+            return Err(RotationError::TimedOut {
+                waited: whole_seconds(started.elapsed()),
+                why: why.to_owned(),
+            });
+        }
+        on_event(Event::Waiting {
+            target: target.describe(),
+            why: why.to_owned(),
+            elapsed: since.elapsed(),
+        });
+        let left = options.timeout.saturating_sub(started.elapsed());
+        tokio::time::sleep(pause.min(left)).await;
+        Ok(())
+    }
+
+    async fn perform(
+        &self,
+        target: &Target,
+        observed: &Observed,
+        step: Next,
+        options: &RunOptions,
+        memory: &mut Memory,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<Written, RotationError> {
+        let event = |step: &'static str, version: &str| {
+            on_event(Event::Step {
+                target: target.describe(),
+                step,
+                version: version.to_owned(),
+            });
+        };
+        match step {
+            Next::Create { version } => {
+                event("create", &version);
+                self.create(target, &version).await
+            }
+            Next::Set { pending, current } => {
+                event("set", &pending);
+                let written = self.set(target, &pending, &current).await?;
+                if let Written::Done = written {
+                    memory.set = Some(pending);
+                }
+                Ok(written)
+            }
+            Next::Test { pending } => {
+                event("test", &pending);
+                self.test_new(target, observed, &pending, &options.test)
+                    .await?;
+                memory.tested = Some(pending);
+                Ok(Written::Done)
+            }
+            Next::Finish { pending, current } => {
+                event("finish", &pending);
+                self.finish(target, &pending, &current).await
+            }
+            Next::Record { current } => {
+                event("record", &current);
+                self.record(target, &current, SystemTime::now()).await
+            }
+            Next::Revoke { current } => {
+                event("revoke", &current);
+                let written = self.revoke(target, &current).await?;
+                if let Written::Done = written {
+                    memory.revoke_set = Some(current);
+                }
+                Ok(written)
+            }
+            Next::TestRevoked { current } => {
+                event("test-revoked", &current);
+                self.test_revoked(target, observed, &current, &options.test)
+                    .await?;
+                memory.revoke_tested = Some(current);
+                Ok(Written::Done)
+            }
+            Next::RecordRevoked { current } => {
+                event("record-revoked", &current);
+                self.record_revoked(target, &current).await
+            }
+            Next::Wait { .. } | Next::Done(_) => Ok(Written::Done),
+        }
+    }
+
+    /// The pending credential works (or, by the control plane, is applied: the
+    /// decision only tests once nothing is pending).
+    async fn test_new(
+        &self,
+        target: &Target,
+        observed: &Observed,
+        pending: &str,
+        method: &TestMethod,
+    ) -> Result<(), RotationError> {
+        let TestMethod::Connect(options) = method else {
+            return Ok(());
+        };
+        let value = self.value(&target.secret, Which::Id(pending)).await?;
+        let login = login(value.username(), &value.credential());
+        match self.try_login(observed, &login, options).await? {
+            None => Ok(()),
+            Some(failure) => Err(RotationError::TestFailed {
+                what: format!("the new credential of {}", target.describe()),
+                why: words(&failure),
+            }),
+        }
+    }
+
+    /// The current credential works and the previous one is refused.
+    async fn test_revoked(
+        &self,
+        target: &Target,
+        observed: &Observed,
+        current: &str,
+        method: &TestMethod,
+    ) -> Result<(), RotationError> {
+        let TestMethod::Connect(options) = method else {
+            return Ok(());
+        };
+        let (now, before) = futures::try_join!(
+            self.value(&target.secret, Which::Id(current)),
+            self.value(&target.secret, Which::Stage(PREVIOUS)),
+        )?;
+        if let Some(failure) = self
+            .try_login(observed, &login(now.username(), &now.credential()), options)
+            .await?
+        {
+            return Err(RotationError::TestFailed {
+                what: format!("the current credential of {}", target.describe()),
+                why: words(&failure),
+            });
+        }
+        let old = login(before.username(), &before.credential());
+        match self.try_login(observed, &old, options).await? {
+            Some(failure) if matches!(failure.cause, Cause::WrongPass { .. }) => Ok(()),
+            Some(failure) => Err(RotationError::TestFailed {
+                what: format!(
+                    "that the previous credential of {} is refused",
+                    target.describe()
+                ),
+                why: format!(
+                    "it failed otherwise than by being refused: {}",
+                    words(&failure)
+                ),
+            }),
+            None => Err(RotationError::TestFailed {
+                what: format!(
+                    "that the previous credential of {} is refused",
+                    target.describe()
+                ),
+                why: "the server still accepts it".to_owned(),
+            }),
+        }
+    }
+
+    /// Logs in to the group; `None` when it worked, else the stage that failed.
+    async fn try_login(
+        &self,
+        observed: &Observed,
+        login: &Login,
+        options: &connect::Options,
+    ) -> Result<Option<Failure>, RotationError> {
+        let endpoint = observed
+            .group
+            .endpoint
+            .as_ref()
+            .ok_or_else(|| RotationError::Connect("the group reports no endpoint".into()))?;
+        let report = connect::check(endpoint, login, options)
+            .await
+            .map_err(|e| RotationError::Connect(e.to_string()))?;
+        Ok(report.failure)
+    }
+}
+
+/// A failed connection stage in words (the connection check's, which never hold a
+/// credential).
+fn words(failure: &Failure) -> String {
+    format!(
+        "the {} stage failed: {}",
+        failure.stage.as_str(),
+        failure.cause
+    )
+}
+
+fn login(user: Option<String>, credential: &Sensitive) -> Login {
+    let secret = credential.expose().to_owned().into();
+    match user {
+        Some(name) => Login::User {
+            name,
+            password: secret,
+        },
+        None => Login::Token(secret),
+    }
+}
+
+fn whole_seconds(elapsed: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(elapsed.as_secs())).to_string()
+}
