@@ -3,9 +3,10 @@ real `redis-server` behind every replication group.
 
 Owns: the extra ElastiCache actions and behaviour (models.py, responses.py), the
 servers (servers.py), the family parameter tables (parameters.py), and loading all of
-it into moto's server (`install`). Does not own moto itself (pinned below; an upgrade
-is a conscious step), the TLS files (scripts/emulator.sh makes them), or any other AWS
-service.
+it into moto's server (`install`), and the one Secrets Manager fix credential rotation
+depends on (secretsmanager.py: each version's own CreatedDate). Does not own moto
+itself (pinned below; an upgrade is a conscious step), the TLS files
+(scripts/emulator.sh makes them), or the rest of any other AWS service.
 
 Run it as `python -m local_elasticache -H 127.0.0.1 -p 5000` with this folder's parent
 on PYTHONPATH; scripts/emulator.sh does.
@@ -30,10 +31,12 @@ def install() -> None:
         )
     from moto.elasticache import models as moto_models
 
+    from . import secretsmanager
     from .models import LocalElastiCacheBackend
 
     # moto then serves ElastiCache from our backend and, beside it, our urls.py.
     moto_models.elasticache_backends.backend = LocalElastiCacheBackend
+    secretsmanager.install()
 
 
 def stop_all_servers() -> None:

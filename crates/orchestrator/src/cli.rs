@@ -15,9 +15,10 @@ Typical use:
   orchestrator apply spec.yaml --auto-approve   the same, without asking (CI)
   orchestrator output spec.yaml            endpoints, secret and a redis-cli command to connect
   orchestrator destroy spec.yaml           delete the stack, keeping data recoverable
+  orchestrator rotate spec.yaml            rotate the AUTH token or users' passwords
   orchestrator unlock spec.yaml LOCK_ID    remove the lock a dead run left
 
-apply and destroy lock the stack in AWS while they write, so two runs never write at
+apply, destroy and rotate lock the stack in AWS while they write, so two runs never write at
 once: the second fails naming who holds the lock since when, or waits with
 --lock-timeout 5m. plan never locks but says when a lock is held.
 
@@ -212,8 +213,58 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rotate the stack's AUTH token (auth.mode: token) or its users' passwords
+    /// (auth.mode: rbac) through Secrets Manager's four rotation steps: create a new
+    /// value (AWSPENDING), set it on ElastiCache beside the current one (ROTATE, or
+    /// ModifyUser with both passwords), test it, and finish (AWSCURRENT moves to it).
+    /// Applications reading the secret get the new value; the previous one stays valid
+    /// until the next rotation (auth.rotation.previous: keep) or until `--revoke-due`
+    /// revokes it after auth.rotation.previous.revoke_after.
+    ///
+    /// A rotation left half done (a killed run, a failed test) is resumed, never
+    /// started twice. A failed test stops before finishing, so AWSCURRENT keeps the
+    /// credential that works. Holds the stack's lock while it writes. Exits 0 only when
+    /// AWSCURRENT holds the new credential and it passed its test.
+    ///
+    ///   orchestrator rotate quickstart.yaml --test connect
+    ///   orchestrator rotate production.yaml --user reporting --test control-plane
+    ///   orchestrator rotate production.yaml --revoke-due      # daily, from a schedule
+    Rotate {
+        #[command(flatten)]
+        target: Target,
+        /// Rotate only this RBAC user's password (default: every credential the stack
+        /// has).
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        user: Option<String>,
+        /// Rotate every credential the stack has (the default, said explicitly).
+        #[arg(long)]
+        all: bool,
+        /// How to test the new credential: `connect` logs in with it (AUTH and PING
+        /// over TLS; needs a network path to the cache, as inside its VPC), or
+        /// `control-plane` waits until ElastiCache has applied it (for runners that
+        /// cannot reach the cache, such as GitHub-hosted ones).
+        #[arg(long, value_enum, default_value = "connect")]
+        test: TestArg,
+        /// Rotate nothing: revoke each previous credential whose grace period
+        /// (auth.rotation.previous.revoke_after) has passed, then prove it is refused
+        /// (with --test connect).
+        #[arg(long)]
+        revoke_due: bool,
+        /// A PEM file of CA certificates to trust for --test connect (a private CA;
+        /// the local emulator exports its own as ELASTICACHE_CA_FILE).
+        #[arg(long, value_name = "PEM", env = "ELASTICACHE_CA_FILE")]
+        ca_file: Option<PathBuf>,
+        /// Give up waiting for ElastiCache after this long per credential; running
+        /// again resumes.
+        #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = duration)]
+        timeout: std::time::Duration,
+        /// Wait this long for another run's lock on the stack (e.g. 5m) instead of
+        /// failing at once with who holds it.
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+        lock_timeout: std::time::Duration,
+    },
     /// Remove the lock a dead run left on the stack (like `terraform force-unlock`).
-    /// apply and destroy lock the stack in AWS while they write (the SSM parameter
+    /// apply, destroy and rotate lock the stack in AWS while they write (the SSM parameter
     /// /elasticache-action/locks/<stack>); a held lock's error and `plan` show its id.
     /// Only the lock with that id is removed, never one taken since.
     Unlock {
@@ -248,6 +299,15 @@ impl From<EndpointArg> for stack::EndpointChoice {
             EndpointArg::Configuration => stack::EndpointChoice::Configuration,
         }
     }
+}
+
+/// How `rotate` tests a new credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestArg {
+    /// Log in with it.
+    Connect,
+    /// Wait until ElastiCache has applied it.
+    ControlPlane,
 }
 
 /// How apply waits for ElastiCache.

@@ -7,6 +7,7 @@ mod github;
 mod hint;
 mod progress;
 mod render;
+mod rotate;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -117,6 +118,27 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
         Command::Validate { specs, json } => validate(&specs, json),
         Command::Output { target } => output(&target, style).await,
         Command::Unlock { spec, lock_id } => unlock(&spec, &lock_id).await,
+        Command::Rotate {
+            target,
+            user,
+            all: _,
+            test,
+            revoke_due,
+            ca_file,
+            timeout,
+            lock_timeout,
+        } => {
+            let stack = load_stack(&target.spec).await?;
+            let request = rotate::RotateRequest {
+                user,
+                test,
+                revoke_due,
+                ca_file: ca_file.filter(|path| !path.as_os_str().is_empty()),
+                timeout,
+                lock_timeout,
+            };
+            rotate::rotate(&stack, &request, target.json).await
+        }
         Command::Token { spec, user, json } => token(&spec, &user, json).await,
         Command::Connect {
             spec,

@@ -51,6 +51,22 @@ impl Reporter {
         }
     }
 
+    /// Shows one step or wait of a credential rotation.
+    pub fn show_rotation(&self, event: stack::rotation::Event) {
+        match event {
+            stack::rotation::Event::Step {
+                target,
+                step,
+                version,
+            } => self.line(&format!("{target}: {step} (version {version})")),
+            stack::rotation::Event::Waiting {
+                target,
+                why,
+                elapsed,
+            } => self.waiting(&target, &why, elapsed),
+        }
+    }
+
     fn line(&self, text: &str) {
         match &self.spinner {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),

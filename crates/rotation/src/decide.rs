@@ -216,6 +216,15 @@ fn rotate(
     if let Some(why) = observed.busy(target) {
         return Next::Wait { why };
     }
+    if !set && memory.set.as_deref() == Some(&pending.id) {
+        // This run's ROTATE was accepted: a second one would drop the current token.
+        return Next::Wait {
+            why: format!(
+                "ElastiCache accepted the new AUTH token of {}; waiting until it reports the change",
+                target.replication_group_id
+            ),
+        };
+    }
     if !set {
         return Next::Set {
             pending: pending.id.clone(),

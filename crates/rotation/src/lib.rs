@@ -48,6 +48,23 @@ pub use run::{Event, RunOptions, TestMethod};
 
 use aws_error::AwsError;
 
+/// A new version id (a random UUID, as Secrets Manager makes them): the
+/// `ClientRequestToken` of a rotation the CLI starts itself.
+pub fn new_version_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Version 4, variant 1, as RFC 9562 lays them out.
+    format!(
+        "{}-{}-4{}-{:x}{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        (bytes[8] & 0x3) | 0x8,
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
 /// The rotation engine, holding its two clients.
 #[derive(Debug, Clone)]
 pub struct Rotation {

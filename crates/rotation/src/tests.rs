@@ -165,6 +165,21 @@ fn a_rotate_in_progress_is_waited_for_and_never_sent_again() {
 }
 
 #[test]
+fn a_rotate_this_run_sent_is_waited_for_even_before_aws_shows_it() {
+    let state = observed(vec![
+        version("v1", &[CURRENT], 0),
+        version("p", &[PENDING], 10),
+    ]);
+    let sent = Memory {
+        set: Some("p".into()),
+        ..Memory::default()
+    };
+    assert!(
+        matches!(decide(&token_target(), &state, &sent), Next::Wait { why } if why.contains("accepted"))
+    );
+}
+
+#[test]
 fn a_token_change_within_a_second_of_the_pending_version_came_before_it() {
     let mut state = observed(vec![
         version("v1", &[CURRENT], 0),
@@ -590,4 +605,16 @@ proptest! {
         prop_assert!(run(&mut world, &kind, Goal::RevokeDue, 40), "revoking did not finish");
         prop_assert!(world.current_works());
     }
+}
+
+#[test]
+fn new_version_ids_are_uuids_secrets_manager_accepts() {
+    let id = crate::new_version_id();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(id.as_bytes()[14], b'4', "{id}");
+    assert!(
+        id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "{id}"
+    );
+    assert_ne!(id, crate::new_version_id());
 }

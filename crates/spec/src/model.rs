@@ -318,6 +318,13 @@ pub struct Auth {
     /// Users, for `mode: rbac` and `mode: iam`.
     #[serde(default)]
     pub users: Vec<User>,
+    /// How `orchestrator rotate` rotates the AUTH token or the users' passwords.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub rotation: RotationSettings,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl Default for Auth {
@@ -326,6 +333,58 @@ impl Default for Auth {
             mode: AuthMode::Token,
             token: TokenSettings::default(),
             users: Vec::new(),
+            rotation: RotationSettings::default(),
+        }
+    }
+}
+
+/// Credential rotation, for `mode: token` and `mode: rbac`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationSettings {
+    /// What happens to the credential a rotation replaces: `keep` (default: it stays
+    /// valid until the next rotation, so clients holding it keep working) or
+    /// `{revoke_after: 24h}` (a later `orchestrator rotate --revoke-due` revokes it once
+    /// it has been the previous one that long).
+    #[serde(default)]
+    pub previous: PreviousCredential,
+}
+
+/// What happens to a replaced credential: `keep`, or `{revoke_after: 24h}`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum PreviousCredential {
+    /// `keep`: valid until the next rotation replaces it.
+    Keep(KeepWord),
+    /// Revoked once it has been the previous credential this long.
+    RevokeAfter {
+        /// How long, such as `24h` or `90m`.
+        revoke_after: String,
+    },
+}
+
+/// The word `keep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepWord {
+    /// `keep`.
+    Keep,
+}
+
+impl Default for PreviousCredential {
+    fn default() -> Self {
+        PreviousCredential::Keep(KeepWord::Keep)
+    }
+}
+
+impl PreviousCredential {
+    /// The grace period of `revoke_after`, when it is one `humantime` reads.
+    pub fn revoke_after(&self) -> Option<std::time::Duration> {
+        match self {
+            PreviousCredential::Keep(_) => None,
+            PreviousCredential::RevokeAfter { revoke_after } => {
+                humantime::parse_duration(revoke_after).ok()
+            }
         }
     }
 }

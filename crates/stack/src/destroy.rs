@@ -141,7 +141,7 @@ impl Stack {
             command: "destroy",
             wait: options.wait.timeout,
             lock_timeout: options.lock_timeout,
-            planned_serial: plan.serial.as_deref(),
+            serial: crate::lock::SerialRule::Planned(plan.serial.as_deref()),
         };
         let work = async {
             // Boxed, as the walk's steps are: too deep for a 2 MiB stack inline.

@@ -145,6 +145,19 @@ pub enum StackError {
     /// The IAM token could not be signed.
     #[error("signing the IAM token: {0}")]
     IamToken(iam_auth::TokenError),
+    /// The stack has no credential to rotate.
+    #[error(
+        "stack {stack} has no credential to rotate (auth.mode: {mode}): rotation is for `auth.mode: token` and `auth.mode: rbac`"
+    )]
+    NothingToRotate {
+        /// The stack.
+        stack: String,
+        /// Its auth mode.
+        mode: &'static str,
+    },
+    /// A credential's rotation stopped.
+    #[error(transparent)]
+    Rotation(#[from] rotation::RotationError),
     /// The stack has no endpoint yet.
     #[error("stack {stack} has no replication group endpoint yet: apply it first")]
     NotApplied {

@@ -50,6 +50,7 @@ mod lock;
 mod outputs;
 mod preflight;
 mod report;
+mod rotate;
 mod steps;
 mod token;
 
@@ -82,6 +83,9 @@ pub use error::{Hint, StackError};
 pub use lock::{LOCK_LEASE_MARGIN, LockInfo};
 pub use outputs::StackOutputs;
 pub use report::{REPORT_FORMAT_VERSION, StackReport};
+pub use rotate::{RotateOptions, RotateWhich, Rotated};
+/// The rotation engine's types ([`rotation::TestMethod`], [`rotation::Event`], [`rotation::Done`]).
+pub use rotation;
 use steps::ApplyContext;
 
 /// Loads AWS configuration the way the AWS CLI does (environment, profiles, SSO, web
@@ -368,7 +372,7 @@ impl Stack {
             command: "apply",
             wait: options.wait.timeout,
             lock_timeout: options.lock_timeout,
-            planned_serial: plan.serial.as_deref(),
+            serial: lock::SerialRule::Planned(plan.serial.as_deref()),
         };
         Ok(self.while_locked(locked, walk).await?.outputs())
     }
@@ -388,7 +392,7 @@ impl Stack {
             holder,
             runs_for: locked.wait * 2,
             timeout: locked.lock_timeout,
-            planned_serial: locked.planned_serial,
+            serial: locked.serial,
         };
         let held = lock::acquire(&self.ssm, &self.spec.stack, &request).await?;
         let result = work.await;
@@ -427,8 +431,8 @@ pub(crate) struct LockedRun<'a> {
     /// How long each ElastiCache wait may take.
     pub wait: Duration,
     pub lock_timeout: Duration,
-    /// The stack's serial when the plan was made.
-    pub planned_serial: Option<&'a str>,
+    /// What the run does with the stack's serial.
+    pub serial: lock::SerialRule<'a>,
 }
 
 /// What a plan says about a held lock: apply will wait for it or fail.

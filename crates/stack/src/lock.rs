@@ -85,8 +85,18 @@ pub(crate) struct LockRequest<'a> {
     pub runs_for: Duration,
     /// How long to wait for a held lock (zero: fail at once).
     pub timeout: Duration,
-    /// The serial the plan saw.
-    pub planned_serial: Option<&'a str>,
+    /// What the run does with the stack's serial.
+    pub serial: SerialRule<'a>,
+}
+
+/// What a run holding the lock does with the stack's serial.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SerialRule<'a> {
+    /// It applies a plan that saw this serial (`None`: no serial then): refused if the
+    /// serial moved, and moves it before writing.
+    Planned(Option<&'a str>),
+    /// It changes nothing a plan shows (rotation): the serial is left alone.
+    Untouched,
 }
 
 /// The lock parameter's name for `stack`.
@@ -238,7 +248,10 @@ pub(crate) async fn acquire(
     request: &LockRequest<'_>,
 ) -> Result<StackLock, StackError> {
     let lock = lock(ssm, stack, request).await?;
-    match check_and_move_serial(ssm, stack, request.planned_serial, &lock.id).await {
+    let SerialRule::Planned(planned) = request.serial else {
+        return Ok(lock);
+    };
+    match check_and_move_serial(ssm, stack, planned, &lock.id).await {
         Ok(()) => Ok(lock),
         Err(error) => {
             lock.release(stack).await?;

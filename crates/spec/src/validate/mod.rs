@@ -452,6 +452,29 @@ impl Checker<'_> {
         if matches!(mode, AuthMode::Rbac | AuthMode::Iam) {
             self.users(mode, &auth.users);
         }
+        self.rotation(mode, &auth.rotation);
+    }
+
+    fn rotation(&mut self, mode: AuthMode, rotation: &RotationSettings) {
+        if rotation == &RotationSettings::default() {
+            return;
+        }
+        if !matches!(mode, AuthMode::Token | AuthMode::Rbac) {
+            self.error(
+                "auth.rotation",
+                "rotation applies to `mode: token` and `mode: rbac` (IAM tokens are signed fresh; `none` has no credential)",
+            );
+        }
+        if let PreviousCredential::RevokeAfter { revoke_after: text } = &rotation.previous {
+            self.require(
+                rotation
+                    .previous
+                    .revoke_after()
+                    .is_some_and(|d| !d.is_zero()),
+                "auth.rotation.previous.revoke_after",
+                format!("`{text}` is not a duration: write it like 24h, 90m or 7d"),
+            );
+        }
     }
 
     fn users(&mut self, mode: AuthMode, users: &[User]) {
