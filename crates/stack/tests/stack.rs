@@ -5,6 +5,8 @@ use std::time::Duration;
 use stack::{ApplyOptions, Hint, Stack, StackError, StackOutputs};
 use test_support::Emulator;
 
+mod rotate;
+
 /// Plans, then applies exactly that plan, as a front end does after confirmation.
 async fn plan_and_apply(stack: &Stack, options: ApplyOptions) -> Result<StackOutputs, StackError> {
     let plan = stack.plan().await?;
