@@ -351,6 +351,8 @@ async fn no_secret_appears_in_any_output() {
                     vec!["-vv", "connect", spec.as_str(), "--check"],
                     vec!["-vv", "connect", spec.as_str(), "--check", "--json"],
                     vec!["-vv", "connect", spec.as_str(), "--", "PING"],
+                    vec!["-vv", "rotate", spec.as_str()],
+                    vec!["-vv", "rotate", spec.as_str(), "--json"],
                 ] {
                     let output = orchestrator_trusting_the_emulator(&account, &connect);
                     printed += &text(&output.stdout);
@@ -363,11 +365,17 @@ async fn no_secret_appears_in_any_output() {
             printed.contains("acl whoami"),
             "connect --check ran: {printed}"
         );
+        assert!(printed.contains("rotate"), "rotate ran: {printed}");
         let client = aws_sdk_secretsmanager::Client::new(&account.config);
-        for name in secrets {
+        // The value rotated in last, and the one before it.
+        for (name, stage) in secrets
+            .iter()
+            .flat_map(|name| [(name, "AWSCURRENT"), (name, "AWSPREVIOUS")])
+        {
             let value = client
                 .get_secret_value()
-                .secret_id(name)
+                .secret_id(*name)
+                .version_stage(stage)
                 .send()
                 .await
                 .expect("secret exists");
@@ -378,11 +386,14 @@ async fn no_secret_appears_in_any_output() {
                 .or(document["password"].as_str())
                 .expect("a credential");
             assert!(secret.len() >= 32);
-            assert!(!printed.contains(secret), "{name}'s value was printed");
+            assert!(
+                !printed.contains(secret),
+                "{name}'s {stage} value was printed"
+            );
             // Not even a recognisable piece of it.
             assert!(
                 !printed.contains(&secret[..16]),
-                "part of {name}'s value was printed"
+                "part of {name}'s {stage} value was printed"
             );
         }
     }
@@ -1821,4 +1832,64 @@ async fn data_plane_connect_checks_the_production_example_as_its_first_rbac_user
         text(&checked.stdout).contains("cluster_state:ok"),
         "cluster mode"
     );
+}
+
+/// `rotate` on the emulator: the token is rotated, `connect --check` passes with the
+/// new one, a second run rotates again; a stack without a credential to rotate is one
+/// clear line.
+#[tokio::test]
+async fn data_plane_rotate_then_connect_with_the_new_token() {
+    let account = Emulator::account("cli_rotate").await;
+    let spec = quickstart();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let before = current_version(&account, "quickstart/auth-token").await;
+    let rotated = orchestrator_trusting_the_emulator(&account, &["rotate", &spec]);
+    let (stdout, stderr) = (text(&rotated.stdout), text(&rotated.stderr));
+    assert_eq!(rotated.status.code(), Some(0), "{stdout}{stderr}");
+    for step in ["create", "set", "test", "finish"] {
+        assert!(stderr.contains(&format!(": {step} (version")), "{stderr}");
+    }
+    let after = current_version(&account, "quickstart/auth-token").await;
+    assert_ne!(before, after);
+    assert!(
+        stdout.contains(&format!(
+            "rotated; secret quickstart/auth-token now holds version {after}"
+        )),
+        "{stdout}"
+    );
+    let check = orchestrator_trusting_the_emulator(&account, &["connect", &spec, "--check"]);
+    assert_connected(
+        &check,
+        "the AUTH token in secret quickstart/auth-token",
+        "default",
+    );
+    let json = orchestrator_trusting_the_emulator(
+        &account,
+        &["rotate", &spec, "--json", "--test", "control-plane"],
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(document[0]["outcome"], "rotated");
+    assert_eq!(document[0]["secret"], "quickstart/auth-token");
+
+    let iam = examples().join("iam-auth.yaml").display().to_string();
+    let refused = orchestrator(Some(&account), &["rotate", &iam]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("has no credential to rotate (auth.mode: iam)"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+async fn current_version(account: &Account, secret: &str) -> String {
+    let client = aws_sdk_secretsmanager::Client::new(&account.config);
+    let value = client
+        .get_secret_value()
+        .secret_id(secret)
+        .send()
+        .await
+        .expect("the secret exists");
+    value.version_id().unwrap_or_default().to_owned()
 }
