@@ -34,6 +34,13 @@ impl Value {
         Sensitive::new(self.document[self.field].as_str().unwrap_or_default())
     }
 
+    pub(crate) fn replication_group_id(&self) -> Option<String> {
+        self.document
+            .get("replication_group_id")
+            .and_then(|u| u.as_str())
+            .map(str::to_owned)
+    }
+
     pub(crate) fn username(&self) -> Option<String> {
         self.document
             .get("username")

@@ -43,6 +43,41 @@ pub struct Memory {
     pub revoke_tested: Option<String>,
 }
 
+impl Next {
+    /// The step's name as events and the rotation steps say it; `None` for waiting and
+    /// done.
+    pub fn name(&self) -> Option<&'static str> {
+        Some(match self {
+            Next::Create { .. } => "create",
+            Next::Set { .. } => "set",
+            Next::Test { .. } => "test",
+            Next::Finish { .. } => "finish",
+            Next::Record { .. } => "record",
+            Next::Revoke { .. } => "revoke",
+            Next::TestRevoked { .. } => "test-revoked",
+            Next::RecordRevoked { .. } => "record-revoked",
+            Next::Wait { .. } | Next::Done(_) => return None,
+        })
+    }
+}
+
+impl Next {
+    /// The version the step acts on.
+    pub fn version(&self) -> Option<&str> {
+        match self {
+            Next::Create { version: id }
+            | Next::Set { pending: id, .. }
+            | Next::Test { pending: id }
+            | Next::Finish { pending: id, .. }
+            | Next::Record { current: id }
+            | Next::Revoke { current: id }
+            | Next::TestRevoked { current: id }
+            | Next::RecordRevoked { current: id } => Some(id),
+            Next::Wait { .. } | Next::Done(_) => None,
+        }
+    }
+}
+
 impl Memory {
     /// Remembers which version this run is rotating in, once a step names it.
     pub fn note(&mut self, step: &Next) {

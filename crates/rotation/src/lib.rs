@@ -44,7 +44,7 @@ mod tests;
 
 pub use decide::{Done, Goal, Memory, Next, ROTATE_AFTER_CREATE, Refusal, next, token_rotated};
 pub use model::*;
-pub use run::{Event, RunOptions, TestMethod};
+pub use run::{Event, RunOptions, Step, TestMethod, connect_options};
 
 use aws_error::AwsError;
 
@@ -116,6 +116,34 @@ pub enum RotationError {
     /// The secret's state allows no step.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A rotation step named a version that is not the pending one.
+    #[error("version {version} of secret {secret} is not AWSPENDING: nothing to rotate in")]
+    NotPending {
+        /// The secret.
+        secret: String,
+        /// The version the step named.
+        version: String,
+    },
+    /// A new rotation was asked for while another one is pending.
+    #[error(
+        "secret {secret} has another rotation pending (version {pending}): `orchestrator rotate` resumes it, or remove its AWSPENDING label to abandon it"
+    )]
+    OtherRotationPending {
+        /// The secret.
+        secret: String,
+        /// The pending version.
+        pending: String,
+    },
+    /// The secret's user is not in its replication group's user group.
+    #[error("user {user} of secret {secret} is not in replication group {group}'s user group")]
+    UserNotInGroup {
+        /// The secret.
+        secret: String,
+        /// The user name the secret holds.
+        user: String,
+        /// The group.
+        group: String,
+    },
     /// A secret's value is not the JSON document the stack writes.
     #[error(
         "version {version} of secret {secret} does not hold a JSON document with `auth_token` or `password`"

@@ -7,10 +7,105 @@ use aws_error::{AwsError, aws_error};
 use aws_sdk_elasticache::types::ReplicationGroup;
 use aws_smithy_types::DateTime;
 
-use crate::model::{GroupState, Kind, Observed, SecretState, Target, UserState, Version};
+use crate::apply::Which;
+use crate::model::{CURRENT, GroupState, Kind, Observed, SecretState, Target, UserState, Version};
 use crate::{Rotation, RotationError};
 
 impl Rotation {
+    /// The credential `secret` holds, as a target: refused unless the secret carries
+    /// `stack`'s tag; the group and the user come from its current JSON document (the
+    /// user's id from the group's user group, by name).
+    pub async fn target_of(&self, secret: &str, stack: &str) -> Result<Target, RotationError> {
+        let described = self
+            .secrets
+            .describe_secret()
+            .secret_id(secret)
+            .send()
+            .await
+            .map_err(aws_error("DescribeSecret"))?;
+        let tags = plan::tags::from_pairs(described.tags().iter().map(|t| (t.key(), t.value())));
+        check_tag(&tags, secret, stack)?;
+        let value = self.value(secret, Which::Stage(CURRENT)).await?;
+        let group = value
+            .replication_group_id()
+            .ok_or_else(|| RotationError::Unreadable {
+                secret: secret.to_owned(),
+                version: CURRENT.to_owned(),
+            })?;
+        let kind = match value.username() {
+            None => Kind::AuthToken,
+            Some(user_name) => Kind::UserPassword {
+                user_id: self.user_id(secret, &group, &user_name).await?,
+                user_name,
+            },
+        };
+        Ok(Target {
+            stack: stack.to_owned(),
+            secret: secret.to_owned(),
+            replication_group_id: group,
+            kind,
+        })
+    }
+
+    /// The id of the user named `name` in `group`'s user group.
+    async fn user_id(
+        &self,
+        secret: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<String, RotationError> {
+        let described = self
+            .elasticache
+            .describe_replication_groups()
+            .replication_group_id(group)
+            .send()
+            .await
+            .map_err(aws_error("DescribeReplicationGroups"))?;
+        let user_groups: Vec<String> = described
+            .replication_groups()
+            .iter()
+            .flat_map(|g| g.user_group_ids().iter().cloned())
+            .collect();
+        let not_in_group = || RotationError::UserNotInGroup {
+            secret: secret.to_owned(),
+            user: name.to_owned(),
+            group: group.to_owned(),
+        };
+        let Some(user_group) = user_groups.first() else {
+            return Err(not_in_group());
+        };
+        let members = self
+            .elasticache
+            .describe_user_groups()
+            .user_group_id(user_group)
+            .send()
+            .await
+            .map_err(aws_error("DescribeUserGroups"))?;
+        let ids: Vec<String> = members
+            .user_groups()
+            .iter()
+            .flat_map(|g| g.user_ids().iter().cloned())
+            .collect();
+        let pages = self
+            .elasticache
+            .describe_users()
+            .into_paginator()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        for page in pages {
+            let page = page.map_err(aws_error("DescribeUsers"))?;
+            let found = page.users().iter().find(|user| {
+                user.user_name() == Some(name)
+                    && user.user_id().is_some_and(|id| ids.iter().any(|i| i == id))
+            });
+            if let Some(id) = found.and_then(|user| user.user_id()) {
+                return Ok(id.to_owned());
+            }
+        }
+        Err(not_in_group())
+    }
+
     /// The secret, its group and (for a password) its user, read at once. Refuses a
     /// secret that is not tagged for the target's stack or is scheduled for deletion.
     pub async fn observe(&self, target: &Target) -> Result<Observed, RotationError> {
@@ -25,14 +120,7 @@ impl Rotation {
         );
         let described = described.map_err(aws_error("DescribeSecret"))?;
         let tags = plan::tags::from_pairs(described.tags().iter().map(|t| (t.key(), t.value())));
-        let tagged = tags.get(spec::STACK_TAG).map(String::as_str);
-        if tagged != Some(target.stack.as_str()) {
-            return Err(RotationError::NotOurs {
-                secret: target.secret.clone(),
-                stack: target.stack.clone(),
-                tagged: tagged.map(str::to_owned),
-            });
-        }
+        check_tag(&tags, &target.secret, &target.stack)?;
         if described.deleted_date().is_some() {
             return Err(RotationError::SecretDeleted(target.secret.clone()));
         }
@@ -107,6 +195,19 @@ impl Rotation {
             status: user.status().unwrap_or_default().to_owned(),
         }))
     }
+}
+
+/// Refuses a secret that is not tagged for `stack`.
+fn check_tag(tags: &plan::tags::Tags, secret: &str, stack: &str) -> Result<(), RotationError> {
+    let tagged = tags.get(spec::STACK_TAG).map(String::as_str);
+    if tagged == Some(stack) {
+        return Ok(());
+    }
+    Err(RotationError::NotOurs {
+        secret: secret.to_owned(),
+        stack: stack.to_owned(),
+        tagged: tagged.map(str::to_owned),
+    })
 }
 
 fn group_state(group: &ReplicationGroup) -> GroupState {

@@ -25,6 +25,15 @@ pub enum TestMethod {
     ControlPlane,
 }
 
+/// Connection-test options trusting `ca_file` (a PEM file) instead of the system's
+/// roots when given.
+pub fn connect_options(ca_file: Option<std::path::PathBuf>) -> connect::Options {
+    connect::Options {
+        ca_file,
+        ..connect::Options::default()
+    }
+}
+
 /// How a run goes.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -51,6 +60,44 @@ impl Default for RunOptions {
             max_poll: Duration::from_secs(30),
         }
     }
+}
+
+/// Secrets Manager's four rotation steps, as its events name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `createSecret`: a new version staged AWSPENDING.
+    Create,
+    /// `setSecret`: the server accepts it.
+    Set,
+    /// `testSecret`: it works.
+    Test,
+    /// `finishSecret`: AWSCURRENT moves to it.
+    Finish,
+}
+
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    /// Both spellings: `createSecret` (every AWS template) and `create_secret` (the
+    /// current user guide).
+    fn from_str(text: &str) -> Result<Step, String> {
+        match text {
+            "createSecret" | "create_secret" => Ok(Step::Create),
+            "setSecret" | "set_secret" => Ok(Step::Set),
+            "testSecret" | "test_secret" => Ok(Step::Test),
+            "finishSecret" | "finish_secret" => Ok(Step::Finish),
+            other => Err(format!(
+                "`{}` is not a rotation step (createSecret, setSecret, testSecret, finishSecret)",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+}
+
+/// Where a drive stopped.
+enum Reached {
+    Done(Done),
+    Step(&'static str),
 }
 
 /// Progress, for the front end to show.
@@ -92,6 +139,68 @@ impl Rotation {
         options: &RunOptions,
         on_event: &(dyn Fn(Event) + Sync),
     ) -> Result<Done, RotationError> {
+        match self.drive(target, goal, options, None, on_event).await? {
+            Reached::Done(done) => Ok(done),
+            Reached::Step(step) => unreachable!("no stop was asked for, yet stopped before {step}"),
+        }
+    }
+
+    /// Secrets Manager's step `step` of rotating in version `version`, as its rotation
+    /// Lambda is asked for it: the engine runs towards that version and stops before
+    /// the step after `step` (so `finish` runs to the end). Each invocation starts
+    /// afresh: whatever an earlier one did is read from AWS, or safely done again.
+    pub async fn rotation_step(
+        &self,
+        target: &Target,
+        step: Step,
+        version: &str,
+        options: &RunOptions,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), RotationError> {
+        let stop = match step {
+            Step::Create => Some("set"),
+            Step::Set => Some("test"),
+            Step::Test => Some("finish"),
+            Step::Finish => None,
+        };
+        let observed = self.observe(target).await?;
+        let secret = &observed.secret;
+        if secret
+            .current()
+            .is_some_and(|current| current.id == version)
+        {
+            return Ok(());
+        }
+        let pending = secret.pending().map(|p| p.id.as_str());
+        match (step, pending) {
+            (Step::Create, Some(other)) if other != version => {
+                return Err(RotationError::OtherRotationPending {
+                    secret: target.secret.clone(),
+                    pending: other.to_owned(),
+                });
+            }
+            (Step::Set | Step::Test | Step::Finish, pending) if pending != Some(version) => {
+                return Err(RotationError::NotPending {
+                    secret: target.secret.clone(),
+                    version: version.to_owned(),
+                });
+            }
+            _ => {}
+        }
+        let goal = Goal::Rotate { version };
+        self.drive(target, goal, options, stop, on_event).await?;
+        Ok(())
+    }
+
+    /// The loop of [`Rotation::run`], stopping before a step named `stop`.
+    async fn drive(
+        &self,
+        target: &Target,
+        goal: Goal<'_>,
+        options: &RunOptions,
+        stop: Option<&'static str>,
+        on_event: &(dyn Fn(Event) + Sync),
+    ) -> Result<Reached, RotationError> {
         let mut memory = Memory::default();
         let mut waiting: Option<(Instant, Duration)> = None;
         let started = Instant::now();
@@ -105,8 +214,11 @@ impl Rotation {
                 &memory,
                 SystemTime::now(),
             )?;
+            if stop.is_some() && stop == step.name() {
+                return Ok(Reached::Step(stop.unwrap_or_default()));
+            }
             let written = match step {
-                Next::Done(done) => return Ok(done),
+                Next::Done(done) => return Ok(Reached::Done(done)),
                 Next::Wait { why } => {
                     let (since, pause) =
                         *waiting.get_or_insert((Instant::now(), options.first_poll));
@@ -118,7 +230,14 @@ impl Rotation {
                 step => {
                     waiting = None;
                     memory.note(&step);
-                    self.perform(target, &observed, step, options, &mut memory, on_event)
+                    if let (Some(name), Some(version)) = (step.name(), step.version()) {
+                        on_event(Event::Step {
+                            target: target.describe(),
+                            step: name,
+                            version: version.to_owned(),
+                        });
+                    }
+                    self.perform(target, &observed, step, options, &mut memory)
                         .await?
                 }
             };
@@ -174,22 +293,10 @@ impl Rotation {
         step: Next,
         options: &RunOptions,
         memory: &mut Memory,
-        on_event: &(dyn Fn(Event) + Sync),
     ) -> Result<Written, RotationError> {
-        let event = |step: &'static str, version: &str| {
-            on_event(Event::Step {
-                target: target.describe(),
-                step,
-                version: version.to_owned(),
-            });
-        };
         match step {
-            Next::Create { version } => {
-                event("create", &version);
-                self.create(target, &version).await
-            }
+            Next::Create { version } => self.create(target, &version).await,
             Next::Set { pending, current } => {
-                event("set", &pending);
                 let written = self.set(target, &pending, &current).await?;
                 if let Written::Done = written {
                     memory.set = Some(pending);
@@ -197,22 +304,14 @@ impl Rotation {
                 Ok(written)
             }
             Next::Test { pending } => {
-                event("test", &pending);
                 self.test_new(target, observed, &pending, &options.test)
                     .await?;
                 memory.tested = Some(pending);
                 Ok(Written::Done)
             }
-            Next::Finish { pending, current } => {
-                event("finish", &pending);
-                self.finish(target, &pending, &current).await
-            }
-            Next::Record { current } => {
-                event("record", &current);
-                self.record(target, &current, SystemTime::now()).await
-            }
+            Next::Finish { pending, current } => self.finish(target, &pending, &current).await,
+            Next::Record { current } => self.record(target, &current, SystemTime::now()).await,
             Next::Revoke { current } => {
-                event("revoke", &current);
                 let written = self.revoke(target, &current).await?;
                 if let Written::Done = written {
                     memory.revoke_set = Some(current);
@@ -220,16 +319,12 @@ impl Rotation {
                 Ok(written)
             }
             Next::TestRevoked { current } => {
-                event("test-revoked", &current);
                 self.test_revoked(target, observed, &current, &options.test)
                     .await?;
                 memory.revoke_tested = Some(current);
                 Ok(Written::Done)
             }
-            Next::RecordRevoked { current } => {
-                event("record-revoked", &current);
-                self.record_revoked(target, &current).await
-            }
+            Next::RecordRevoked { current } => self.record_revoked(target, &current).await,
             Next::Wait { .. } | Next::Done(_) => Ok(Written::Done),
         }
     }

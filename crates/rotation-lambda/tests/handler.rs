@@ -1,0 +1,287 @@
+//! The handler invoked in-process with each of Secrets Manager's step events, on the
+//! local emulator with a real server behind the group. The fixture is made directly
+//! (a group with an AUTH token, its secret tagged for the stack), not by `apply`, so
+//! this binary links only the two SDK clients the Lambda itself uses.
+
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::types::Tag;
+use rotation::Rotation;
+use rotation_lambda::{HandlerError, RotationEvent, Settings, handle};
+use test_support::Emulator;
+use test_support::data_plane::{Login, ping};
+
+const TOKEN: &str = "first-token-0123456789-abcdefghij";
+
+struct Fixture {
+    secrets: aws_sdk_secretsmanager::Client,
+    elasticache: aws_sdk_elasticache::Client,
+    engine: Rotation,
+    secret_arn: String,
+}
+
+/// A group `id` with an AUTH token and its secret, tagged for stack `id`.
+async fn fixture(id: &str) -> Fixture {
+    let account = Emulator::account(&format!("lambda_{id}")).await;
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&account.config);
+    elasticache
+        .create_replication_group()
+        .replication_group_id(id)
+        .replication_group_description("rotation lambda test")
+        .engine("valkey")
+        .engine_version("8.0")
+        .cache_node_type("cache.t4g.micro")
+        .num_cache_clusters(1)
+        .transit_encryption_enabled(true)
+        .auth_token(TOKEN)
+        .send()
+        .await
+        .expect("creates the group");
+    for _ in 0..100 {
+        let described = elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+            .expect("describes");
+        if described.replication_groups()[0].status() == Some("available") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let document = serde_json::json!({
+        "engine": "valkey", "replication_group_id": id, "port": 6379, "auth_token": TOKEN,
+    });
+    let created = secrets
+        .create_secret()
+        .name(format!("{id}/auth-token"))
+        .secret_string(document.to_string())
+        .tags(
+            Tag::builder()
+                .key("elasticache-action:stack")
+                .value(id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("creates the secret");
+    Fixture {
+        engine: Rotation::new(secrets.clone(), elasticache.clone()),
+        secret_arn: created.arn().unwrap_or_default().to_owned(),
+        secrets,
+        elasticache,
+    }
+}
+
+fn settings(stack: &str) -> Settings {
+    let ca = test_support::data_plane::ca_file().display().to_string();
+    Settings::from_env(|name| match name {
+        "ELASTICACHE_ACTION_STACK" => Some(stack.to_owned()),
+        "ROTATION_CA_FILE" => Some(ca.clone()),
+        "ROTATION_TIMEOUT" => Some("1m".to_owned()),
+        _ => None,
+    })
+    .expect("settings")
+}
+
+fn event(step: &str, secret: &str, token: &str) -> RotationEvent {
+    serde_json::from_value(serde_json::json!({
+        "Step": step, "SecretId": secret, "ClientRequestToken": token,
+    }))
+    .expect("the event Secrets Manager sends")
+}
+
+impl Fixture {
+    async fn stages_of(&self, version: &str) -> Vec<String> {
+        let listed = self
+            .secrets
+            .list_secret_version_ids()
+            .secret_id(&self.secret_arn)
+            .send()
+            .await
+            .expect("lists");
+        listed
+            .versions()
+            .iter()
+            .find(|v| v.version_id() == Some(version))
+            .map(|v| v.version_stages().to_vec())
+            .unwrap_or_default()
+    }
+
+    async fn value(&self, stage: &str) -> String {
+        let value = self
+            .secrets
+            .get_secret_value()
+            .secret_id(&self.secret_arn)
+            .version_stage(stage)
+            .send()
+            .await
+            .expect("reads");
+        let document: serde_json::Value =
+            serde_json::from_str(value.secret_string().unwrap_or_default()).expect("JSON");
+        document["auth_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn port(&self, id: &str) -> u16 {
+        let described = self
+            .elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+            .expect("describes");
+        let group = &described.replication_groups()[0];
+        let endpoint = group.node_groups()[0].primary_endpoint().expect("endpoint");
+        u16::try_from(endpoint.port().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// Each step twice (Secrets Manager retries whole rotations), in one spelling.
+async fn rotate(fixture: &Fixture, stack: &str, secret: &str, token: &str, steps: [&str; 4]) {
+    let settings = settings(stack);
+    for step in steps {
+        for attempt in 1..=2 {
+            handle(&fixture.engine, &settings, &event(step, secret, token))
+                .await
+                .unwrap_or_else(|err| panic!("{step} (attempt {attempt}): {err}"));
+        }
+        if step.starts_with("create") {
+            assert_eq!(fixture.stages_of(token).await, ["AWSPENDING"]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn data_plane_the_four_steps_in_either_spelling_rotate_the_token_and_repeat_safely() {
+    let fixture = fixture("lambdasteps").await;
+    let port = fixture.port("lambdasteps").await;
+    let first = "a".repeat(32);
+    let camel = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+    rotate(&fixture, "lambdasteps", &fixture.secret_arn, &first, camel).await;
+    let stages = fixture.stages_of(&first).await;
+    assert!(stages.contains(&"AWSCURRENT".to_owned()), "{stages:?}");
+    let new = fixture.value("AWSCURRENT").await;
+    assert_ne!(new, TOKEN);
+    assert_eq!(ping("127.0.0.1", port, true, Login::Token(&new)), "PONG");
+    assert_eq!(
+        ping("127.0.0.1", port, true, Login::Token(TOKEN)),
+        "PONG",
+        "the previous stays"
+    );
+
+    // The guide's spelling, the secret by name, as moto's RotateSecret sends it.
+    let second = "b".repeat(32);
+    let snake = [
+        "create_secret",
+        "set_secret",
+        "test_secret",
+        "finish_secret",
+    ];
+    rotate(
+        &fixture,
+        "lambdasteps",
+        "lambdasteps/auth-token",
+        &second,
+        snake,
+    )
+    .await;
+    let newest = fixture.value("AWSCURRENT").await;
+    assert_eq!(ping("127.0.0.1", port, true, Login::Token(&newest)), "PONG");
+    assert_eq!(ping("127.0.0.1", port, true, Login::Token(&new)), "PONG");
+    assert_ne!(
+        ping("127.0.0.1", port, true, Login::Token(TOKEN)),
+        "PONG",
+        "two tokens at most"
+    );
+}
+
+#[tokio::test]
+async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
+    let fixture = fixture("lambdaorder").await;
+    let settings = settings("lambdaorder");
+    let token = "c".repeat(32);
+    let early = handle(
+        &fixture.engine,
+        &settings,
+        &event("setSecret", &fixture.secret_arn, &token),
+    )
+    .await
+    .expect_err("nothing pending");
+    assert!(early.to_string().contains("is not AWSPENDING"), "{early}");
+    handle(
+        &fixture.engine,
+        &settings,
+        &event("createSecret", &fixture.secret_arn, &token),
+    )
+    .await
+    .expect("creates");
+    let other = handle(
+        &fixture.engine,
+        &settings,
+        &event("createSecret", &fixture.secret_arn, &"d".repeat(32)),
+    )
+    .await
+    .expect_err("another rotation is pending");
+    assert!(
+        other.to_string().contains("has another rotation pending"),
+        "{other}"
+    );
+}
+
+#[tokio::test]
+async fn data_plane_a_secret_of_another_stack_is_refused_before_anything_is_read() {
+    let fixture = fixture("lambdaforeign").await;
+    let refused = handle(
+        &fixture.engine,
+        &settings("some-other-stack"),
+        &event("createSecret", &fixture.secret_arn, &"e".repeat(32)),
+    )
+    .await
+    .expect_err("not this function's stack");
+    assert!(
+        matches!(
+            refused,
+            HandlerError::Rotation(rotation::RotationError::NotOurs { .. })
+        ),
+        "{refused}"
+    );
+    assert_eq!(fixture.value("AWSCURRENT").await, TOKEN);
+    let unknown = handle(
+        &fixture.engine,
+        &settings("lambdaforeign"),
+        &event("rotateEverything", &fixture.secret_arn, &"e".repeat(32)),
+    )
+    .await
+    .expect_err("not a step");
+    assert!(
+        unknown.to_string().contains("is not a rotation step"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn settings_name_what_is_missing_or_malformed() {
+    let missing = Settings::from_env(|_| None).expect_err("the stack is required");
+    assert!(
+        missing.to_string().contains("ELASTICACHE_ACTION_STACK"),
+        "{missing}"
+    );
+    let bad = Settings::from_env(|name| match name {
+        "ELASTICACHE_ACTION_STACK" => Some("s".into()),
+        "ROTATION_PREVIOUS" => Some("soon".into()),
+        _ => None,
+    })
+    .expect_err("not a duration");
+    assert!(bad.to_string().contains("ROTATION_PREVIOUS"), "{bad}");
+    let test = Settings::from_env(|name| match name {
+        "ELASTICACHE_ACTION_STACK" => Some("s".into()),
+        "ROTATION_TEST" => Some("vibes".into()),
+        _ => None,
+    })
+    .expect_err("not a test");
+    assert!(test.to_string().contains("ROTATION_TEST"), "{test}");
+}
