@@ -58,7 +58,13 @@ for spec in "${specs[@]}"; do
       args+=(--auto-approve)
       [ -n "${INPUT_LOCK_TIMEOUT:-}" ] && args+=(--lock-timeout "$INPUT_LOCK_TIMEOUT")
       ;;
-    *) echo "::error::unknown command '$command' (validate, plan, apply or destroy)"; exit 1 ;;
+    rotate)
+      args+=(--test "${INPUT_ROTATION_TEST:-control-plane}")
+      [ -n "${INPUT_ROTATION_USER:-}" ] && args+=(--user "$INPUT_ROTATION_USER")
+      [ "${INPUT_REVOKE_DUE:-false}" = true ] && args+=(--revoke-due)
+      [ -n "${INPUT_LOCK_TIMEOUT:-}" ] && args+=(--lock-timeout "$INPUT_LOCK_TIMEOUT")
+      ;;
+    *) echo "::error::unknown command '$command' (validate, plan, apply, destroy or rotate)"; exit 1 ;;
   esac
   code=0
   GITHUB_OUTPUT="$outputs" "$orchestrator" "${args[@]}" || code=$?

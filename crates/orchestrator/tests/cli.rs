@@ -1893,3 +1893,64 @@ async fn current_version(account: &Account, secret: &str) -> String {
         .expect("the secret exists");
     value.version_id().unwrap_or_default().to_owned()
 }
+
+/// The action's `command: rotate` as the scheduled example workflow runs it: the
+/// control-plane test (a hosted runner cannot reach the cache), then a revoke-only run.
+#[tokio::test]
+async fn the_action_rotates_with_the_control_plane_test_and_revokes_when_asked() {
+    let account = Emulator::account("cli_action_rotate").await;
+    let spec = quickstart();
+    let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let before = current_version(&account, "quickstart/auth-token").await;
+    let github = [("GITHUB_EVENT_NAME", "schedule".to_owned())];
+    let run = action::run(
+        &account,
+        &[("command", "rotate"), ("spec", "examples/quickstart.yaml")],
+        &github,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains(": finish (version"), "{}", run.stderr);
+    assert_ne!(
+        current_version(&account, "quickstart/auth-token").await,
+        before
+    );
+    let revoke = action::run(
+        &account,
+        &[
+            ("command", "rotate"),
+            ("spec", "examples/quickstart.yaml"),
+            ("revoke-due", "true"),
+        ],
+        &github,
+    );
+    assert_eq!(revoke.code, Some(0), "{}", revoke.stderr);
+    assert!(
+        revoke.stderr.contains("nothing to revoke: previous: keep"),
+        "{}",
+        revoke.stderr
+    );
+}
+
+#[test]
+fn the_rotation_workflow_uses_only_what_the_action_declares() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |path: &str| -> serde_yaml::Value {
+        serde_yaml::from_str(&std::fs::read_to_string(root.join(path)).expect(path)).expect(path)
+    };
+    let inputs = read("action.yml")["inputs"].clone();
+    let workflow = read("examples/workflows/rotate.yml");
+    let step = &workflow["jobs"]["rotate"]["steps"][2];
+    assert_eq!(step["with"]["command"], "rotate");
+    for (name, _) in step["with"].as_mapping().expect("with") {
+        assert!(inputs.get(name).is_some(), "unknown input {name:?}");
+    }
+    let crons: Vec<&str> = workflow["on"]["schedule"]
+        .as_sequence()
+        .expect("a schedule")
+        .iter()
+        .filter_map(|entry| entry["cron"].as_str())
+        .collect();
+    let revoke = step["with"]["revoke-due"].as_str().expect("revoke-due");
+    assert!(crons.iter().any(|cron| revoke.contains(cron)), "{revoke}");
+}
