@@ -14,8 +14,8 @@ front end words for itself. It does not own what a step observes or changes (the
 crates do) and owns no runtime: every operation is a `Send + 'static`-spawnable future.
 It never prints.
 
-Architecture invariant: every AWS write happens inside [`Stack::apply`] or
-[`Stack::destroy`]; [`Stack::plan`], [`Stack::plan_destroy`] and [`Stack::outputs`]
+Architecture invariant: every AWS write happens inside [`Stack::apply`],
+[`Stack::destroy`] or [`Stack::rotate`]; [`Stack::plan`], [`Stack::plan_destroy`] and [`Stack::outputs`]
 only read.
 
 ```no_run
@@ -471,10 +471,12 @@ pub fn refuse_replacements(changes: &[Change], options: ApplyOptions) -> Result<
 #[allow(dead_code)]
 fn operations_are_spawnable(stack: Stack, plan: StackPlan, destroy: DestroyPlan) {
     fn spawnable<T>(_: impl Future<Output = T> + Send + 'static) {}
-    let (first, second, third, fourth) = (stack.clone(), stack.clone(), stack.clone(), stack);
+    let (first, second, third) = (stack.clone(), stack.clone(), stack.clone());
+    let (fourth, fifth) = (stack.clone(), stack);
     spawnable(async move { first.plan().await });
     spawnable(async move { second.outputs().await });
     spawnable(async move { third.apply(&plan, ApplyOptions::default(), &|_| {}).await });
+    spawnable(async move { fifth.rotate(&RotateOptions::default(), &|_| {}).await });
     spawnable(async move {
         let planned = fourth.plan_destroy(DestroyOptions::default()).await?;
         fourth.destroy(&planned, &|_| {}).await?;
