@@ -11,11 +11,7 @@ pub const PENDING: &str = "AWSPENDING";
 /// The stage Secrets Manager moves to the value AWSCURRENT leaves.
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 
-/// The secret's tag recording which version became current when
-/// (`<version id>@<RFC 3339 time>`): the start of a grace period.
-pub const ROTATED_TAG: &str = "elasticache-action:rotated";
-/// The secret's tag naming the current version whose predecessor was revoked.
-pub const REVOKED_TAG: &str = "elasticache-action:revoked";
+pub use secrets::{REVOKED_TAG, ROTATED_TAG};
 
 /// One credential to rotate: its secret and what it opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,11 +107,10 @@ impl SecretState {
         self.versions.iter().find(|v| v.is(PREVIOUS))
     }
 
-    /// Which version became current when, as the last rotation recorded it.
+    /// Which version became current when, as the last rotation recorded it: the start
+    /// of a grace period.
     pub fn rotated(&self) -> Option<(&str, SystemTime)> {
-        let (version, at) = self.tags.get(ROTATED_TAG)?.split_once('@')?;
-        let at = humantime::parse_rfc3339(at).ok()?;
-        Some((version, at))
+        secrets::rotated_at(&self.tags)
     }
 
     /// The current version whose predecessor was revoked.

@@ -54,6 +54,24 @@ impl SecretsPlan {
 pub struct SecretsOutputs {
     /// `(secret name, ARN)` for each desired secret, in spec order.
     pub secrets: Vec<(String, Known<String>)>,
+    /// `(secret name, when it was last rotated)` for each rotated secret.
+    pub last_rotated: Vec<(String, std::time::SystemTime)>,
+}
+
+/// What a plan says of a rotation that has not finished.
+fn rotation_warning(name: &str, rotation: &crate::RotationSeen) -> Option<String> {
+    let pending = rotation.pending.as_ref()?;
+    let since = humantime::format_rfc3339_seconds(pending.since);
+    Some(match pending.stuck {
+        true => format!(
+            "secret {name}: a rotation is stuck: version {} has been AWSPENDING, unfinished, since {since}; `orchestrator rotate` resumes it (AWSCURRENT still holds the working credential)",
+            pending.version
+        ),
+        false => format!(
+            "secret {name}: a rotation is in progress (version {} AWSPENDING since {since}); `orchestrator rotate` resumes it if it stopped",
+            pending.version
+        ),
+    })
 }
 
 /// Resource kinds this step shows.
@@ -79,10 +97,22 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<SecretsPlan, Secre
                     )
                 })
                 .collect(),
+            last_rotated: desired
+                .secrets
+                .iter()
+                .filter_map(|s| {
+                    let at = observed.secrets.get(&s.name)?.rotation.last_rotated?;
+                    Some((s.name.clone(), at))
+                })
+                .collect(),
         },
         ops: Vec::new(),
     };
     for secret in &desired.secrets {
+        if let Some(found) = observed.secrets.get(&secret.name) {
+            plan.warnings
+                .extend(rotation_warning(&secret.name, &found.rotation));
+        }
         let id = ResourceId::new(kinds::SECRET, &secret.name);
         let Some(found) = observed.secrets.get(&secret.name) else {
             plan.changes.push(Change::create(
@@ -178,6 +208,7 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed, force: bool) -> Secr
         warnings: Vec::new(),
         outputs: SecretsOutputs {
             secrets: Vec::new(),
+            last_rotated: Vec::new(),
         },
         ops: Vec::new(),
     };

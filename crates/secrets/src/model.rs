@@ -48,6 +48,43 @@ pub struct Content {
     pub length: usize,
 }
 
+/// The secret's tag recording which version became current when
+/// (`<version id>@<RFC 3339 time>`), written by each rotation.
+pub const ROTATED_TAG: &str = "elasticache-action:rotated";
+/// The secret's tag naming the current version whose predecessor was revoked.
+pub const REVOKED_TAG: &str = "elasticache-action:revoked";
+
+/// The version and time [`ROTATED_TAG`] records in `tags`.
+pub fn rotated_at(tags: &Tags) -> Option<(&str, std::time::SystemTime)> {
+    let (version, at) = tags.get(ROTATED_TAG)?.split_once('@')?;
+    let at = humantime::parse_rfc3339(at).ok()?;
+    Some((version, at))
+}
+
+/// A rotation pending for longer than this is stuck: nothing moves it on by itself.
+pub const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// What exists of a secret's rotation (read with the secret, never its value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationSeen {
+    /// When the rotation that made the current version finished (its
+    /// [`ROTATED_TAG`]), or Secrets Manager's own last rotation date.
+    pub last_rotated: Option<std::time::SystemTime>,
+    /// A version staged AWSPENDING that is not current: a rotation not finished.
+    pub pending: Option<PendingRotation>,
+}
+
+/// A rotation that has not finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRotation {
+    /// The pending version.
+    pub version: String,
+    /// When the secret last changed (nothing has moved the rotation on since).
+    pub since: std::time::SystemTime,
+    /// Whether it has waited longer than [`STUCK_AFTER`] when observed.
+    pub stuck: bool,
+}
+
 /// What a secret's value is called in its JSON document.
 pub const TOKEN_FIELD: &str = "auth_token";
 /// The field holding an RBAC user's password.
@@ -131,6 +168,8 @@ pub struct ObservedSecret {
     pub tags: Tags,
     /// Whether it is scheduled for deletion (restorable until then).
     pub deleted: bool,
+    /// Its rotation.
+    pub rotation: RotationSeen,
 }
 
 #[cfg(any(test, feature = "test-util"))]
@@ -150,6 +189,7 @@ impl Observed {
                             kms_key: s.kms_key.value().cloned(),
                             tags: s.tags.clone(),
                             deleted: false,
+                            rotation: RotationSeen::default(),
                         },
                     )
                 })

@@ -5,8 +5,13 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use futures::future::try_join_all;
 use plan::Sensitive;
 
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+
 use crate::{
-    Desired, Observed, ObservedSecret, PASSWORD_FIELD, Secrets, SecretsError, TOKEN_FIELD, Tags,
+    Desired, Observed, ObservedSecret, PASSWORD_FIELD, PendingRotation, RotationSeen, STUCK_AFTER,
+    Secrets, SecretsError, TOKEN_FIELD, Tags, rotated_at,
 };
 
 impl Secrets {
@@ -42,6 +47,12 @@ impl Secrets {
                 kms_key: output.kms_key_id().map(str::to_owned),
                 tags: tags_of(output.tags()),
                 deleted: output.deleted_date().is_some(),
+                rotation: rotation_seen(
+                    &tags_of(output.tags()),
+                    output.version_ids_to_stages(),
+                    output.last_changed_date(),
+                    output.last_rotated_date(),
+                ),
             },
         )))
     }
@@ -73,6 +84,12 @@ impl Secrets {
                         arn: secret.arn().unwrap_or_default().to_owned(),
                         description: secret.description().unwrap_or_default().to_owned(),
                         kms_key: secret.kms_key_id().map(str::to_owned),
+                        rotation: rotation_seen(
+                            &tags,
+                            secret.secret_versions_to_stages(),
+                            secret.last_changed_date(),
+                            secret.last_rotated_date(),
+                        ),
                         tags,
                         deleted: secret.deleted_date().is_some(),
                     },
@@ -101,6 +118,31 @@ impl Secrets {
             .find_map(|field| document.get(field).and_then(|v| v.as_str()))
             .map(Sensitive::new)
             .ok_or_else(|| SecretsError::Unreadable(name.to_owned()))
+    }
+}
+
+/// What the listing or description shows of a secret's rotation. Whether a pending
+/// rotation is stuck is judged against the time now, once, here.
+fn rotation_seen(
+    tags: &Tags,
+    stages: Option<&std::collections::HashMap<String, Vec<String>>>,
+    changed: Option<&DateTime>,
+    rotated: Option<&DateTime>,
+) -> RotationSeen {
+    let time = |at: &DateTime| SystemTime::try_from(*at).ok();
+    let pending = stages.into_iter().flatten().find(|(_, stages)| {
+        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
+    });
+    let since = changed.and_then(time).unwrap_or(SystemTime::UNIX_EPOCH);
+    RotationSeen {
+        last_rotated: rotated_at(tags)
+            .map(|(_, at)| at)
+            .or_else(|| rotated.and_then(time)),
+        pending: pending.map(|(version, _)| PendingRotation {
+            version: version.clone(),
+            since,
+            stuck: since.elapsed().is_ok_and(|waited| waited >= STUCK_AFTER),
+        }),
     }
 }
 

@@ -93,3 +93,59 @@ fn destroy_keeps_a_recovery_window_unless_forced() {
         }]
     );
 }
+
+#[test]
+fn a_rotation_in_progress_or_stuck_is_a_warning_and_never_a_change() {
+    let desired = desired("");
+    let mut observed = Observed::as_applied(&desired);
+    let since = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+    let secret = observed
+        .secrets
+        .get_mut("demo/auth-token")
+        .expect("applied");
+    secret.rotation.pending = Some(PendingRotation {
+        version: "v2".into(),
+        since,
+        stuck: false,
+    });
+    let plan = diff(&desired, &observed).expect("plans");
+    assert!(!plan.has_writes());
+    assert_eq!(plan.warnings.len(), 1);
+    assert!(
+        plan.warnings[0].contains("in progress (version v2 AWSPENDING since 2027-01-15T08:00:00Z)"),
+        "{:?}",
+        plan.warnings
+    );
+    let secret = observed
+        .secrets
+        .get_mut("demo/auth-token")
+        .expect("applied");
+    if let Some(pending) = secret.rotation.pending.as_mut() {
+        pending.stuck = true;
+    }
+    secret.rotation.last_rotated = Some(since);
+    let plan = diff(&desired, &observed).expect("plans");
+    assert!(
+        plan.warnings[0].contains("a rotation is stuck"),
+        "{:?}",
+        plan.warnings
+    );
+    assert_eq!(
+        plan.outputs.last_rotated,
+        [("demo/auth-token".to_owned(), since)]
+    );
+}
+
+#[test]
+fn the_rotated_tag_reads_as_its_version_and_time() {
+    let mut tags = Tags::new();
+    tags.insert(ROTATED_TAG.into(), "v9@2027-01-15T08:00:00Z".into());
+    let (version, at) = rotated_at(&tags).expect("recorded");
+    assert_eq!(version, "v9");
+    assert_eq!(
+        humantime::format_rfc3339_seconds(at).to_string(),
+        "2027-01-15T08:00:00Z"
+    );
+    tags.insert(ROTATED_TAG.into(), "garbage".into());
+    assert_eq!(rotated_at(&tags), None);
+}

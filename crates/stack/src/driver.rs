@@ -69,6 +69,7 @@ impl Walk {
             kms_key_arn: self.kms.outputs.key_arn.clone(),
             log_groups: self.logs.outputs.groups.clone(),
             secrets: self.secrets.outputs.secrets.clone(),
+            last_rotated: self.secrets.outputs.last_rotated.clone(),
             cluster: self.cluster.outputs.clone(),
             policies: self.policies.outputs.clone(),
         }

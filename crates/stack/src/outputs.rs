@@ -16,6 +16,8 @@ pub struct StackOutputs {
     pub log_groups: Vec<(&'static str, String)>,
     /// `(secret name, ARN)` per secret.
     pub secrets: Vec<(String, Known<String>)>,
+    /// `(secret name, when it was last rotated)` per rotated secret.
+    pub last_rotated: Vec<(String, std::time::SystemTime)>,
     /// The replication group's id, ARN and endpoints.
     pub cluster: ClusterOutputs,
     /// The SSM parameters and IAM policies.
@@ -52,6 +54,10 @@ impl StackOutputs {
         }
         for (name, arn) in &self.secrets {
             push(&format!("secret_arn[{name}]"), arn.value().cloned());
+        }
+        for (name, at) in &self.last_rotated {
+            let at = humantime::format_rfc3339_seconds(*at).to_string();
+            push(&format!("last_rotated[{name}]"), Some(at));
         }
         let cluster = &self.cluster;
         push(

@@ -106,6 +106,16 @@ async fn data_plane_a_rotated_token_connects_and_the_previous_one_still_works() 
         .await
         .expect("checks");
     assert!(check.report.passed(), "{:?}", check.report.failure);
+    let (outputs, changed) = stack.outputs().await.expect("outputs");
+    assert!(!changed, "a rotated credential is not drift");
+    assert!(
+        outputs
+            .entries()
+            .iter()
+            .any(|(name, _)| name == "last_rotated[rottoken/auth-token]"),
+        "{:?}",
+        outputs.entries()
+    );
     assert_eq!(
         versions(&account, "rottoken/auth-token").await.len(),
         2,
@@ -281,6 +291,21 @@ async fn data_plane_a_rotation_killed_after_any_write_resumes_with_one_pending_v
             log_in(&stack, &current.login()).await,
             None,
             "after write {after}: AWSCURRENT works"
+        );
+        let pending = stages
+            .iter()
+            .any(|s| s.iter().any(|s| s == "AWSPENDING") && !s.iter().any(|s| s == "AWSCURRENT"));
+        let plan = stack.plan().await.expect("plans");
+        let warned = plan
+            .plan()
+            .warnings
+            .iter()
+            .any(|w| w.contains("a rotation is in progress"));
+        assert_eq!(
+            warned,
+            pending,
+            "after write {after}: {:?}",
+            plan.plan().warnings
         );
         let done = stack
             .rotate(&options(RotateWhich::All), &|_| {})
