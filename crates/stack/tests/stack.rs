@@ -170,7 +170,8 @@ async fn a_replacement_is_refused_without_the_flag_before_any_change() {
 /// `ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --nocapture` with credentials
 /// in the environment (region from `ELASTICACHE_ACTION_LIVE_REGION`, default us-east-1).
 /// It creates a uniquely named stack (all eight steps; the replication group takes 10-20
-/// minutes), checks a second plan is empty, and destroys it without a final snapshot,
+/// minutes), checks a second plan is empty, rotates the AUTH token (control-plane test)
+/// and checks the plan stays empty, and destroys it without a final snapshot,
 /// with secrets deleted at once and log groups removed. Ignored by default, so CI never
 /// touches AWS and reports it as ignored, not passed.
 #[tokio::test]
@@ -200,6 +201,18 @@ async fn live_aws_apply_plan_destroy() {
         .await
         .expect("applies");
     let plan = stack.plan().await.expect("plans");
+    // Rotation against real ElastiCache: ROTATE takes minutes there, and the test runs
+    // from outside the VPC, so the control plane is what proves it.
+    let rotated = stack
+        .rotate(
+            &stack::RotateOptions {
+                timeout: std::time::Duration::from_secs(30 * 60),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .await;
+    let rotated_plan = stack.plan().await.map(|p| p.has_changes());
     let planned_destroy = stack
         .plan_destroy(stack::DestroyOptions {
             force_delete_secrets: true,
@@ -210,6 +223,16 @@ async fn live_aws_apply_plan_destroy() {
         .expect("plans destroy");
     let destroy = stack.destroy(&planned_destroy, &|_| {}).await;
     assert!(!plan.has_changes(), "{:#?}", plan.plan().changes);
+    let rotated = rotated.expect("rotates");
+    assert!(
+        matches!(rotated[0].done, stack::rotation::Done::Rotated { .. }),
+        "{rotated:?}"
+    );
+    assert_eq!(
+        rotated_plan.ok(),
+        Some(false),
+        "a rotated token is not drift"
+    );
     destroy.expect("destroys");
 }
 
