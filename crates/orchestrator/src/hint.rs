@@ -63,3 +63,31 @@ pub fn hint(connection: &Connection, spec: &str) -> Hint {
         connection: connection.clone(),
     }
 }
+
+/// How the stack's credentials are rotated, for `output`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rotation {
+    /// What happens to the credential a rotation replaces.
+    pub previous: String,
+    /// The commands that rotate and revoke.
+    pub commands: Vec<String>,
+}
+
+/// The rotation hint, for stacks with a credential to rotate (`auth.mode` token or rbac).
+pub fn rotation(spec: &spec::Spec, name: &str) -> Option<Rotation> {
+    if !matches!(spec.auth.mode, spec::AuthMode::Token | spec::AuthMode::Rbac) {
+        return None;
+    }
+    let previous = &spec.auth.rotation.previous;
+    let mut commands = vec![format!("orchestrator rotate {name}")];
+    let previous = match previous {
+        spec::PreviousCredential::Keep(_) => {
+            "kept valid until the next rotation (auth.rotation.previous: keep)".to_owned()
+        }
+        spec::PreviousCredential::RevokeAfter { revoke_after } => {
+            commands.push(format!("orchestrator rotate {name} --revoke-due"));
+            format!("revoked {revoke_after} after a rotation, by `rotate --revoke-due`")
+        }
+    };
+    Some(Rotation { previous, commands })
+}

@@ -522,21 +522,31 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
             target.spec.display()
         );
     }
+    let name = spec::source_name(&target.spec);
+    let rotation = hint::rotation(stack.spec(), &name);
     if target.json {
         print_json(&serde_json::json!({
             "outputs": render::outputs_json(&outputs),
-            "connection": hint::hint(&connection, &spec::source_name(&target.spec)),
+            "connection": hint::hint(&connection, &name),
+            "rotation": rotation,
             "in_sync": !drifted,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render::outputs_text(&outputs, style));
-    let hint = hint::hint(&connection, &spec::source_name(&target.spec));
+    let hint = hint::hint(&connection, &name);
     println!("\n{}", style.bold("Connect:"));
     println!("  url       {}", hint.url);
     println!("  password  {}", hint.password);
     for command in &hint.commands {
         println!("  $ {command}");
+    }
+    if let Some(rotation) = rotation {
+        println!("\n{}", style.bold("Rotate:"));
+        println!("  previous  {}", rotation.previous);
+        for command in &rotation.commands {
+            println!("  $ {command}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

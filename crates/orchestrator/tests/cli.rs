@@ -291,10 +291,22 @@ async fn output_shows_how_to_connect_once_applied() {
         "{stdout}"
     );
     assert!(stdout.contains("/quickstart/port"), "{stdout}");
+    assert!(
+        stdout.contains("previous  kept valid until the next rotation"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("$ orchestrator rotate {spec}")),
+        "{stdout}"
+    );
 
     let json = orchestrator(Some(&account), &["output", &spec, "--json"]);
     let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(document["in_sync"], true);
+    assert_eq!(
+        document["rotation"]["commands"][0],
+        format!("orchestrator rotate {spec}")
+    );
     assert_eq!(
         document["outputs"]["port"].as_str(),
         document["connection"]["port"]
