@@ -1853,6 +1853,14 @@ async fn data_plane_connect_checks_the_production_example_as_its_first_rbac_user
 async fn data_plane_rotate_then_connect_with_the_new_token() {
     let account = Emulator::account("cli_rotate").await;
     let spec = quickstart();
+    let early = orchestrator(Some(&account), &["rotate", &spec]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(
+        text(&early.stderr)
+            .contains("secret quickstart/auth-token does not exist: apply the stack first"),
+        "{}",
+        text(&early.stderr)
+    );
     let applied = orchestrator(Some(&account), &["apply", &spec, "--auto-approve"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
     let before = current_version(&account, "quickstart/auth-token").await;

@@ -114,30 +114,27 @@ impl Settings {
     }
 }
 
-/// Runs the step `event` names for its secret.
+/// Runs the step `event` names for its secret, writing what it does to `log` (the
+/// function writes it to stderr, which Lambda sends to CloudWatch Logs). No line can
+/// hold a credential: events name versions, never values.
 pub async fn handle(
     engine: &Rotation,
     settings: &Settings,
     event: &RotationEvent,
+    log: &(dyn Fn(String) + Sync),
 ) -> Result<(), HandlerError> {
     let step: Step = event.step.parse().map_err(HandlerError::Event)?;
     let target = engine.target_of(&event.secret_id, &settings.stack).await?;
-    let log = |event: Event| eprintln!("{}", describe(&event));
+    let on_event = |event: Event| log(describe(&event));
+    let version = &event.client_request_token;
     engine
-        .rotation_step(
-            &target,
-            step,
-            &event.client_request_token,
-            &settings.run,
-            &log,
-        )
+        .rotation_step(&target, step, version, &settings.run, &on_event)
         .await?;
-    eprintln!(
-        "{}: {} done for version {}",
+    log(format!(
+        "{}: {} done for version {version}",
         target.describe(),
-        event.step,
-        event.client_request_token
-    );
+        event.step
+    ));
     Ok(())
 }
 

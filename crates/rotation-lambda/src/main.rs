@@ -16,7 +16,11 @@ async fn main() -> Result<(), Error> {
     let (engine, settings) = (&engine, &settings);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<RotationEvent>| async move {
-            handle(engine, settings, &event.payload).await?;
+            let log = |line: String| eprintln!("{line}");
+            if let Err(error) = handle(engine, settings, &event.payload, &log).await {
+                log(format!("{} failed: {error}", event.payload.step));
+                return Err(error.into());
+            }
             Ok::<(), Error>(())
         },
     ))

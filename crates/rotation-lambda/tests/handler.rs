@@ -3,6 +3,7 @@
 //! (a group with an AUTH token, its secret tagged for the stack), not by `apply`, so
 //! this binary links only the two SDK clients the Lambda itself uses.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::types::Tag;
@@ -140,14 +141,29 @@ impl Fixture {
     }
 }
 
+/// What the handler logged, for the tests to search.
+static LOGGED: Mutex<String> = Mutex::new(String::new());
+
+fn log(line: String) {
+    if let Ok(mut logged) = LOGGED.lock() {
+        logged.push_str(&line);
+        logged.push('\n');
+    }
+}
+
 /// Each step twice (Secrets Manager retries whole rotations), in one spelling.
 async fn rotate(fixture: &Fixture, stack: &str, secret: &str, token: &str, steps: [&str; 4]) {
     let settings = settings(stack);
     for step in steps {
         for attempt in 1..=2 {
-            handle(&fixture.engine, &settings, &event(step, secret, token))
-                .await
-                .unwrap_or_else(|err| panic!("{step} (attempt {attempt}): {err}"));
+            handle(
+                &fixture.engine,
+                &settings,
+                &event(step, secret, token),
+                &log,
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{step} (attempt {attempt}): {err}"));
         }
         if step.starts_with("create") {
             assert_eq!(fixture.stages_of(token).await, ["AWSPENDING"]);
@@ -197,6 +213,14 @@ async fn data_plane_the_four_steps_in_either_spelling_rotate_the_token_and_repea
         "PONG",
         "two tokens at most"
     );
+    let logged = LOGGED.lock().map(|l| l.clone()).unwrap_or_default();
+    assert!(logged.contains(": finish (version"), "{logged}");
+    for value in [TOKEN, new.as_str(), newest.as_str()] {
+        assert!(
+            !logged.contains(&value[..16]),
+            "a credential was logged: {logged}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -208,6 +232,7 @@ async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
         &fixture.engine,
         &settings,
         &event("setSecret", &fixture.secret_arn, &token),
+        &log,
     )
     .await
     .expect_err("nothing pending");
@@ -216,6 +241,7 @@ async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
         &fixture.engine,
         &settings,
         &event("createSecret", &fixture.secret_arn, &token),
+        &log,
     )
     .await
     .expect("creates");
@@ -223,6 +249,7 @@ async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
         &fixture.engine,
         &settings,
         &event("createSecret", &fixture.secret_arn, &"d".repeat(32)),
+        &log,
     )
     .await
     .expect_err("another rotation is pending");
@@ -239,6 +266,7 @@ async fn data_plane_a_secret_of_another_stack_is_refused_before_anything_is_read
         &fixture.engine,
         &settings("some-other-stack"),
         &event("createSecret", &fixture.secret_arn, &"e".repeat(32)),
+        &log,
     )
     .await
     .expect_err("not this function's stack");
@@ -254,6 +282,7 @@ async fn data_plane_a_secret_of_another_stack_is_refused_before_anything_is_read
         &fixture.engine,
         &settings("lambdaforeign"),
         &event("rotateEverything", &fixture.secret_arn, &"e".repeat(32)),
+        &log,
     )
     .await
     .expect_err("not a step");

@@ -104,6 +104,9 @@ pub enum RotationError {
         /// The stack it is tagged for, if any.
         tagged: Option<String>,
     },
+    /// The secret does not exist.
+    #[error("secret {0} does not exist: apply the stack first")]
+    NoSecret(String),
     /// The secret is scheduled for deletion.
     #[error("secret {0} is scheduled for deletion: restore it (apply does) before rotating")]
     SecretDeleted(String),

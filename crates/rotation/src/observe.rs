@@ -22,7 +22,8 @@ impl Rotation {
             .secret_id(secret)
             .send()
             .await
-            .map_err(aws_error("DescribeSecret"))?;
+            .map_err(aws_error("DescribeSecret"))
+            .map_err(|e| no_secret(e, secret))?;
         let tags = plan::tags::from_pairs(described.tags().iter().map(|t| (t.key(), t.value())));
         check_tag(&tags, secret, stack)?;
         let value = self.value(secret, Which::Stage(CURRENT)).await?;
@@ -118,7 +119,9 @@ impl Rotation {
             self.group(&target.replication_group_id),
             self.user(target),
         );
-        let described = described.map_err(aws_error("DescribeSecret"))?;
+        let described = described
+            .map_err(aws_error("DescribeSecret"))
+            .map_err(|e| no_secret(e, &target.secret))?;
         let tags = plan::tags::from_pairs(described.tags().iter().map(|t| (t.key(), t.value())));
         check_tag(&tags, &target.secret, &target.stack)?;
         if described.deleted_date().is_some() {
@@ -194,6 +197,14 @@ impl Rotation {
         Ok(Some(UserState {
             status: user.status().unwrap_or_default().to_owned(),
         }))
+    }
+}
+
+/// A secret that does not exist is the stack's not being applied, said so.
+fn no_secret(error: AwsError, secret: &str) -> RotationError {
+    match error.is("ResourceNotFoundException") {
+        true => RotationError::NoSecret(secret.to_owned()),
+        false => error.into(),
     }
 }
 
