@@ -10,7 +10,9 @@ use aws_smithy_types::retry::RetryConfig;
 use plan::Sensitive;
 use secrets::{PASSWORD_FIELD, TOKEN_FIELD};
 
-use crate::model::{CURRENT, Kind, PENDING, REVOKED_TAG, ROTATED_TAG, Target, rotated_tag};
+use crate::model::{
+    CURRENT, Kind, PENDING, REPLACED_TAG, REVOKED_TAG, ROTATED_TAG, Target, rotated_tag,
+};
 use crate::{Rotation, RotationError};
 
 /// How a write ended, as far as the engine needs to know.
@@ -249,15 +251,18 @@ impl Rotation {
         written(result, &[])
     }
 
-    /// Records on the secret that `current` became current `at`.
+    /// Records on the secret that `current` became current `at`, and which version it
+    /// replaced when that is known (one `TagResource`).
     pub(crate) async fn record(
         &self,
         target: &Target,
         current: &str,
+        replaced: Option<&str>,
         at: SystemTime,
     ) -> Result<Written, RotationError> {
-        self.tag(target, ROTATED_TAG, &rotated_tag(current, at))
-            .await
+        let mut tags = vec![(ROTATED_TAG, rotated_tag(current, at))];
+        tags.extend(replaced.map(|version| (REPLACED_TAG, version.to_owned())));
+        self.tag(target, &tags).await
     }
 
     /// Records on the secret that `current`'s predecessor is revoked.
@@ -266,22 +271,23 @@ impl Rotation {
         target: &Target,
         current: &str,
     ) -> Result<Written, RotationError> {
-        self.tag(target, REVOKED_TAG, current).await
+        self.tag(target, &[(REVOKED_TAG, current.to_owned())]).await
     }
 
-    async fn tag(&self, target: &Target, key: &str, value: &str) -> Result<Written, RotationError> {
-        let tag = aws_sdk_secretsmanager::types::Tag::builder()
-            .key(key)
-            .value(value)
-            .build();
-        let result = self
-            .secrets
-            .tag_resource()
-            .secret_id(&target.secret)
-            .tags(tag)
-            .send()
-            .await
-            .map_err(aws_error("TagResource"));
+    async fn tag(
+        &self,
+        target: &Target,
+        tags: &[(&str, String)],
+    ) -> Result<Written, RotationError> {
+        let mut request = self.secrets.tag_resource().secret_id(&target.secret);
+        for (key, value) in tags {
+            let tag = aws_sdk_secretsmanager::types::Tag::builder()
+                .key(*key)
+                .value(value)
+                .build();
+            request = request.tags(tag);
+        }
+        let result = request.send().await.map_err(aws_error("TagResource"));
         written(result, &[])
     }
 }

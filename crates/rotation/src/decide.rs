@@ -33,6 +33,8 @@ pub struct Memory {
     /// The version this run is rotating in: its own new one, or a pending one it
     /// resumed (then it is done once that one is current).
     pub rotating: Option<String>,
+    /// The version this run's finish moved AWSCURRENT from: the credential replaced.
+    pub replaced: Option<String>,
     /// The pending version whose password was set on the user.
     pub set: Option<String>,
     /// The pending version whose test passed.
@@ -69,9 +71,9 @@ impl Next {
             | Next::Set { pending: id, .. }
             | Next::Test { pending: id }
             | Next::Finish { pending: id, .. }
-            | Next::Record { current: id }
+            | Next::Record { current: id, .. }
             | Next::Revoke { current: id }
-            | Next::TestRevoked { current: id }
+            | Next::TestRevoked { current: id, .. }
             | Next::RecordRevoked { current: id } => Some(id),
             Next::Wait { .. } | Next::Done(_) => None,
         }
@@ -87,6 +89,9 @@ impl Memory {
         | Next::Finish { pending: id, .. } = step
         {
             self.rotating = Some(id.clone());
+        }
+        if let Next::Finish { current, .. } = step {
+            self.replaced = Some(current.clone());
         }
     }
 }
@@ -118,10 +123,13 @@ pub enum Next {
         /// The version AWSCURRENT leaves.
         current: String,
     },
-    /// Record on the secret when `current` became current.
+    /// Record on the secret when `current` became current (and, right after a finish,
+    /// which version it replaced).
     Record {
         /// The current version.
         current: String,
+        /// The version the finish replaced, when this run finished it.
+        replaced: Option<String>,
     },
     /// Make the server accept the current credential alone.
     Revoke {
@@ -132,6 +140,8 @@ pub enum Next {
     TestRevoked {
         /// The current version.
         current: String,
+        /// The version holding the previous credential.
+        previous: String,
     },
     /// Record on the secret that the previous credential is revoked.
     RecordRevoked {
@@ -238,7 +248,7 @@ fn rotate(
     let version = memory.rotating.as_deref().unwrap_or(version);
     let Some(pending) = secret.pending() else {
         if current.id == version {
-            return finished(secret, current);
+            return finished(secret, current, memory);
         }
         return Next::Create {
             version: version.to_owned(),
@@ -277,14 +287,15 @@ fn rotate(
     }
 }
 
-/// `current` is in place: record when, once.
-fn finished(secret: &crate::model::SecretState, current: &Version) -> Next {
+/// `current` is in place: record when (and what it replaced), once.
+fn finished(secret: &crate::model::SecretState, current: &Version, memory: &Memory) -> Next {
     match secret.rotated() {
         Some((recorded, _)) if recorded == current.id => Next::Done(Done::Rotated {
             version: current.id.clone(),
         }),
         _ => Next::Record {
             current: current.id.clone(),
+            replaced: memory.replaced.clone(),
         },
     }
 }
@@ -316,15 +327,16 @@ fn revoke_due(
             version: current.id.clone(),
         });
     }
-    if secret.previous().is_none() {
-        return nothing("the secret has no previous version");
-    }
+    let Some(previous) = secret.replaced().filter(|p| *p != current.id) else {
+        return nothing("no rotation has recorded a previous credential");
+    };
     let since = match secret.rotated() {
         Some((recorded, at)) if recorded == current.id => at,
         // Became current without us recording when: the grace period starts now.
         _ => {
             return Next::Record {
                 current: current.id.clone(),
+                replaced: None,
             };
         }
     };
@@ -342,6 +354,7 @@ fn revoke_due(
     if memory.revoke_tested.as_deref() != Some(&current.id) {
         return Next::TestRevoked {
             current: current.id.clone(),
+            previous: previous.to_owned(),
         };
     }
     Next::RecordRevoked {

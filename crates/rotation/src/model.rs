@@ -11,7 +11,7 @@ pub const PENDING: &str = "AWSPENDING";
 /// The stage Secrets Manager moves to the value AWSCURRENT leaves.
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 
-pub use secrets::{REVOKED_TAG, ROTATED_TAG};
+pub use secrets::{REPLACED_TAG, REVOKED_TAG, ROTATED_TAG};
 
 /// One credential to rotate: its secret and what it opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +111,11 @@ impl SecretState {
     /// of a grace period.
     pub fn rotated(&self) -> Option<(&str, SystemTime)> {
         secrets::rotated_at(&self.tags)
+    }
+
+    /// The version the last rotation replaced (the previous credential).
+    pub fn replaced(&self) -> Option<&str> {
+        self.tags.get(REPLACED_TAG).map(String::as_str)
     }
 
     /// The current version whose predecessor was revoked.

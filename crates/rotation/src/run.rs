@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use crate::apply::{Which, Written};
 use crate::decide::{Done, Goal, Memory, Next, next};
-use crate::model::{Observed, PREVIOUS, Previous, Target};
+use crate::model::{Observed, Previous, Target};
 use crate::{Rotation, RotationError};
 
 /// How a run tests a credential.
@@ -310,7 +310,10 @@ impl Rotation {
                 Ok(Written::Done)
             }
             Next::Finish { pending, current } => self.finish(target, &pending, &current).await,
-            Next::Record { current } => self.record(target, &current, SystemTime::now()).await,
+            Next::Record { current, replaced } => {
+                self.record(target, &current, replaced.as_deref(), SystemTime::now())
+                    .await
+            }
             Next::Revoke { current } => {
                 let written = self.revoke(target, &current).await?;
                 if let Written::Done = written {
@@ -318,8 +321,8 @@ impl Rotation {
                 }
                 Ok(written)
             }
-            Next::TestRevoked { current } => {
-                self.test_revoked(target, observed, &current, &options.test)
+            Next::TestRevoked { current, previous } => {
+                self.test_revoked(target, observed, (&current, &previous), &options.test)
                     .await?;
                 memory.revoke_tested = Some(current);
                 Ok(Written::Done)
@@ -357,7 +360,7 @@ impl Rotation {
         &self,
         target: &Target,
         observed: &Observed,
-        current: &str,
+        (current, previous): (&str, &str),
         method: &TestMethod,
     ) -> Result<(), RotationError> {
         let TestMethod::Connect(options) = method else {
@@ -365,7 +368,7 @@ impl Rotation {
         };
         let (now, before) = futures::try_join!(
             self.value(&target.secret, Which::Id(current)),
-            self.value(&target.secret, Which::Stage(PREVIOUS)),
+            self.value(&target.secret, Which::Id(previous)),
         )?;
         if let Some(failure) = self
             .try_login(observed, &login(now.username(), &now.credential()), options)

@@ -199,7 +199,7 @@ fn tested_then_finished_then_recorded_then_done() {
         version("p", &[PENDING], 10),
     ]);
     state.group.token_last_modified = Some(at(20));
-    let tested = Memory {
+    let mut tested = Memory {
         rotating: Some("p".into()),
         tested: Some("p".into()),
         ..Memory::default()
@@ -211,6 +211,10 @@ fn tested_then_finished_then_recorded_then_done() {
             current: "v1".into()
         }
     );
+    tested.note(&Next::Finish {
+        pending: "p".into(),
+        current: "v1".into(),
+    });
     state.secret.versions = vec![
         version("v1", &[PREVIOUS], 0),
         version("p", &[CURRENT, PENDING], 10),
@@ -218,7 +222,8 @@ fn tested_then_finished_then_recorded_then_done() {
     assert_eq!(
         decide(&token_target(), &state, &tested),
         Next::Record {
-            current: "p".into()
+            current: "p".into(),
+            replaced: Some("v1".into()),
         }
     );
     state
@@ -313,6 +318,7 @@ fn rotated_once() -> Observed {
         .secret
         .tags
         .insert(ROTATED_TAG.into(), rotated_tag("v2", at(30)));
+    state.secret.tags.insert(REPLACED_TAG.into(), "v1".into());
     state
 }
 
@@ -358,7 +364,8 @@ fn the_previous_credential_is_revoked_only_after_the_grace_period() {
     assert_eq!(
         revoke(&state, &set, 95),
         Next::TestRevoked {
-            current: "v2".into()
+            current: "v2".into(),
+            previous: "v1".into(),
         }
     );
     let tested = Memory {
@@ -384,11 +391,12 @@ fn the_previous_credential_is_revoked_only_after_the_grace_period() {
 #[test]
 fn a_grace_period_without_a_record_starts_when_it_is_recorded() {
     let mut state = rotated_once();
-    state.secret.tags.clear();
+    state.secret.tags.remove(ROTATED_TAG);
     assert_eq!(
         revoke(&state, &Memory::default(), 10_000),
         Next::Record {
-            current: "v2".into()
+            current: "v2".into(),
+            replaced: None,
         }
     );
 }
@@ -406,10 +414,19 @@ fn nothing_is_revoked_while_a_rotation_is_pending_or_without_a_previous_version(
         revoke(&first, &Memory::default(), 10_000),
         Next::Done(Done::NothingToRevoke { .. })
     ));
+    // AWSPREVIOUS alone (a rewritten document holds the same credential) is not a
+    // previous credential: only what a rotation replaced is.
+    let mut rewritten = rotated_once();
+    rewritten.secret.tags.remove(REPLACED_TAG);
+    assert!(matches!(
+        revoke(&rewritten, &Memory::default(), 10_000),
+        Next::Done(Done::NothingToRevoke { why }) if why.contains("no rotation has recorded")
+    ));
 }
 
 /// A simulated Secrets Manager and ElastiCache: versions with values, the server's
-/// tokens or passwords, and changes that take a second to apply.
+/// tokens or passwords, changes that take a second to apply, and `apply` rewriting the
+/// current document now and then.
 #[derive(Debug, Clone)]
 struct World {
     clock: u64,
@@ -473,6 +490,38 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// What `apply` does when the connection fields change: a new version with the
+    /// current credential becomes AWSCURRENT (AWSPREVIOUS follows), and the rotation's
+    /// record moves with it; never while a rotation is pending.
+    fn rewrite_document(&mut self) {
+        if self
+            .versions
+            .iter()
+            .any(|(v, _)| v.is(PENDING) && !v.is(CURRENT))
+        {
+            return;
+        }
+        self.clock += 1;
+        let id = format!("doc{}", self.clock);
+        let Some(old) = self.versions.iter().position(|(v, _)| v.is(CURRENT)) else {
+            return;
+        };
+        let value = self.versions[old].1.clone();
+        let old_id = self.versions[old].0.id.clone();
+        for (v, _) in &mut self.versions {
+            v.stages.retain(|s| s != PREVIOUS);
+        }
+        self.versions[old].0.stages = vec![PREVIOUS.into()];
+        self.versions
+            .push((version(&id, &[CURRENT], self.clock), value));
+        let carried = secrets::rotated_at(&self.tags)
+            .filter(|(version, _)| *version == old_id)
+            .map(|(_, at)| at);
+        if let Some(at) = carried {
+            self.tags.insert(ROTATED_TAG.into(), rotated_tag(&id, at));
+        }
+    }
+
     fn current_works(&self) -> bool {
         let current = self.versions.iter().find(|(v, _)| v.is(CURRENT));
         current.is_some_and(|(_, value)| self.accepted.contains(value))
@@ -520,15 +569,23 @@ impl World {
                     }
                 }
             }
-            Next::Record { current } => {
+            Next::Record { current, replaced } => {
                 self.tags
                     .insert(ROTATED_TAG.into(), rotated_tag(current, at(self.clock)));
+                if let Some(replaced) = replaced {
+                    self.tags.insert(REPLACED_TAG.into(), replaced.clone());
+                }
             }
             Next::Revoke { current } => {
                 self.applying = Some((self.clock, vec![self.value(current)]));
                 memory.revoke_set = Some(current.clone());
             }
-            Next::TestRevoked { current } => memory.revoke_tested = Some(current.clone()),
+            Next::TestRevoked { current, previous } => {
+                if self.accepted.contains(&self.value(previous)) {
+                    return false;
+                }
+                memory.revoke_tested = Some(current.clone());
+            }
             Next::RecordRevoked { current } => {
                 self.tags.insert(REVOKED_TAG.into(), current.clone());
             }
@@ -587,13 +644,17 @@ proptest! {
     #[test]
     fn no_sequence_of_crashes_leaves_awscurrent_unusable(
         kind in kinds(),
-        plan in proptest::collection::vec((0usize..12, any::<bool>()), 1..8),
+        plan in proptest::collection::vec((0usize..12, 0u8..3), 1..8),
     ) {
         let mut world = World::new();
-        for (round, (crash_after, revoke)) in plan.iter().enumerate() {
+        for (round, (crash_after, what)) in plan.iter().enumerate() {
             let id = format!("r{round}");
-            let goal = if *revoke { Goal::RevokeDue } else { Goal::Rotate { version: &id } };
-            run(&mut world, &kind, goal, *crash_after);
+            match what {
+                0 => { let _ = run(&mut world, &kind, Goal::Rotate { version: &id }, *crash_after); }
+                1 => { let _ = run(&mut world, &kind, Goal::RevokeDue, *crash_after); }
+                _ => world.rewrite_document(),
+            }
+            prop_assert!(world.current_works());
         }
         // A run left alone finishes, with one pending version at most along the way.
         let last = Goal::Rotate { version: "last" };
@@ -605,6 +666,22 @@ proptest! {
         prop_assert!(run(&mut world, &kind, Goal::RevokeDue, 40), "revoking did not finish");
         prop_assert!(world.current_works());
     }
+}
+
+#[test]
+fn revoking_after_a_rewritten_document_refuses_the_replaced_credential_not_the_current_one() {
+    let kind = Kind::AuthToken;
+    let mut world = World::new();
+    assert!(run(&mut world, &kind, Goal::Rotate { version: "r1" }, 40));
+    world.rewrite_document();
+    world.clock += 10;
+    assert!(run(&mut world, &kind, Goal::RevokeDue, 40));
+    assert!(world.current_works());
+    assert_eq!(
+        world.accepted,
+        ["value-1"],
+        "only the rotated-in credential"
+    );
 }
 
 #[test]

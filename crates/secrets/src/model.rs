@@ -53,6 +53,10 @@ pub struct Content {
 pub const ROTATED_TAG: &str = "elasticache-action:rotated";
 /// The secret's tag naming the current version whose predecessor was revoked.
 pub const REVOKED_TAG: &str = "elasticache-action:revoked";
+/// The secret's tag naming the version the last rotation replaced: the previous
+/// credential, which `AWSPREVIOUS` stops naming once the current document is rewritten
+/// (new connection fields make a new version with the same credential).
+pub const REPLACED_TAG: &str = "elasticache-action:replaced";
 
 /// The version and time [`ROTATED_TAG`] records in `tags`.
 pub fn rotated_at(tags: &Tags) -> Option<(&str, std::time::SystemTime)> {
