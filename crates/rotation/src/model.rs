@@ -11,7 +11,7 @@ pub const PENDING: &str = "AWSPENDING";
 /// The stage Secrets Manager moves to the value AWSCURRENT leaves.
 pub const PREVIOUS: &str = "AWSPREVIOUS";
 
-pub use secrets::{REPLACED_TAG, REVOKED_TAG, ROTATED_TAG};
+pub use secrets::{REPLACED_TAG, REVOKED_TAG, ROTATED_TAG, rotated_tag};
 
 /// One credential to rotate: its secret and what it opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,11 +122,6 @@ impl SecretState {
     pub fn revoked(&self) -> Option<&str> {
         self.tags.get(REVOKED_TAG).map(String::as_str)
     }
-}
-
-/// The value of [`ROTATED_TAG`] for `version` becoming current `at`.
-pub fn rotated_tag(version: &str, at: SystemTime) -> String {
-    format!("{version}@{}", humantime::format_rfc3339_seconds(at))
 }
 
 /// The replication group as ElastiCache describes it.

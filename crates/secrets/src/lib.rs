@@ -6,7 +6,10 @@ client or a rotation needs: the token or username and password, the replication 
 id and the port.
 
 Same contract as every step: [`Desired::from_spec`], [`Secrets::observe`], a pure
-[`diff`] and [`diff_destroy`], then [`Secrets::apply`] / [`Secrets::destroy`].
+[`diff`] and [`diff_destroy`], then [`Secrets::apply`] / [`Secrets::destroy`]. The
+connection fields (host, port, user ARN) are known only once the replication group
+exists, so [`document`] writes them in a part of its own that runs after the cluster
+step.
 
 Architecture invariant: a token is generated once, at apply time, inside the create
 call's request; nothing in a plan, an `Op`, a log line or an error can hold it (values
@@ -21,6 +24,7 @@ mod observe;
 
 pub use model::*;
 
+pub mod document;
 #[cfg(test)]
 mod tests;
 pub mod token;

@@ -58,6 +58,11 @@ pub const REVOKED_TAG: &str = "elasticache-action:revoked";
 /// (new connection fields make a new version with the same credential).
 pub const REPLACED_TAG: &str = "elasticache-action:replaced";
 
+/// The value of [`ROTATED_TAG`] for `version` becoming current `at`.
+pub fn rotated_tag(version: &str, at: std::time::SystemTime) -> String {
+    format!("{version}@{}", humantime::format_rfc3339_seconds(at))
+}
+
 /// The version and time [`ROTATED_TAG`] records in `tags`.
 pub fn rotated_at(tags: &Tags) -> Option<(&str, std::time::SystemTime)> {
     let (version, at) = tags.get(ROTATED_TAG)?.split_once('@')?;
@@ -76,6 +81,8 @@ pub struct RotationSeen {
     pub last_rotated: Option<std::time::SystemTime>,
     /// A version staged AWSPENDING that is not current: a rotation not finished.
     pub pending: Option<PendingRotation>,
+    /// The version staged AWSCURRENT.
+    pub current_version: Option<String>,
 }
 
 /// A rotation that has not finished.

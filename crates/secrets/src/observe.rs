@@ -20,13 +20,21 @@ impl Secrets {
     /// not return: one without the tag, or one too new for `ListSecrets`, which is
     /// eventually consistent where `DescribeSecret` is not. Never reads a value.
     pub async fn observe(&self, desired: &Desired) -> Result<Observed, SecretsError> {
+        let names: Vec<&str> = desired.secrets.iter().map(|s| s.name.as_str()).collect();
+        self.observe_named(&desired.stack, &names).await
+    }
+
+    /// [`Secrets::observe`] for the secrets `names` of `stack`.
+    pub(crate) async fn observe_named(
+        &self,
+        stack: &str,
+        names: &[&str],
+    ) -> Result<Observed, SecretsError> {
         let mut secrets: std::collections::BTreeMap<String, ObservedSecret> =
-            self.tagged(&desired.stack).await?.into_iter().collect();
-        let unlisted = desired
-            .secrets
-            .iter()
-            .filter(|s| !secrets.contains_key(&s.name))
-            .map(|s| self.describe(&s.name));
+            self.tagged(stack).await?.into_iter().collect();
+        let unlisted = (names.iter())
+            .filter(|name| !secrets.contains_key(**name))
+            .map(|name| self.describe(name));
         secrets.extend(try_join_all(unlisted).await?.into_iter().flatten());
         Ok(Observed { secrets })
     }
@@ -130,9 +138,10 @@ fn rotation_seen(
     rotated: Option<&DateTime>,
 ) -> RotationSeen {
     let time = |at: &DateTime| SystemTime::try_from(*at).ok();
-    let pending = stages.into_iter().flatten().find(|(_, stages)| {
-        stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
-    });
+    let has = |stages: &Vec<String>, stage: &str| stages.iter().any(|s| s == stage);
+    let pending = (stages.into_iter().flatten())
+        .find(|(_, stages)| has(stages, "AWSPENDING") && !has(stages, "AWSCURRENT"));
+    let current = (stages.into_iter().flatten()).find(|(_, stages)| has(stages, "AWSCURRENT"));
     let since = changed.and_then(time).unwrap_or(SystemTime::UNIX_EPOCH);
     RotationSeen {
         last_rotated: rotated_at(tags)
@@ -143,6 +152,7 @@ fn rotation_seen(
             since,
             stuck: since.elapsed().is_ok_and(|waited| waited >= STUCK_AFTER),
         }),
+        current_version: current.map(|(version, _)| version.clone()),
     }
 }
 

@@ -149,3 +149,130 @@ fn the_rotated_tag_reads_as_its_version_and_time() {
     tags.insert(ROTATED_TAG.into(), "garbage".into());
     assert_eq!(rotated_at(&tags), None);
 }
+
+mod document_fields {
+    use plan::{Action, Known};
+    use spec::names::Scope;
+
+    use crate::document::{self, DOCUMENT_TAG, Desired, Inputs, digest};
+    use crate::{Observed, ObservedSecret, PendingRotation, ROTATED_TAG, RotationSeen, Tags};
+
+    fn desired(auth: &str, host: Known<String>) -> Desired {
+        let source = format!(
+            "stack: demo\nregion: eu-west-1\nengine: {{name: valkey, version: \"8.0\"}}\nnode_type: cache.t4g.micro\n\
+             network: {{create: {{vpc_cidr: 10.0.0.0/16, subnets: [{{availability_zone: eu-west-1a, cidr: 10.0.1.0/24}}, \
+             {{availability_zone: eu-west-1b, cidr: 10.0.2.0/24}}]}}, allow: {{cidrs: [10.0.0.0/8]}}}}\n{auth}"
+        );
+        let spec = spec::parse(&source, "t.yaml").expect("valid");
+        let inputs = Inputs {
+            scope: Scope::new("111122223333", "eu-west-1"),
+            host,
+            port: 6379,
+        };
+        Desired::from_spec(&spec, &inputs)
+    }
+
+    fn host() -> Known<String> {
+        Known::Value("master.demo.abc.euw1.cache.amazonaws.com".into())
+    }
+
+    fn existing(tags: Tags, rotation: RotationSeen) -> Observed {
+        let secret = ObservedSecret {
+            arn: "arn:secret".into(),
+            description: String::new(),
+            kms_key: None,
+            tags,
+            deleted: false,
+            rotation,
+        };
+        Observed {
+            secrets: [("demo/auth-token".to_owned(), secret)].into(),
+        }
+    }
+
+    #[test]
+    fn a_secret_created_in_this_apply_gets_its_fields_without_a_change_of_its_own() {
+        let plan = document::diff(&desired("", host()), &Observed::default()).expect("plans");
+        assert!(plan.changes.is_empty());
+        assert!(plan.has_writes());
+    }
+
+    #[test]
+    fn an_existing_secret_without_the_fields_is_updated_and_then_in_sync() {
+        let wanted = desired("", host());
+        let plan = document::diff(&wanted, &existing(Tags::new(), RotationSeen::default()))
+            .expect("plans");
+        assert_eq!(plan.changes[0].action, Action::Update);
+        let shown = format!("{:?}", plan.changes[0].attributes);
+        assert!(
+            shown.contains("(none)") && shown.contains("port=6379"),
+            "{shown}"
+        );
+        assert!(plan.has_writes());
+        let Known::Value(fields) = &wanted.documents[0].fields else {
+            panic!("known fields");
+        };
+        let tags: Tags = [(DOCUMENT_TAG.to_owned(), digest(fields))].into();
+        let plan =
+            document::diff(&wanted, &existing(tags, RotationSeen::default())).expect("plans");
+        assert_eq!(plan.changes[0].action, Action::NoOp);
+        assert!(!plan.has_writes());
+    }
+
+    #[test]
+    fn nothing_is_written_while_a_rotation_is_pending() {
+        let pending = RotationSeen {
+            pending: Some(PendingRotation {
+                version: "p".into(),
+                since: std::time::SystemTime::UNIX_EPOCH,
+                stuck: false,
+            }),
+            ..RotationSeen::default()
+        };
+        let plan =
+            document::diff(&desired("", host()), &existing(Tags::new(), pending)).expect("plans");
+        assert!(!plan.has_writes());
+        assert!(plan.warnings[0].contains("once the rotation in progress finishes"));
+    }
+
+    #[test]
+    fn an_endpoint_not_known_yet_is_shown_as_known_after_apply_and_not_written() {
+        let plan = document::diff(
+            &desired("", Known::AfterApply),
+            &existing(Tags::new(), RotationSeen::default()),
+        )
+        .expect("plans");
+        assert!(!plan.has_writes());
+        assert_eq!(plan.changes[0].action, Action::Update);
+    }
+
+    #[test]
+    fn rbac_secrets_carry_the_user_name_and_arn_awss_template_relies_on() {
+        let wanted = desired("auth: {mode: rbac, users: [{name: app}]}\n", host());
+        let Known::Value(fields) = &wanted.documents[0].fields else {
+            panic!("known fields");
+        };
+        assert_eq!(fields["username"], "app");
+        assert_eq!(
+            fields["user_arn"],
+            "arn:aws:elasticache:eu-west-1:111122223333:user:demo-app"
+        );
+    }
+
+    #[test]
+    fn the_rotation_record_moves_with_the_current_version() {
+        let tags: Tags = [(ROTATED_TAG.to_owned(), "v2@2027-01-15T08:00:00Z".to_owned())].into();
+        let seen = |current: &str| RotationSeen {
+            current_version: Some(current.into()),
+            ..RotationSeen::default()
+        };
+        let wanted = desired("", host());
+        let carried = document::diff(&wanted, &existing(tags.clone(), seen("v2"))).expect("plans");
+        assert!(
+            format!("{carried:?}").contains("rotated: Some((\"v2\""),
+            "{carried:?}"
+        );
+        let other = document::diff(&wanted, &existing(tags, seen("v3"))).expect("plans");
+        assert!(format!("{other:?}").contains("rotated: None"), "{other:?}");
+    }
+}

@@ -40,6 +40,7 @@ pub(crate) struct Walk {
     pub logs: WalkedStep<logs::Logs>,
     pub secrets: WalkedStep<secrets::Secrets>,
     pub cluster: WalkedStep<cluster::Cluster>,
+    pub documents: WalkedStep<secrets::document::Documents>,
     pub policies: WalkedStep<policies::Policies>,
 }
 
@@ -58,6 +59,7 @@ impl Walk {
         add::<logs::Logs>(&mut plan, &self.logs);
         add::<secrets::Secrets>(&mut plan, &self.secrets);
         add::<cluster::Cluster>(&mut plan, &self.cluster);
+        add::<secrets::document::Documents>(&mut plan, &self.documents);
         add::<policies::Policies>(&mut plan, &self.policies);
         plan
     }
@@ -84,6 +86,8 @@ pub(crate) struct Observation {
     pub logs: logs::Observed,
     pub secrets: secrets::Observed,
     pub cluster: cluster::Observed,
+    /// The secrets again: one listing serves both parts of the secrets step.
+    pub documents: secrets::Observed,
     pub policies: policies::Observed,
 }
 
@@ -177,6 +181,18 @@ impl Wiring<'_> {
             kms_key_arn: key.clone(),
         };
         cluster::Desired::from_spec(self.spec, &inputs)
+    }
+
+    pub fn documents(&self, cluster: &cluster::ClusterOutputs) -> secrets::document::Desired {
+        let host = cluster.endpoints.value().and_then(|endpoints| {
+            (endpoints.configuration.clone()).or_else(|| endpoints.primary.clone())
+        });
+        let inputs = secrets::document::Inputs {
+            scope: self.scope.clone(),
+            host: host.into(),
+            port: cluster.port,
+        };
+        secrets::document::Desired::from_spec(self.spec, &inputs)
     }
 
     pub fn policies(
@@ -283,6 +299,7 @@ impl Stack {
             network,
             kms,
             logs,
+            documents: secrets.clone(),
             secrets,
             cluster,
             policies,
@@ -314,6 +331,9 @@ impl Stack {
             Box::pin(self.step(&self.secrets, wiring.secrets(key), source!(secrets))).await?;
         let cluster_desired = wiring.cluster(&network.outputs.security_group_id, key);
         let cluster = Box::pin(self.step(&self.cluster, cluster_desired, source!(cluster))).await?;
+        let documents_desired = wiring.documents(&cluster.outputs);
+        let documents =
+            Box::pin(self.step(&self.documents, documents_desired, source!(documents))).await?;
         let policies_desired = wiring.policies(key, &secrets.outputs.secrets, &cluster.outputs);
         let policies =
             Box::pin(self.step(&self.policies, policies_desired, source!(policies))).await?;
@@ -323,6 +343,7 @@ impl Stack {
             logs,
             secrets,
             cluster,
+            documents,
             policies,
         })
     }

@@ -197,6 +197,8 @@ pub struct Stack {
     logs: Logs,
     secrets: Secrets,
     cluster: Cluster,
+    /// The secrets' connection fields, written after the cluster step.
+    documents: secrets::document::Documents,
     policies: Policies,
     /// Who the caller is does not change while the stack is in use: asked once.
     identity: OnceLock<Identity>,
@@ -214,6 +216,9 @@ impl Stack {
             kms: Kms::new(aws_sdk_kms::Client::new(config)),
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(config)),
+            documents: secrets::document::Documents::new(Secrets::new(
+                aws_sdk_secretsmanager::Client::new(config),
+            )),
             cluster: Cluster::new(elasticache),
             policies: Policies::new(
                 aws_sdk_ssm::Client::new(config),

@@ -11,6 +11,7 @@ use network::Network;
 use plan::Change;
 use policies::Policies;
 use secrets::Secrets;
+use secrets::document::{self, Documents};
 
 use crate::{ApplyOptions, Event, StackError};
 
@@ -135,6 +136,12 @@ plan_only_step!(Network, "network", network::NetworkPlan, NetworkOutputs);
 plan_only_step!(Kms, "kms", kms::KmsPlan, KmsOutputs);
 plan_only_step!(Logs, "logs", logs::LogsPlan, LogsOutputs);
 plan_only_step!(Secrets, "secrets", secrets::SecretsPlan, SecretsOutputs);
+plan_only_step!(
+    Documents,
+    "secret fields",
+    document::DocumentsPlan,
+    DocumentsOutputs
+);
 plan_only_step!(
     Policies,
     "policies",
