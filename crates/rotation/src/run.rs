@@ -124,8 +124,9 @@ pub enum Event {
     },
 }
 
-/// Steps one run may take: a rotation takes at most eight, and each busy answer or
-/// lost write adds one; more means something else keeps changing the state.
+/// Steps one run may take (waits are bounded by the timeout instead): a rotation takes
+/// at most eight, and each busy answer or lost write adds one; more means something
+/// else keeps changing the state.
 const MOST_STEPS: usize = 40;
 
 impl Rotation {
@@ -204,7 +205,8 @@ impl Rotation {
         let mut memory = Memory::default();
         let mut waiting: Option<(Instant, Duration)> = None;
         let started = Instant::now();
-        for _ in 0..MOST_STEPS {
+        let mut steps = 0;
+        loop {
             let observed = self.observe(target).await?;
             let step = next(
                 target,
@@ -228,6 +230,10 @@ impl Rotation {
                     continue;
                 }
                 step => {
+                    steps += 1;
+                    if steps > MOST_STEPS {
+                        return Err(RotationError::NoProgress(MOST_STEPS));
+                    }
                     waiting = None;
                     memory.note(&step);
                     if let (Some(name), Some(version)) = (step.name(), step.version()) {
@@ -256,7 +262,6 @@ impl Rotation {
                 .await?;
             }
         }
-        Err(RotationError::NoProgress(MOST_STEPS))
     }
 
     #[allow(clippy::too_many_arguments)]
