@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The quick start: plan, apply and plan again on the local emulator, no AWS account
 # needed, then prove the stack works: `connect --check` reaches its own server over TLS
-# with the AUTH token read from Secrets Manager, stage by stage, and PINGs it. The second plan shows "No changes." (Running the demo twice
+# with the AUTH token read from Secrets Manager, stage by stage, and PINGs it; then
+# rotates the token and connects with the new one. The second plan shows "No changes." (Running the demo twice
 # shows "No changes." from the start: the stack is already there.)
 #
 #   scripts/demo.sh [spec]          # default: examples/quickstart.yaml
@@ -38,4 +39,12 @@ if ! command -v redis-server >/dev/null; then
 fi
 # Reach the stack as an application would, with its own credential (read from Secrets
 # Manager, never printed): DNS, TCP, TLS against the emulator's CA, AUTH, PING.
+run connect "$spec" --check
+# Rotate the credential through Secrets Manager's four steps (the new one is tested by
+# logging in with it), then connect again with the new one. IAM stacks have none to
+# rotate: their tokens are signed fresh.
+if grep -qE '^\s*mode:\s*(iam|none)\b' "$spec"; then
+  exit 0
+fi
+run rotate "$spec"
 run connect "$spec" --check
