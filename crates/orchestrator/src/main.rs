@@ -362,6 +362,7 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
         print!("{}", markdown::render(&report, markdown::COMMENT_LIMIT));
     } else {
         print!("{}", render::plan_text(plan, identity, style));
+        print!("{}", render::rotations_text(&planned.outputs()));
         print!("\n{}", render::findings_text(&findings, style));
     }
     github::publish(&github::Published {

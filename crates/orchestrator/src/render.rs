@@ -65,6 +65,17 @@ pub fn plan_text(plan: &Plan, identity: &Identity, style: Style) -> String {
     out
 }
 
+/// When each credential was last rotated, one line each (nothing for a stack whose
+/// credentials were never rotated).
+pub fn rotations_text(outputs: &stack::StackOutputs) -> String {
+    let mut out = String::new();
+    for (secret, at) in &outputs.last_rotated {
+        let at = humantime::format_rfc3339_seconds(*at);
+        let _ = writeln!(out, "Credential in secret {secret}: last rotated {at}");
+    }
+    out
+}
+
 fn change_text(out: &mut String, change: &Change, style: Style) {
     let _ = write!(out, "  {} {}", style.action(change.action), change.resource);
     let forced: Vec<&str> = change.replaced_by().collect();

@@ -1884,6 +1884,13 @@ async fn data_plane_rotate_then_connect_with_the_new_token() {
         "the AUTH token in secret quickstart/auth-token",
         "default",
     );
+    let plan = orchestrator(Some(&account), &["plan", &spec, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "a rotated token is no change");
+    assert!(
+        text(&plan.stdout).contains("Credential in secret quickstart/auth-token: last rotated 20"),
+        "{}",
+        text(&plan.stdout)
+    );
     let json = orchestrator_trusting_the_emulator(
         &account,
         &["rotate", &spec, "--json", "--test", "control-plane"],
