@@ -164,6 +164,7 @@ pub enum Command {
     ///
     ///   orchestrator connect quickstart.yaml --check
     ///   orchestrator connect production.yaml --user reporting -- --scan --count 100
+    #[command(verbatim_doc_comment)]
     Connect {
         /// The stack's spec file; `-` reads it from standard input.
         #[arg(value_name = "SPEC")]
@@ -213,10 +214,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Rotate the stack's AUTH token (auth.mode: token) or its users' passwords
-    /// (auth.mode: rbac) through Secrets Manager's four rotation steps: create a new
-    /// value (AWSPENDING), set it on ElastiCache beside the current one (ROTATE, or
-    /// ModifyUser with both passwords), test it, and finish (AWSCURRENT moves to it).
+    /// Rotate the stack's AUTH token or its RBAC users' passwords through Secrets Manager.
+    ///
+    /// The four rotation steps, for the AUTH token (auth.mode: token) or each user's
+    /// password (auth.mode: rbac): create a new value (AWSPENDING), set it on
+    /// ElastiCache beside the current one (ROTATE, or ModifyUser with both passwords),
+    /// test it, and finish (AWSCURRENT moves to it).
+    ///
     /// Applications reading the secret get the new value; the previous one stays valid
     /// until the next rotation (auth.rotation.previous: keep) or until `--revoke-due`
     /// revokes it after auth.rotation.previous.revoke_after.
@@ -229,6 +233,7 @@ pub enum Command {
     ///   orchestrator rotate quickstart.yaml --test connect
     ///   orchestrator rotate production.yaml --user reporting --test control-plane
     ///   orchestrator rotate production.yaml --revoke-due      # daily, from a schedule
+    #[command(verbatim_doc_comment)]
     Rotate {
         #[command(flatten)]
         target: Target,
