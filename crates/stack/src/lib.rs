@@ -211,14 +211,13 @@ impl Stack {
     /// The stack `spec` describes, acting through `config`.
     pub fn new(spec: Spec, config: &SdkConfig) -> Stack {
         let elasticache = aws_sdk_elasticache::Client::new(config);
+        let secrets = Secrets::new(aws_sdk_secretsmanager::Client::new(config));
         Stack {
             network: Network::new(aws_sdk_ec2::Client::new(config), elasticache.clone()),
             kms: Kms::new(aws_sdk_kms::Client::new(config)),
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
-            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(config)),
-            documents: secrets::document::Documents::new(Secrets::new(
-                aws_sdk_secretsmanager::Client::new(config),
-            )),
+            documents: secrets::document::Documents::new(secrets.clone()),
+            secrets,
             cluster: Cluster::new(elasticache),
             policies: Policies::new(
                 aws_sdk_ssm::Client::new(config),
