@@ -8,6 +8,7 @@ use aws_error::{AwsError, aws_error};
 use aws_sdk_elasticache::types::AuthTokenUpdateStrategyType;
 use aws_smithy_types::retry::RetryConfig;
 use plan::Sensitive;
+use plan::tags::Tags;
 use secrets::{PASSWORD_FIELD, TOKEN_FIELD};
 
 use crate::model::{
@@ -260,8 +261,8 @@ impl Rotation {
         replaced: Option<&str>,
         at: SystemTime,
     ) -> Result<Written, RotationError> {
-        let mut tags = vec![(ROTATED_TAG, rotated_tag(current, at))];
-        tags.extend(replaced.map(|version| (REPLACED_TAG, version.to_owned())));
+        let mut tags = Tags::from([(ROTATED_TAG.to_owned(), rotated_tag(current, at))]);
+        tags.extend(replaced.map(|version| (REPLACED_TAG.to_owned(), version.to_owned())));
         self.tag(target, &tags).await
     }
 
@@ -271,23 +272,17 @@ impl Rotation {
         target: &Target,
         current: &str,
     ) -> Result<Written, RotationError> {
-        self.tag(target, &[(REVOKED_TAG, current.to_owned())]).await
+        let tags = Tags::from([(REVOKED_TAG.to_owned(), current.to_owned())]);
+        self.tag(target, &tags).await
     }
 
-    async fn tag(
-        &self,
-        target: &Target,
-        tags: &[(&str, String)],
-    ) -> Result<Written, RotationError> {
-        let mut request = self.secrets.tag_resource().secret_id(&target.secret);
-        for (key, value) in tags {
-            let tag = aws_sdk_secretsmanager::types::Tag::builder()
-                .key(*key)
-                .value(value)
-                .build();
-            request = request.tags(tag);
-        }
-        let result = request.send().await.map_err(aws_error("TagResource"));
+    async fn tag(&self, target: &Target, tags: &Tags) -> Result<Written, RotationError> {
+        let result = (self.secrets.tag_resource())
+            .secret_id(&target.secret)
+            .set_tags(Some(secrets::sdk_tags(tags)))
+            .send()
+            .await
+            .map_err(aws_error("TagResource"));
         written(result, &[])
     }
 }

@@ -69,7 +69,7 @@ impl Secrets {
                 client
                     .tag_resource()
                     .secret_id(name)
-                    .set_tags(Some(sm_tags(tags)))
+                    .set_tags(Some(sdk_tags(tags)))
                     .send()
                     .await
                     .map_err(aws_error("TagResource"))?;
@@ -106,7 +106,7 @@ impl Secrets {
             .description(&secret.description)
             .kms_key_id(key)
             .secret_string(value.expose())
-            .set_tags(Some(sm_tags(&secret.tags)))
+            .set_tags(Some(sdk_tags(&secret.tags)))
             .send()
             .await
             .map_err(aws_error("CreateSecret"));
@@ -141,7 +141,8 @@ fn secret_value(content: &Content, credential: &Sensitive) -> Sensitive {
     Sensitive::new(document.to_string())
 }
 
-fn sm_tags(tags: &Tags) -> Vec<Tag> {
+/// Tags as Secrets Manager's requests take them.
+pub fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()

@@ -282,18 +282,14 @@ impl Documents {
                 .await
                 .map_err(aws_error("PutSecretValue"))?;
         }
-        let mut tags = vec![(DOCUMENT_TAG, digest)];
+        let mut tags = crate::Tags::from([(DOCUMENT_TAG.to_owned(), digest)]);
         if let Some((_, at)) = (write.rotated.as_ref()).filter(|(named, _)| *named == current_id) {
-            tags.push((ROTATED_TAG, crate::rotated_tag(&version, *at)));
+            tags.insert(ROTATED_TAG.to_owned(), crate::rotated_tag(&version, *at));
         }
-        let mut request = client.tag_resource().secret_id(&write.name);
-        for (key, value) in tags {
-            let tag = aws_sdk_secretsmanager::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build();
-            request = request.tags(tag);
-        }
+        let request = client
+            .tag_resource()
+            .secret_id(&write.name)
+            .set_tags(Some(crate::sdk_tags(&tags)));
         request.send().await.map_err(aws_error("TagResource"))?;
         Ok(())
     }

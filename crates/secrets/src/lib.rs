@@ -29,6 +29,7 @@ pub mod document;
 mod tests;
 pub mod token;
 
+pub use apply::sdk_tags;
 pub use aws_error::AwsError;
 pub use diff::{SecretsOutputs, SecretsPlan, diff, diff_destroy, kinds};
 
