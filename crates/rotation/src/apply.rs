@@ -148,22 +148,7 @@ impl Rotation {
         pending: &str,
         current: &str,
     ) -> Result<Written, RotationError> {
-        let new = self.value(&target.secret, Which::Id(pending)).await?;
-        match &target.kind {
-            Kind::AuthToken => {
-                self.modify_token(
-                    target,
-                    &new.credential(),
-                    AuthTokenUpdateStrategyType::Rotate,
-                )
-                .await
-            }
-            Kind::UserPassword { user_id, .. } => {
-                let old = self.value(&target.secret, Which::Id(current)).await?;
-                self.modify_passwords(user_id, &[new.credential(), old.credential()])
-                    .await
-            }
-        }
+        self.accept(target, pending, Some(current)).await
     }
 
     /// revoke: the server accepts the current credential alone.
@@ -172,20 +157,31 @@ impl Rotation {
         target: &Target,
         current: &str,
     ) -> Result<Written, RotationError> {
-        let value = self.value(&target.secret, Which::Id(current)).await?;
-        match &target.kind {
-            Kind::AuthToken => {
-                self.modify_token(
-                    target,
-                    &value.credential(),
-                    AuthTokenUpdateStrategyType::Set,
-                )
-                .await
-            }
-            Kind::UserPassword { user_id, .. } => {
-                self.modify_passwords(user_id, &[value.credential()]).await
-            }
+        self.accept(target, current, None).await
+    }
+
+    /// The server accepts version `version`'s credential, beside version `beside`'s
+    /// (`ROTATE`, or both passwords) or alone (`SET`, or one password).
+    async fn accept(
+        &self,
+        target: &Target,
+        version: &str,
+        beside: Option<&str>,
+    ) -> Result<Written, RotationError> {
+        let new = self.value(&target.secret, Which::Id(version)).await?;
+        let Kind::UserPassword { user_id, .. } = &target.kind else {
+            let strategy = match beside {
+                Some(_) => AuthTokenUpdateStrategyType::Rotate,
+                None => AuthTokenUpdateStrategyType::Set,
+            };
+            return self.modify_token(target, &new.credential(), strategy).await;
+        };
+        let mut passwords = vec![new.credential()];
+        if let Some(beside) = beside {
+            let old = self.value(&target.secret, Which::Id(beside)).await?;
+            passwords.push(old.credential());
         }
+        self.modify_passwords(user_id, &passwords).await
     }
 
     async fn modify_token(
