@@ -21,12 +21,21 @@ struct Fixture {
     secret_arn: String,
 }
 
-/// A group `id` with an AUTH token and its secret, tagged for stack `id`.
-async fn fixture(id: &str) -> Fixture {
+/// How the fixture's group authenticates.
+enum Auth {
+    /// An AUTH token.
+    Token,
+    /// One RBAC user `app` (and a disabled `default`).
+    User,
+}
+
+/// A group `id` with an AUTH token or an RBAC user, and the credential's secret as
+/// the stack writes it, tagged for stack `id`.
+async fn fixture(id: &str, auth: Auth) -> Fixture {
     let account = Emulator::account(&format!("lambda_{id}")).await;
     let elasticache = aws_sdk_elasticache::Client::new(&account.config);
     let secrets = aws_sdk_secretsmanager::Client::new(&account.config);
-    elasticache
+    let group = elasticache
         .create_replication_group()
         .replication_group_id(id)
         .replication_group_description("rotation lambda test")
@@ -34,29 +43,32 @@ async fn fixture(id: &str) -> Fixture {
         .engine_version("8.0")
         .cache_node_type("cache.t4g.micro")
         .num_cache_clusters(1)
-        .transit_encryption_enabled(true)
-        .auth_token(TOKEN)
-        .send()
-        .await
-        .expect("creates the group");
-    for _ in 0..100 {
-        let described = elasticache
-            .describe_replication_groups()
-            .replication_group_id(id)
-            .send()
-            .await
-            .expect("describes");
-        if described.replication_groups()[0].status() == Some("available") {
-            break;
+        .transit_encryption_enabled(true);
+    let (group, document, name) = match auth {
+        Auth::Token => (
+            group.auth_token(TOKEN),
+            serde_json::json!({"auth_token": TOKEN}),
+            format!("{id}/auth-token"),
+        ),
+        Auth::User => {
+            let user_arn = user_group(&elasticache, id).await;
+            let document =
+                serde_json::json!({"username": "app", "password": TOKEN, "user_arn": user_arn});
+            (
+                group.user_group_ids(id),
+                document,
+                format!("{id}/users/app"),
+            )
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let document = serde_json::json!({
-        "engine": "valkey", "replication_group_id": id, "port": 6379, "auth_token": TOKEN,
-    });
+    };
+    group.send().await.expect("creates the group");
+    until_available(&elasticache, id).await;
+    let mut document = document;
+    document["engine"] = "valkey".into();
+    document["replication_group_id"] = id.into();
     let created = secrets
         .create_secret()
-        .name(format!("{id}/auth-token"))
+        .name(name)
         .secret_string(document.to_string())
         .tags(
             Tag::builder()
@@ -72,6 +84,70 @@ async fn fixture(id: &str) -> Fixture {
         secret_arn: created.arn().unwrap_or_default().to_owned(),
         secrets,
         elasticache,
+    }
+}
+
+/// A user group `id` of a disabled `default` and `app` (password [`TOKEN`]), once
+/// active; returns `app`'s ARN.
+async fn user_group(elasticache: &aws_sdk_elasticache::Client, id: &str) -> String {
+    elasticache
+        .create_user()
+        .user_id(format!("{id}-default"))
+        .user_name("default")
+        .engine("valkey")
+        .access_string("off -@all")
+        .no_password_required(true)
+        .send()
+        .await
+        .expect("creates default");
+    let app = elasticache
+        .create_user()
+        .user_id(format!("{id}-app"))
+        .user_name("app")
+        .engine("valkey")
+        .access_string("on ~* +@all")
+        .passwords(TOKEN)
+        .send()
+        .await
+        .expect("creates app");
+    elasticache
+        .create_user_group()
+        .user_group_id(id)
+        .engine("valkey")
+        .user_ids(format!("{id}-default"))
+        .user_ids(format!("{id}-app"))
+        .send()
+        .await
+        .expect("creates the user group");
+    for _ in 0..100 {
+        let described = elasticache
+            .describe_user_groups()
+            .user_group_id(id)
+            .send()
+            .await;
+        let status = described
+            .ok()
+            .and_then(|d| d.user_groups().first()?.status().map(str::to_owned));
+        if status.as_deref() == Some("active") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.arn().unwrap_or_default().to_owned()
+}
+
+async fn until_available(elasticache: &aws_sdk_elasticache::Client, id: &str) {
+    for _ in 0..100 {
+        let described = elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+            .expect("describes");
+        if described.replication_groups()[0].status() == Some("available") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -111,6 +187,10 @@ impl Fixture {
     }
 
     async fn value(&self, stage: &str) -> String {
+        self.value_of(stage, "auth_token").await
+    }
+
+    async fn value_of(&self, stage: &str, field: &str) -> String {
         let value = self
             .secrets
             .get_secret_value()
@@ -121,10 +201,7 @@ impl Fixture {
             .expect("reads");
         let document: serde_json::Value =
             serde_json::from_str(value.secret_string().unwrap_or_default()).expect("JSON");
-        document["auth_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        document[field].as_str().unwrap_or_default().to_owned()
     }
 
     async fn port(&self, id: &str) -> u16 {
@@ -173,7 +250,7 @@ async fn rotate(fixture: &Fixture, stack: &str, secret: &str, token: &str, steps
 
 #[tokio::test]
 async fn data_plane_the_four_steps_in_either_spelling_rotate_the_token_and_repeat_safely() {
-    let fixture = fixture("lambdasteps").await;
+    let fixture = fixture("lambdasteps", Auth::Token).await;
     let port = fixture.port("lambdasteps").await;
     let first = "a".repeat(32);
     let camel = ["createSecret", "setSecret", "testSecret", "finishSecret"];
@@ -225,7 +302,7 @@ async fn data_plane_the_four_steps_in_either_spelling_rotate_the_token_and_repea
 
 #[tokio::test]
 async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
-    let fixture = fixture("lambdaorder").await;
+    let fixture = fixture("lambdaorder", Auth::Token).await;
     let settings = settings("lambdaorder");
     let token = "c".repeat(32);
     let early = handle(
@@ -261,7 +338,7 @@ async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
 
 #[tokio::test]
 async fn data_plane_a_secret_of_another_stack_is_refused_before_anything_is_read() {
-    let fixture = fixture("lambdaforeign").await;
+    let fixture = fixture("lambdaforeign", Auth::Token).await;
     let refused = handle(
         &fixture.engine,
         &settings("some-other-stack"),
@@ -289,6 +366,26 @@ async fn data_plane_a_secret_of_another_stack_is_refused_before_anything_is_read
     assert!(
         unknown.to_string().contains("is not a rotation step"),
         "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn data_plane_an_rbac_users_password_is_rotated_and_the_user_found_by_its_arn() {
+    let fixture = fixture("lambdauser", Auth::User).await;
+    let port = fixture.port("lambdauser").await;
+    let token = "f".repeat(32);
+    let camel = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+    rotate(&fixture, "lambdauser", &fixture.secret_arn, &token, camel).await;
+    let new = fixture.value_of("AWSCURRENT", "password").await;
+    assert_ne!(new, TOKEN);
+    assert_eq!(
+        ping("127.0.0.1", port, true, Login::User("app", &new)),
+        "PONG"
+    );
+    assert_eq!(
+        ping("127.0.0.1", port, true, Login::User("app", TOKEN)),
+        "PONG",
+        "both passwords until the next rotation"
     );
 }
 

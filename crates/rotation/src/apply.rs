@@ -44,6 +44,13 @@ impl Value {
             .map(str::to_owned)
     }
 
+    pub(crate) fn user_arn(&self) -> Option<String> {
+        self.document
+            .get("user_arn")
+            .and_then(|u| u.as_str())
+            .map(str::to_owned)
+    }
+
     pub(crate) fn username(&self) -> Option<String> {
         self.document
             .get("username")

@@ -44,6 +44,7 @@ mod tests;
 
 pub use decide::{Done, Goal, Memory, Next, ROTATE_AFTER_CREATE, Refusal, next, token_rotated};
 pub use model::*;
+pub use observe::user_id_of;
 pub use run::{Event, RunOptions, Step, TestMethod, connect_options};
 
 use aws_error::AwsError;
@@ -137,16 +138,11 @@ pub enum RotationError {
         /// The pending version.
         pending: String,
     },
-    /// The secret's user is not in its replication group's user group.
-    #[error("user {user} of secret {secret} is not in replication group {group}'s user group")]
-    UserNotInGroup {
-        /// The secret.
-        secret: String,
-        /// The user name the secret holds.
-        user: String,
-        /// The group.
-        group: String,
-    },
+    /// A user's secret without the user's ARN (written before connection fields were).
+    #[error(
+        "secret {0} holds a username but no user_arn: apply the stack to write its connection fields"
+    )]
+    NoUserArn(String),
     /// A secret's value is not the JSON document the stack writes.
     #[error(
         "version {version} of secret {secret} does not hold a JSON document with `auth_token` or `password`"

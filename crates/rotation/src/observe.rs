@@ -14,7 +14,7 @@ use crate::{Rotation, RotationError};
 impl Rotation {
     /// The credential `secret` holds, as a target: refused unless the secret carries
     /// `stack`'s tag; the group and the user come from its current JSON document (the
-    /// user's id from the group's user group, by name).
+    /// user's id from its `user_arn`, as AWS's RBAC rotation template finds it).
     pub async fn target_of(&self, secret: &str, stack: &str) -> Result<Target, RotationError> {
         let described = self
             .secrets
@@ -36,7 +36,10 @@ impl Rotation {
         let kind = match value.username() {
             None => Kind::AuthToken,
             Some(user_name) => Kind::UserPassword {
-                user_id: self.user_id(secret, &group, &user_name).await?,
+                user_id: (value.user_arn().as_deref())
+                    .and_then(user_id_of)
+                    .map(str::to_owned)
+                    .ok_or_else(|| RotationError::NoUserArn(secret.to_owned()))?,
                 user_name,
             },
         };
@@ -46,65 +49,6 @@ impl Rotation {
             replication_group_id: group,
             kind,
         })
-    }
-
-    /// The id of the user named `name` in `group`'s user group.
-    async fn user_id(
-        &self,
-        secret: &str,
-        group: &str,
-        name: &str,
-    ) -> Result<String, RotationError> {
-        let described = self
-            .elasticache
-            .describe_replication_groups()
-            .replication_group_id(group)
-            .send()
-            .await
-            .map_err(aws_error("DescribeReplicationGroups"))?;
-        let user_groups: Vec<String> = described
-            .replication_groups()
-            .iter()
-            .flat_map(|g| g.user_group_ids().iter().cloned())
-            .collect();
-        let not_in_group = || RotationError::UserNotInGroup {
-            secret: secret.to_owned(),
-            user: name.to_owned(),
-            group: group.to_owned(),
-        };
-        let Some(user_group) = user_groups.first() else {
-            return Err(not_in_group());
-        };
-        let members = self
-            .elasticache
-            .describe_user_groups()
-            .user_group_id(user_group)
-            .send()
-            .await
-            .map_err(aws_error("DescribeUserGroups"))?;
-        let ids: Vec<String> = members
-            .user_groups()
-            .iter()
-            .flat_map(|g| g.user_ids().iter().cloned())
-            .collect();
-        let pages = self
-            .elasticache
-            .describe_users()
-            .into_paginator()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        for page in pages {
-            let page = page.map_err(aws_error("DescribeUsers"))?;
-            let found = page.users().iter().find(|user| {
-                user.user_name() == Some(name)
-                    && user.user_id().is_some_and(|id| ids.iter().any(|i| i == id))
-            });
-            if let Some(id) = found.and_then(|user| user.user_id()) {
-                return Ok(id.to_owned());
-            }
-        }
-        Err(not_in_group())
     }
 
     /// The secret, its group and (for a password) its user, read at once. Refuses a
@@ -198,6 +142,13 @@ impl Rotation {
             status: user.status().unwrap_or_default().to_owned(),
         }))
     }
+}
+
+/// The user id in a user's ARN (`arn:aws:elasticache:<region>:<account>:user:<id>`).
+pub fn user_id_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":user:")
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty())
 }
 
 /// A secret that does not exist is the stack's not being applied, said so.

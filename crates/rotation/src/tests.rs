@@ -685,6 +685,17 @@ fn revoking_after_a_rewritten_document_refuses_the_replaced_credential_not_the_c
 }
 
 #[test]
+fn a_users_id_is_read_from_its_arn() {
+    let arn = "arn:aws:elasticache:eu-west-1:111122223333:user:demo-app";
+    assert_eq!(crate::user_id_of(arn), Some("demo-app"));
+    assert_eq!(
+        crate::user_id_of("arn:aws:elasticache:eu-west-1:1:user:"),
+        None
+    );
+    assert_eq!(crate::user_id_of("demo-app"), None);
+}
+
+#[test]
 fn new_version_ids_are_uuids_secrets_manager_accepts() {
     let id = crate::new_version_id();
     assert_eq!(id.len(), 36, "{id}");
