@@ -199,6 +199,8 @@ pub struct Stack {
     cluster: Cluster,
     /// The secrets' connection fields, written after the cluster step.
     documents: secrets::document::Documents,
+    /// The credential rotation engine.
+    rotation: rotation::Rotation,
     policies: Policies,
     /// Who the caller is does not change while the stack is in use: asked once.
     identity: OnceLock<Identity>,
@@ -211,8 +213,10 @@ impl Stack {
     /// The stack `spec` describes, acting through `config`.
     pub fn new(spec: Spec, config: &SdkConfig) -> Stack {
         let elasticache = aws_sdk_elasticache::Client::new(config);
-        let secrets = Secrets::new(aws_sdk_secretsmanager::Client::new(config));
+        let secrets_client = aws_sdk_secretsmanager::Client::new(config);
+        let secrets = Secrets::new(secrets_client.clone());
         Stack {
+            rotation: rotation::Rotation::new(secrets_client, elasticache.clone()),
             network: Network::new(aws_sdk_ec2::Client::new(config), elasticache.clone()),
             kms: Kms::new(aws_sdk_kms::Client::new(config)),
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),

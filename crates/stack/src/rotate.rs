@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rotation::{Done, Goal, Kind, Previous, Rotation, RunOptions, Target, TestMethod};
+use rotation::{Done, Goal, Kind, Previous, RunOptions, Target, TestMethod};
 use spec::{AuthMode, names};
 
 use crate::lock::SerialRule;
@@ -122,10 +122,7 @@ impl Stack {
         on_event: &(dyn Fn(rotation::Event) + Sync),
     ) -> Result<Vec<Rotated>, StackError> {
         let targets = self.rotation_targets(&options.which)?;
-        let engine = Rotation::new(
-            aws_sdk_secretsmanager::Client::new(&self.config),
-            aws_sdk_elasticache::Client::new(&self.config),
-        );
+        let engine = &self.rotation;
         let run = RunOptions {
             previous: match self.spec.auth.rotation.previous.revoke_after() {
                 Some(grace) => Previous::RevokeAfter(grace),
