@@ -348,6 +348,133 @@ pub struct RotationSettings {
     /// it has been the previous one that long).
     #[serde(default)]
     pub previous: PreviousCredential,
+    /// When Secrets Manager rotates, as it accepts it: `rate(30 days)`, `rate(12 hours)`
+    /// or `cron(0 4 ? * SUN *)`. Needed by `runner: lambda`; with `external` it is what
+    /// `orchestrator output` tells whoever schedules `orchestrator rotate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Who runs rotations: `external` (default: `orchestrator rotate` from a scheduled
+    /// job) or `lambda` (`apply` deploys the rotation function and turns on Secrets
+    /// Manager's rotation of every credential secret).
+    #[serde(default)]
+    pub runner: RotationRunner,
+    /// The rotation function's settings, for `runner: lambda`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub lambda: RotationLambda,
+}
+
+/// Who runs rotations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationRunner {
+    /// `orchestrator rotate` (a scheduled workflow, cron or a person).
+    #[default]
+    External,
+    /// A Lambda function Secrets Manager invokes on the schedule.
+    Lambda,
+}
+
+/// The rotation function `apply` deploys for `runner: lambda`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationLambda {
+    /// `release` (default: this version's `rotation-lambda-<architecture>.zip` from the
+    /// project's GitHub release, checksum-verified) or the path of a zip holding
+    /// `bootstrap` (relative to the working directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// `arm64` (default) or `x86_64`.
+    #[serde(default)]
+    pub architecture: LambdaArchitecture,
+    /// How the function tests a new credential: `connect` (default: AUTH and PING over
+    /// TLS from inside the VPC) or `control-plane`.
+    #[serde(default)]
+    pub test: RotationTest,
+    /// `create` (default): interface endpoints for Secrets Manager and ElastiCache in the
+    /// stack's subnets, so the function reaches both without a NAT. `existing`: the VPC
+    /// already has them (with private DNS) or a NAT; nothing is created.
+    #[serde(default)]
+    pub vpc_endpoints: VpcEndpoints,
+    /// Days to keep the function's logs (default 30).
+    #[serde(default = "default_lambda_log_retention")]
+    pub log_retention_days: u32,
+}
+
+fn default_lambda_log_retention() -> u32 {
+    30
+}
+
+impl Default for RotationLambda {
+    fn default() -> Self {
+        RotationLambda {
+            package: None,
+            architecture: LambdaArchitecture::default(),
+            test: RotationTest::default(),
+            vpc_endpoints: VpcEndpoints::default(),
+            log_retention_days: default_lambda_log_retention(),
+        }
+    }
+}
+
+impl RotationSettings {
+    /// Whether `apply` deploys the rotation function.
+    pub fn lambda_runner(&self) -> bool {
+        self.runner == RotationRunner::Lambda
+    }
+}
+
+/// The rotation function's processor architecture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LambdaArchitecture {
+    /// Graviton (cheaper per GB-second).
+    #[default]
+    Arm64,
+    /// Intel/AMD.
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+impl LambdaArchitecture {
+    /// The name Lambda and the release assets use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LambdaArchitecture::Arm64 => "arm64",
+            LambdaArchitecture::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// How a rotation tests the new credential.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RotationTest {
+    /// Log in with it (AUTH, PING) over the network.
+    #[default]
+    Connect,
+    /// Wait until ElastiCache no longer reports the change pending.
+    ControlPlane,
+}
+
+impl RotationTest {
+    /// The word the spec and the function's environment use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationTest::Connect => "connect",
+            RotationTest::ControlPlane => "control-plane",
+        }
+    }
+}
+
+/// Whether the stack creates the VPC endpoints the function needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VpcEndpoints {
+    /// Create interface endpoints for Secrets Manager and ElastiCache.
+    #[default]
+    Create,
+    /// The VPC already reaches both services.
+    Existing,
 }
 
 /// What happens to a replaced credential: `keep`, or `{revoke_after: 24h}`.

@@ -31,6 +31,17 @@ pub fn security_group(spec: &Spec) -> String {
     format!("{}-cache", spec.stack)
 }
 
+/// The rotation function (`auth.rotation.runner: lambda`), its IAM role and its
+/// security group: one name for the three.
+pub fn rotation_function(spec: &Spec) -> String {
+    format!("{}-rotation", spec.stack)
+}
+
+/// The rotation function's log group, where Lambda writes.
+pub fn rotation_log_group(spec: &Spec) -> String {
+    format!("/aws/lambda/{}", rotation_function(spec))
+}
+
 /// The KMS alias of a key the stack creates.
 pub fn kms_alias(spec: &Spec) -> String {
     format!("alias/{}", spec.stack)

@@ -475,6 +475,43 @@ impl Checker<'_> {
                 format!("`{text}` is not a duration: write it like 24h, 90m or 7d"),
             );
         }
+        if let Some(schedule) = &rotation.schedule {
+            self.require(
+                is_rotation_schedule(schedule),
+                "auth.rotation.schedule",
+                format!(
+                    "`{schedule}` is not a schedule Secrets Manager accepts: write rate(30 days), rate(12 hours) (at least 4) or cron(0 4 ? * SUN *)"
+                ),
+            );
+        }
+        if rotation.lambda_runner() {
+            self.require(
+                rotation.schedule.is_some(),
+                "auth.rotation.schedule",
+                "`runner: lambda` needs a schedule, such as rate(30 days)",
+            );
+        } else if rotation.lambda != RotationLambda::default() {
+            self.error(
+                "auth.rotation.lambda",
+                "these settings are for `runner: lambda`; this spec's runner is `external`",
+            );
+        }
+        self.lambda_settings(&rotation.lambda);
+    }
+
+    fn lambda_settings(&mut self, lambda: &RotationLambda) {
+        if let Some(package) = &lambda.package {
+            self.require(
+                package == "release" || package.ends_with(".zip"),
+                "auth.rotation.lambda.package",
+                "write `release` or the path of a .zip file holding `bootstrap`",
+            );
+        }
+        self.require(
+            LOG_RETENTION_DAYS.contains(&lambda.log_retention_days),
+            "auth.rotation.lambda.log_retention_days",
+            "CloudWatch Logs keeps events for 1, 3, 5, 7, 14, 30, 60, 90 … days (as for logs.*.retention_days)",
+        );
     }
 
     fn users(&mut self, mode: AuthMode, users: &[User]) {
