@@ -4,7 +4,9 @@ real `redis-server` behind every replication group.
 Owns: the extra ElastiCache actions and behaviour (models.py, responses.py), the
 servers (servers.py), the family parameter tables (parameters.py), and loading all of
 it into moto's server (`install`), and the one Secrets Manager fix credential rotation
-depends on (secretsmanager.py: each version's own CreatedDate). Does not own moto
+depends on (secretsmanager.py: each version's own CreatedDate, enabling rotation
+without running the function), and matching group rules without their descriptions
+(ec2.py). Does not own moto
 itself (pinned below; an upgrade is a conscious step), the TLS files
 (scripts/emulator.sh makes them), or the rest of any other AWS service.
 
@@ -31,12 +33,13 @@ def install() -> None:
         )
     from moto.elasticache import models as moto_models
 
-    from . import secretsmanager
+    from . import ec2, secretsmanager
     from .models import LocalElastiCacheBackend
 
     # moto then serves ElastiCache from our backend and, beside it, our urls.py.
     moto_models.elasticache_backends.backend = LocalElastiCacheBackend
     secretsmanager.install()
+    ec2.install()
 
 
 def stop_all_servers() -> None:

@@ -48,9 +48,13 @@ impl Desired {
                 scope: scope.clone(),
             };
         }
+        let function_group =
+            (spec.auth.rotation.lambda_runner()).then(|| names::rotation_log_group(spec));
         let log_group_arns: Vec<String> = names::enabled_log_groups(spec)
-            .iter()
-            .map(|(_, name)| scope.log_group_arn(name))
+            .into_iter()
+            .map(|(_, name)| name)
+            .chain(function_group)
+            .map(|name| scope.log_group_arn(&name))
             .collect();
         let mut tags = spec.tags.clone();
         tags.insert(spec::STACK_TAG.to_owned(), spec.stack.clone());

@@ -21,7 +21,8 @@ pub struct Desired {
 /// One log group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredLogGroup {
-    /// ElastiCache's log type: `slow-log` or `engine-log`.
+    /// ElastiCache's log type, `slow-log` or `engine-log`, or `rotation-function` for
+    /// the rotation function's group (`auth.rotation.runner: lambda`).
     pub log_type: &'static str,
     /// The group's name.
     pub name: String,
@@ -54,7 +55,7 @@ impl Desired {
                 &spec.logs.engine
             }
         };
-        let groups = enabled
+        let groups: Vec<DesiredLogGroup> = enabled
             .iter()
             .map(|(log_type, name)| DesiredLogGroup {
                 log_type,
@@ -65,6 +66,15 @@ impl Desired {
                 tags: tags.clone(),
             })
             .collect();
+        let rotation = &spec.auth.rotation;
+        let function_group = rotation.lambda_runner().then(|| DesiredLogGroup {
+            log_type: "rotation-function",
+            name: names::rotation_log_group(spec),
+            retention_days: i32::try_from(rotation.lambda.log_retention_days).unwrap_or(i32::MAX),
+            kms_key: kms_key.clone(),
+            tags: tags.clone(),
+        });
+        let groups = groups.into_iter().chain(function_group).collect();
         let unwanted = [names::slow_log_group(spec), names::engine_log_group(spec)]
             .into_iter()
             .filter(|name| !enabled.iter().any(|(_, wanted)| wanted == name))

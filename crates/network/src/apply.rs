@@ -172,14 +172,15 @@ impl Network {
                 context.security_group_id = Some(id);
             }
             Op::AuthorizeIngress { rules } => {
+                let group_id = context.security_group_id()?;
                 let authorized = self
                     .ec2
                     .authorize_security_group_ingress()
-                    .group_id(context.security_group_id()?)
+                    .group_id(group_id)
                     .set_ip_permissions(Some(
                         rules
                             .iter()
-                            .map(|rule| permission(&ExactRule::of(rule), Some(OUR_RULE)))
+                            .map(|rule| permission(&ExactRule::of(rule, group_id), Some(OUR_RULE)))
                             .collect(),
                     ))
                     .send()
@@ -319,7 +320,8 @@ fn ec2_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-pub(crate) fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
+/// EC2's tags at creation, for a resource of `resource_type`.
+pub fn tag_spec(resource_type: ResourceType, tags: &Tags) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(resource_type)
         .set_tags(Some(ec2_tags(tags)))

@@ -14,7 +14,7 @@ use crate::model::Tags;
 use crate::observe::filter;
 
 /// No SDK retries for one call: a retried create may be a second resource.
-fn sent_once() -> aws_sdk_ec2::config::Builder {
+pub fn sent_once() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 

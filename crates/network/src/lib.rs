@@ -30,6 +30,12 @@ use aws_error::{absent_if, aws_error};
 pub use diff::{NetworkOutputs, NetworkPlan, diff, diff_destroy, kinds};
 pub use model::*;
 
+/// Helpers for EC2 creates the rotation runner shares.
+pub mod ec2 {
+    pub use crate::apply::tag_spec;
+    pub use crate::create::sent_once;
+}
+
 /// The network step, holding the clients it calls.
 #[derive(Debug, Clone)]
 pub struct Network {

@@ -93,6 +93,9 @@ pub enum Source {
     Cidr(Ipv4Net),
     /// Another security group.
     Group(String),
+    /// The members of this group itself: the rotation function, which `runner: lambda`
+    /// places in the cache's group so that nothing else is admitted for it.
+    Itself,
 }
 
 impl std::fmt::Display for IngressRule {
@@ -100,6 +103,7 @@ impl std::fmt::Display for IngressRule {
         match &self.source {
             Source::Cidr(cidr) => write!(f, "tcp/{} from {cidr}", self.port),
             Source::Group(group) => write!(f, "tcp/{} from {group}", self.port),
+            Source::Itself => write!(f, "tcp/{} from members of this group", self.port),
         }
     }
 }
@@ -158,6 +162,12 @@ impl Desired {
                     }),
             )
             .collect();
+        if spec.auth.rotation.lambda_runner() {
+            ingress.push(IngressRule {
+                port,
+                source: Source::Itself,
+            });
+        }
         ingress.sort();
         ingress.dedup();
         Desired {
@@ -307,8 +317,8 @@ pub enum ExactSource {
 }
 
 impl ExactRule {
-    /// The rule a desired TCP single-port rule is in AWS's terms.
-    pub fn of(rule: &IngressRule) -> ExactRule {
+    /// The rule a desired TCP single-port rule is in AWS's terms, in the group `own_id`.
+    pub fn of(rule: &IngressRule, own_id: &str) -> ExactRule {
         ExactRule {
             protocol: "tcp".to_owned(),
             from_port: Some(i32::from(rule.port)),
@@ -316,6 +326,7 @@ impl ExactRule {
             source: match &rule.source {
                 Source::Cidr(cidr) => ExactSource::Ipv4(cidr.to_string()),
                 Source::Group(group) => ExactSource::Group(group.clone()),
+                Source::Itself => ExactSource::Group(own_id.to_owned()),
             },
         }
     }
@@ -387,7 +398,7 @@ impl Observed {
                     .ingress
                     .iter()
                     .map(|rule| ObservedRule {
-                        exact: ExactRule::of(rule),
+                        exact: ExactRule::of(rule, "sg-1"),
                         rule: Some(rule.clone()),
                         description: rule.to_string(),
                     })

@@ -299,10 +299,24 @@ fn stack_vpc<'a>(
 }
 
 fn security_group_of(group: &aws_sdk_ec2::types::SecurityGroup) -> ObservedSecurityGroup {
+    let id = group.group_id().unwrap_or_default().to_owned();
+    let ingress = group
+        .ip_permissions()
+        .iter()
+        .flat_map(rules_of)
+        .map(|mut observed| {
+            if let Some(rule) = &mut observed.rule
+                && rule.source == Source::Group(id.clone())
+            {
+                rule.source = Source::Itself;
+            }
+            observed
+        })
+        .collect();
     ObservedSecurityGroup {
-        id: group.group_id().unwrap_or_default().to_owned(),
+        id,
         tags: tags_of(group.tags()),
-        ingress: group.ip_permissions().iter().flat_map(rules_of).collect(),
+        ingress,
     }
 }
 

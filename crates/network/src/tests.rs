@@ -134,7 +134,7 @@ fn a_rule_on_another_port_is_foreign() {
     let mut moved = group.ingress[0].clone();
     if let Some(rule) = moved.rule.as_mut() {
         rule.port = 6380;
-        moved.exact = ExactRule::of(rule);
+        moved.exact = ExactRule::of(rule, "sg-1");
     }
     let old_port = moved.exact.clone();
     group.ingress.push(moved);
@@ -363,4 +363,33 @@ fn destroy_deletes_only_what_the_stack_owns() {
             .collect::<Vec<_>>(),
         ["security_group", "cache_subnet_group"]
     );
+}
+
+#[test]
+fn a_lambda_runner_is_admitted_as_a_member_of_the_cache_group() {
+    let source = SPEC.replace(
+        "tags: { team: platform }",
+        "auth: { rotation: { runner: lambda, schedule: rate(30 days) } }\ntags: { team: platform }",
+    );
+    let desired = Desired::from_spec(&spec::parse(&source, "test.yaml").expect("valid spec"));
+    let itself = IngressRule {
+        port: 6379,
+        source: Source::Itself,
+    };
+    assert!(desired.security_group.ingress.contains(&itself));
+    let plan = diff(&desired, &Observed::default()).expect("plans");
+    assert!(actions(&plan).contains(&(
+        Action::Create,
+        "security_group_rule demo-cache: tcp/6379 from members of this group".into()
+    )));
+    // AWS names the group itself by id; that is the same rule.
+    let applied = Observed::as_applied(&desired);
+    let exact = &applied.security_group.as_ref().expect("group").ingress;
+    assert!(
+        exact
+            .iter()
+            .any(|r| r.exact.source == ExactSource::Group("sg-1".into()))
+    );
+    let again = diff(&desired, &applied).expect("plans");
+    assert!(!again.has_writes(), "{:?}", again.changes);
 }

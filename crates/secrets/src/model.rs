@@ -83,6 +83,51 @@ pub struct RotationSeen {
     pub pending: Option<PendingRotation>,
     /// The version staged AWSCURRENT.
     pub current_version: Option<String>,
+    /// Secrets Manager's own rotation configuration (`runner: lambda`).
+    pub automatic: AutomaticRotation,
+}
+
+/// A secret's rotation configuration, as `ListSecrets` and `DescribeSecret` report it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutomaticRotation {
+    /// `RotationEnabled`.
+    pub enabled: bool,
+    /// The function it names.
+    pub lambda_arn: Option<String>,
+    /// `RotationRules.ScheduleExpression`.
+    pub schedule: Option<String>,
+    /// `RotationRules.AutomaticallyAfterDays`.
+    pub after_days: Option<i64>,
+}
+
+impl AutomaticRotation {
+    /// From the fields both reads share.
+    pub fn of(
+        enabled: Option<bool>,
+        lambda_arn: Option<&str>,
+        rules: Option<&aws_sdk_secretsmanager::types::RotationRulesType>,
+    ) -> AutomaticRotation {
+        AutomaticRotation {
+            enabled: enabled.unwrap_or(false),
+            lambda_arn: lambda_arn.map(str::to_owned),
+            schedule: rules
+                .and_then(|r| r.schedule_expression())
+                .map(str::to_owned),
+            after_days: rules.and_then(|r| r.automatically_after_days()),
+        }
+    }
+
+    /// Whether it rotates with `function` on `schedule` (AWS may report `rate(N days)`
+    /// as `AutomaticallyAfterDays` alone).
+    pub fn matches(&self, function: &str, schedule: &str) -> bool {
+        let same_schedule = self.schedule.as_deref() == Some(schedule)
+            || (self.schedule.is_none()
+                && self.after_days.is_some_and(|days| {
+                    schedule == format!("rate({days} days)")
+                        || (days == 1 && schedule == "rate(1 day)")
+                }));
+        self.enabled && self.lambda_arn.as_deref() == Some(function) && same_schedule
+    }
 }
 
 /// A rotation that has not finished.

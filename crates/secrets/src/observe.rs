@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use aws_smithy_types::DateTime;
 
 use crate::{
-    Desired, Observed, ObservedSecret, PASSWORD_FIELD, PendingRotation, RotationSeen, STUCK_AFTER,
-    Secrets, SecretsError, TOKEN_FIELD, Tags, rotated_at,
+    AutomaticRotation, Desired, Observed, ObservedSecret, PASSWORD_FIELD, PendingRotation,
+    RotationSeen, STUCK_AFTER, Secrets, SecretsError, TOKEN_FIELD, Tags, rotated_at,
 };
 
 impl Secrets {
@@ -55,12 +55,19 @@ impl Secrets {
                 kms_key: output.kms_key_id().map(str::to_owned),
                 tags: tags_of(output.tags()),
                 deleted: output.deleted_date().is_some(),
-                rotation: rotation_seen(
-                    &tags_of(output.tags()),
-                    output.version_ids_to_stages(),
-                    output.last_changed_date(),
-                    output.last_rotated_date(),
-                ),
+                rotation: RotationSeen {
+                    automatic: AutomaticRotation::of(
+                        output.rotation_enabled(),
+                        output.rotation_lambda_arn(),
+                        output.rotation_rules(),
+                    ),
+                    ..rotation_seen(
+                        &tags_of(output.tags()),
+                        output.version_ids_to_stages(),
+                        output.last_changed_date(),
+                        output.last_rotated_date(),
+                    )
+                },
             },
         )))
     }
@@ -92,12 +99,19 @@ impl Secrets {
                         arn: secret.arn().unwrap_or_default().to_owned(),
                         description: secret.description().unwrap_or_default().to_owned(),
                         kms_key: secret.kms_key_id().map(str::to_owned),
-                        rotation: rotation_seen(
-                            &tags,
-                            secret.secret_versions_to_stages(),
-                            secret.last_changed_date(),
-                            secret.last_rotated_date(),
-                        ),
+                        rotation: RotationSeen {
+                            automatic: AutomaticRotation::of(
+                                secret.rotation_enabled(),
+                                secret.rotation_lambda_arn(),
+                                secret.rotation_rules(),
+                            ),
+                            ..rotation_seen(
+                                &tags,
+                                secret.secret_versions_to_stages(),
+                                secret.last_changed_date(),
+                                secret.last_rotated_date(),
+                            )
+                        },
                         tags,
                         deleted: secret.deleted_date().is_some(),
                     },
@@ -153,6 +167,7 @@ fn rotation_seen(
             stuck: since.elapsed().is_ok_and(|waited| waited >= STUCK_AFTER),
         }),
         current_version: current.map(|(version, _)| version.clone()),
+        automatic: AutomaticRotation::default(),
     }
 }
 

@@ -39,6 +39,7 @@ impl DestroyPlan {
 
 #[derive(Debug, Clone)]
 struct DestroySteps {
+    runner: rotation_runner::RunnerPlan,
     policies: policies::PoliciesPlan,
     cluster: cluster::ClusterPlan,
     secrets: secrets::SecretsPlan,
@@ -79,6 +80,7 @@ impl Stack {
         let kms = kms::diff_destroy(&names.kms, &kms_observed);
         let key_kept = cluster.keeps_snapshots() && count_changes(&kms.changes) > 0;
         let steps = DestroySteps {
+            runner: rotation_runner::diff_destroy(&names.runner, &observed.runner),
             policies: policies::diff_destroy(&names.policies, &observed.policies),
             cluster,
             secrets: secrets::diff_destroy(
@@ -91,6 +93,7 @@ impl Stack {
             network: network::diff_destroy(&names.network, &observed.network),
         };
         let mut plan = Plan::new(&self.spec.stack);
+        plan.extend(steps.runner.changes.clone(), steps.runner.warnings.clone());
         plan.extend(
             steps.policies.changes.clone(),
             steps.policies.warnings.clone(),
@@ -161,6 +164,11 @@ impl Stack {
         let wait = &plan.options.wait;
         let mut failures = Vec::new();
         let report = |progress: cluster::Progress| on_event(progress.into());
+        // First: rotation stops before the secrets and the group it rotates go.
+        let runner = destroy_step("rotation runner", &steps.runner.changes, on_event, async {
+            Ok(self.runner.destroy(&steps.runner).await?)
+        });
+        failures.extend(runner.await.err());
         let policies = destroy_step("policies", &steps.policies.changes, on_event, async {
             Ok(self.policies.destroy(&steps.policies).await?)
         });

@@ -42,6 +42,7 @@ pub(crate) struct Walk {
     pub cluster: WalkedStep<cluster::Cluster>,
     pub documents: WalkedStep<secrets::document::Documents>,
     pub policies: WalkedStep<policies::Policies>,
+    pub runner: WalkedStep<rotation_runner::Runner>,
 }
 
 impl Walk {
@@ -61,6 +62,7 @@ impl Walk {
         add::<cluster::Cluster>(&mut plan, &self.cluster);
         add::<secrets::document::Documents>(&mut plan, &self.documents);
         add::<policies::Policies>(&mut plan, &self.policies);
+        add::<rotation_runner::Runner>(&mut plan, &self.runner);
         plan
     }
 
@@ -74,6 +76,7 @@ impl Walk {
             last_rotated: self.secrets.outputs.last_rotated.clone(),
             cluster: self.cluster.outputs.clone(),
             policies: self.policies.outputs.clone(),
+            rotation: self.runner.outputs.clone(),
         }
     }
 }
@@ -89,6 +92,7 @@ pub(crate) struct Observation {
     /// The secrets again: one listing serves both parts of the secrets step.
     pub documents: secrets::Observed,
     pub policies: policies::Observed,
+    pub runner: rotation_runner::Observed,
 }
 
 /// A plan the user can look at, then hand to [`Stack::apply`], which applies exactly
@@ -210,6 +214,32 @@ impl Wiring<'_> {
         policies::Desired::from_spec(self.spec, &inputs)
     }
 
+    /// The rotation runner, from the network, the key and the secrets; the package is
+    /// read (a local zip) only when `package` is asked for.
+    pub fn runner(
+        &self,
+        network: &network::NetworkOutputs,
+        key: &Known<String>,
+        secrets: &[(String, Known<String>)],
+        with_package: bool,
+    ) -> Result<rotation_runner::Desired, StackError> {
+        let wanted = with_package && self.spec.auth.rotation.lambda_runner();
+        let package = match wanted {
+            true => Some(rotation_runner::package::Package::for_spec(self.spec)?),
+            false => None,
+        };
+        let inputs = rotation_runner::Inputs {
+            scope: self.scope.clone(),
+            vpc_id: network.vpc_id.clone(),
+            subnet_ids: network.subnet_ids.clone(),
+            cache_security_group_id: network.security_group_id.clone(),
+            kms_key_arn: key.clone(),
+            secrets: secrets.to_vec(),
+            package,
+        };
+        Ok(rotation_runner::Desired::from_spec(self.spec, &inputs))
+    }
+
     /// Every step's desired state before any output is known: enough to find what
     /// exists, since names never depend on earlier outputs.
     pub fn names_only(&self) -> NamesOnly {
@@ -223,13 +253,31 @@ impl Wiring<'_> {
             port: group.port,
             user_ids: Vec::new(),
         };
+        let network = self.network();
+        let secrets = self.secrets(&unknown);
+        let secret_names: Vec<(String, Known<String>)> = (secrets.secrets.iter())
+            .map(|s| (s.name.clone(), Known::AfterApply))
+            .collect();
+        let runner = rotation_runner::Desired::from_spec(
+            self.spec,
+            &rotation_runner::Inputs {
+                scope: self.scope.clone(),
+                vpc_id: Known::AfterApply,
+                subnet_ids: Known::AfterApply,
+                cache_security_group_id: Known::AfterApply,
+                kms_key_arn: Known::AfterApply,
+                secrets: secret_names,
+                package: None,
+            },
+        );
         NamesOnly {
-            network: self.network(),
             kms: self.kms(),
             logs: self.logs(&unknown),
-            secrets: self.secrets(&unknown),
             policies: self.policies(&unknown, &[], &cluster_outputs),
+            network,
+            secrets,
             cluster,
+            runner,
         }
     }
 }
@@ -242,6 +290,7 @@ pub(crate) struct NamesOnly {
     pub secrets: secrets::Desired,
     pub cluster: cluster::Desired,
     pub policies: policies::Desired,
+    pub runner: rotation_runner::Desired,
 }
 
 impl Stack {
@@ -285,12 +334,22 @@ impl Stack {
                     let policies = &account_free.policies;
                     Ok(self.policies.observe_parameters(policies).await?)
                 },
+                Box::pin(async {
+                    // Only a stack that runs the function reads it in every plan; a
+                    // former one's leftovers show in the secrets' listing (below).
+                    let runner = &account_free.runner;
+                    match runner.enabled {
+                        true => Ok(self.runner.observe_deployment(runner).await?),
+                        false => Ok(rotation_runner::Observed::default()),
+                    }
+                }),
             )
         };
         let (iam, others) = futures::join!(Box::pin(iam), others);
         // Who the caller is fails first and clearest (an unreachable region).
         let (identity, names, access) = iam?;
-        let (network, kms, logs, secrets, cluster, parameters) = others?;
+        let (network, kms, logs, secrets, cluster, parameters, runner) = others?;
+        let runner = Box::pin(self.with_rotations(&account_free.runner, runner, &secrets)).await?;
         let policies = policies::Observed {
             parameters,
             ..access?
@@ -303,8 +362,37 @@ impl Stack {
             secrets,
             cluster,
             policies,
+            runner,
         };
         Ok((identity, names, observation))
+    }
+
+    /// The runner's observation with each secret's rotation configuration from the
+    /// secrets' listing. A stack whose spec no longer runs the function reads the rest
+    /// only when a secret still names the function: what a former `runner: lambda` left.
+    async fn with_rotations(
+        &self,
+        desired: &rotation_runner::Desired,
+        observed: rotation_runner::Observed,
+        secrets: &secrets::Observed,
+    ) -> Result<rotation_runner::Observed, StackError> {
+        let rotations: std::collections::BTreeMap<_, _> = (secrets.secrets.iter())
+            .map(|(name, secret)| (name.clone(), secret.rotation.automatic.clone()))
+            .collect();
+        let function = format!(":function:{}", desired.name);
+        let left_over = rotations.values().any(|r| {
+            r.lambda_arn
+                .as_deref()
+                .is_some_and(|a| a.ends_with(&function))
+        });
+        let observed = match !desired.enabled && left_over {
+            true => self.runner.observe_deployment(desired).await?,
+            false => observed,
+        };
+        Ok(rotation_runner::Observed {
+            rotations,
+            ..observed
+        })
     }
     /// Walks the steps in order: the stack's one piece of wiring.
     pub(crate) async fn walk(&self, scope: &Scope, mode: Mode<'_>) -> Result<Walk, StackError> {
@@ -337,6 +425,9 @@ impl Stack {
         let policies_desired = wiring.policies(key, &secrets.outputs.secrets, &cluster.outputs);
         let policies =
             Box::pin(self.step(&self.policies, policies_desired, source!(policies))).await?;
+        let runner_desired =
+            wiring.runner(&network.outputs, key, &secrets.outputs.secrets, true)?;
+        let runner = Box::pin(self.step(&self.runner, runner_desired, source!(runner))).await?;
         Ok(Walk {
             network,
             kms,
@@ -345,6 +436,7 @@ impl Stack {
             cluster,
             documents,
             policies,
+            runner,
         })
     }
 

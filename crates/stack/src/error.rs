@@ -12,6 +12,7 @@ use kms::KmsError;
 use logs::LogsError;
 use network::NetworkError;
 use policies::PoliciesError;
+use rotation_runner::RunnerError;
 use secrets::SecretsError;
 
 /// What went wrong while planning, applying or destroying a stack.
@@ -35,6 +36,9 @@ pub enum StackError {
     /// The policies step failed.
     #[error("policies: {0}")]
     Policies(PoliciesError),
+    /// The rotation runner step failed.
+    #[error("rotation runner: {0}")]
+    Runner(RunnerError),
     /// Destroy left steps alone because the replication group still exists.
     #[error("not destroyed yet: {} (they are in use until the replication group is gone)", .0.join(", "))]
     Skipped(Vec<&'static str>),
@@ -258,6 +262,7 @@ impl StackError {
             | StackError::Secrets(SecretsError::Aws(e))
             | StackError::Cluster(ClusterError::Aws(e))
             | StackError::Policies(PoliciesError::Aws(e))
+            | StackError::Runner(RunnerError::Aws(e))
             | StackError::Aws(e)
             | StackError::RegionUnreachable { cause: e, .. } => Some(e),
             _ => None,
@@ -282,6 +287,7 @@ from_step! {
     SecretsError => Secrets,
     ClusterError => Cluster,
     PoliciesError => Policies,
+    RunnerError => Runner,
     AwsError => Aws,
 }
 

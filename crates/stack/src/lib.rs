@@ -202,6 +202,8 @@ pub struct Stack {
     /// The credential rotation engine.
     rotation: rotation::Rotation,
     policies: Policies,
+    /// The rotation function and what it needs (`auth.rotation.runner: lambda`).
+    runner: rotation_runner::Runner,
     /// Who the caller is does not change while the stack is in use: asked once.
     identity: OnceLock<Identity>,
     /// The caller's ARN, for the lock to record.
@@ -216,7 +218,7 @@ impl Stack {
         let secrets_client = aws_sdk_secretsmanager::Client::new(config);
         let secrets = Secrets::new(secrets_client.clone());
         Stack {
-            rotation: rotation::Rotation::new(secrets_client, elasticache.clone()),
+            rotation: rotation::Rotation::new(secrets_client.clone(), elasticache.clone()),
             network: Network::new(aws_sdk_ec2::Client::new(config), elasticache.clone()),
             kms: Kms::new(aws_sdk_kms::Client::new(config)),
             logs: Logs::new(aws_sdk_cloudwatchlogs::Client::new(config)),
@@ -226,6 +228,12 @@ impl Stack {
             policies: Policies::new(
                 aws_sdk_ssm::Client::new(config),
                 aws_sdk_iam::Client::new(config),
+            ),
+            runner: rotation_runner::Runner::new(
+                aws_sdk_iam::Client::new(config),
+                aws_sdk_ec2::Client::new(config),
+                aws_sdk_lambda::Client::new(config),
+                secrets_client.clone(),
             ),
             ssm: aws_sdk_ssm::Client::new(config),
             caller: OnceLock::new(),

@@ -22,6 +22,8 @@ pub struct StackOutputs {
     pub cluster: ClusterOutputs,
     /// The SSM parameters and IAM policies.
     pub policies: PoliciesOutputs,
+    /// The rotation function, with `runner: lambda`.
+    pub rotation: rotation_runner::RunnerOutputs,
 }
 
 impl StackOutputs {

@@ -10,6 +10,7 @@ use logs::Logs;
 use network::Network;
 use plan::Change;
 use policies::Policies;
+use rotation_runner::Runner;
 use secrets::Secrets;
 use secrets::document::{self, Documents};
 
@@ -141,6 +142,12 @@ plan_only_step!(
     "secret fields",
     document::DocumentsPlan,
     DocumentsOutputs
+);
+plan_only_step!(
+    Runner,
+    "rotation runner",
+    rotation_runner::RunnerPlan,
+    RunnerOutputs
 );
 plan_only_step!(
     Policies,

@@ -6,6 +6,7 @@ use stack::{ApplyOptions, Hint, Stack, StackError, StackOutputs};
 use test_support::Emulator;
 
 mod rotate;
+mod runner;
 
 /// Plans, then applies exactly that plan, as a front end does after confirmation.
 async fn plan_and_apply(stack: &Stack, options: ApplyOptions) -> Result<StackOutputs, StackError> {
