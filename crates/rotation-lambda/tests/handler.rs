@@ -337,6 +337,56 @@ async fn data_plane_a_step_for_a_version_that_is_not_pending_is_refused() {
 }
 
 #[tokio::test]
+async fn data_plane_a_configuration_check_tests_the_current_credential_and_writes_nothing() {
+    // `RotateSecret` with `RotateImmediately=false` makes an AWSPENDING copy of the
+    // current value and invokes testSecret alone (the emulator cannot invoke, so the
+    // test plays Secrets Manager's part).
+    let fixture = fixture("lambdacheck", Auth::Token).await;
+    let port = fixture.port("lambdacheck").await;
+    let token = "e".repeat(32);
+    let current = fixture.value("AWSCURRENT").await;
+    let tokens_changed = || async {
+        let described = (fixture.elasticache.describe_replication_groups())
+            .replication_group_id("lambdacheck")
+            .send()
+            .await
+            .expect("describes");
+        described.replication_groups()[0]
+            .auth_token_last_modified_date()
+            .cloned()
+    };
+    let before = tokens_changed().await;
+    fixture
+        .secrets
+        .put_secret_value()
+        .secret_id(&fixture.secret_arn)
+        .client_request_token(&token)
+        .secret_string(serde_json::json!({ "auth_token": current }).to_string())
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .expect("stages the copy");
+    for spelling in ["testSecret", "test_secret"] {
+        handle(
+            &fixture.engine,
+            &settings("lambdacheck"),
+            &event(spelling, &fixture.secret_arn, &token),
+            &log,
+        )
+        .await
+        .expect("the configuration check passes");
+    }
+    assert_eq!(
+        fixture.stages_of(&token).await,
+        ["AWSPENDING"],
+        "nothing moved"
+    );
+    assert_eq!(tokens_changed().await, before, "no ROTATE was sent");
+    assert_eq!(fixture.value("AWSCURRENT").await, TOKEN);
+    assert_eq!(ping("127.0.0.1", port, true, Login::Token(TOKEN)), "PONG");
+}
+
+#[tokio::test]
 async fn data_plane_a_secret_of_another_stack_is_refused_before_anything_is_read() {
     let fixture = fixture("lambdaforeign", Auth::Token).await;
     let refused = handle(

@@ -189,6 +189,31 @@ impl Rotation {
             _ => {}
         }
         let goal = Goal::Rotate { version };
+        if step == Step::Test {
+            let planned = next(
+                target,
+                &observed,
+                options.previous,
+                goal,
+                &Memory::default(),
+                SystemTime::now(),
+            )?;
+            if matches!(planned.name(), Some("create" | "set")) {
+                // Nothing of a rotation has happened to this version: Secrets Manager
+                // checks a configuration enabled with `RotateImmediately=false` by
+                // running testSecret on a throwaway AWSPENDING version. The working
+                // credential is tested; nothing is written.
+                return self
+                    .test_credential(
+                        target,
+                        &observed,
+                        Which::Stage("AWSCURRENT"),
+                        "current",
+                        &options.test,
+                    )
+                    .await;
+            }
+        }
         self.drive(target, goal, options, stop, on_event).await?;
         Ok(())
     }
@@ -346,15 +371,28 @@ impl Rotation {
         pending: &str,
         method: &TestMethod,
     ) -> Result<(), RotationError> {
+        self.test_credential(target, observed, Which::Id(pending), "new", method)
+            .await
+    }
+
+    /// The credential `which` (`what` in errors: new, current) works.
+    async fn test_credential(
+        &self,
+        target: &Target,
+        observed: &Observed,
+        which: Which<'_>,
+        what: &str,
+        method: &TestMethod,
+    ) -> Result<(), RotationError> {
         let TestMethod::Connect(options) = method else {
             return Ok(());
         };
-        let value = self.value(&target.secret, Which::Id(pending)).await?;
+        let value = self.value(&target.secret, which).await?;
         let login = login(value.username(), &value.credential());
         match self.try_login(observed, &login, options).await? {
             None => Ok(()),
             Some(failure) => Err(RotationError::TestFailed {
-                what: format!("the new credential of {}", target.describe()),
+                what: format!("the {what} credential of {}", target.describe()),
                 why: words(&failure),
             }),
         }
