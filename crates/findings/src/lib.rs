@@ -135,6 +135,7 @@ pub const RULES: &[&str] = &[
     "CKV_AWS_149",
     "CKV_AWS_7",
     "CKV_AWS_33",
+    "CKV2_AWS_57",
     "EA_001",
     "EA_002",
 ];
@@ -298,6 +299,7 @@ fn by_construction(spec: &Spec, checks: &mut Vec<Finding>) {
             .collect(),
         AuthMode::None | AuthMode::Iam => Vec::new(),
     };
+    let rotated_by_secrets_manager = spec.auth.rotation.lambda_runner();
     for secret in secrets {
         checks.push(check(
             "CKV_AWS_149",
@@ -306,6 +308,16 @@ fn by_construction(spec: &Spec, checks: &mut Vec<Finding>) {
             true,
             "the secret is not encrypted with a customer-managed key",
             "the stack encrypts secrets with its key",
+        ));
+        // Checkov reads only Secrets Manager's own rotation configuration: a scheduled
+        // `orchestrator rotate` rotates the credential but does not satisfy it.
+        checks.push(check(
+            "CKV2_AWS_57",
+            Severity::Low,
+            &format!("secret {secret}"),
+            rotated_by_secrets_manager,
+            "Secrets Manager does not rotate the secret (automatic rotation is off)",
+            "set `auth.rotation: {runner: lambda, schedule: rate(30 days)}`, or waive it when a scheduled `orchestrator rotate` rotates the credential",
         ));
     }
     // An existing key is its owner's to rotate and to write a policy for.
@@ -406,6 +418,7 @@ network:\n  create:\n    vpc_cidr: 10.0.0.0/16\n    subnets: [{availability_zone
             "cluster: {auto_minor_version_upgrade: false}\n",
         ),
         ("CKV_AWS_338", "logs: {slow: {retention_days: 30}}\n"),
+        ("CKV2_AWS_57", "auth: {mode: token}\n"),
         (
             "EA_001",
             "network:\n  create:\n    vpc_cidr: 10.0.0.0/16\n    subnets: [{availability_zone: eu-west-1a, cidr: 10.0.1.0/24}, {availability_zone: eu-west-1b, cidr: 10.0.2.0/24}]\n  allow: {cidrs: [0.0.0.0/0]}\n",
@@ -424,8 +437,13 @@ network:\n  create:\n    vpc_cidr: 10.0.0.0/16\n    subnets: [{availability_zone
 
     #[test]
     fn the_secure_defaults_pass_every_rule() {
-        let mut all = findings("");
-        all.extend(findings("auth: {mode: rbac, users: [{name: app}]}\n"));
+        // With rotation by Secrets Manager, which is not the default: it deploys a
+        // function (CKV2_AWS_57 is the one rule a default spec fails, at low).
+        let rotation = "  rotation: {runner: lambda, schedule: rate(30 days)}\n";
+        let mut all = findings(&format!("auth:\n{rotation}"));
+        all.extend(findings(&format!(
+            "auth:\n  mode: rbac\n  users: [{{name: app}}]\n{rotation}"
+        )));
         assert!(all.iter().all(|f| f.status == Status::Pass), "{all:#?}");
         let rules: std::collections::BTreeSet<&str> = all.iter().map(|f| f.rule).collect();
         assert_eq!(rules.len(), RULES.len(), "every rule is evaluated");

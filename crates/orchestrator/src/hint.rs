@@ -67,6 +67,9 @@ pub fn hint(connection: &Connection, spec: &str) -> Hint {
 /// How the stack's credentials are rotated, for `output`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rotation {
+    /// When, and who rotates: Secrets Manager with the stack's function, or whoever
+    /// runs `orchestrator rotate`.
+    pub schedule: String,
     /// What happens to the credential a rotation replaces.
     pub previous: String,
     /// The commands that rotate and revoke.
@@ -89,5 +92,20 @@ pub fn rotation(spec: &spec::Spec, name: &str) -> Option<Rotation> {
             format!("revoked {revoke_after} after a rotation, by `rotate --revoke-due`")
         }
     };
-    Some(Rotation { previous, commands })
+    let rotation = &spec.auth.rotation;
+    let schedule = match (rotation.lambda_runner(), &rotation.schedule) {
+        (true, Some(schedule)) => format!(
+            "{schedule}, by Secrets Manager with the function {} (auth.rotation.runner: lambda)",
+            spec::names::rotation_function(spec)
+        ),
+        (_, Some(schedule)) => format!(
+            "{schedule}: run `orchestrator rotate` on it from your scheduler (auth.rotation.runner: external)"
+        ),
+        (_, None) => "none set (auth.rotation.schedule); rotate with the command below".to_owned(),
+    };
+    Some(Rotation {
+        schedule,
+        previous,
+        commands,
+    })
 }

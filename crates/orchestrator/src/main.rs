@@ -544,6 +544,7 @@ async fn output(target: &Target, style: Style) -> anyhow::Result<ExitCode> {
     }
     if let Some(rotation) = rotation {
         println!("\n{}", style.bold("Rotate:"));
+        println!("  schedule  {}", rotation.schedule);
         println!("  previous  {}", rotation.previous);
         for command in &rotation.commands {
             println!("  $ {command}");

@@ -82,6 +82,12 @@ impl StackOutputs {
         for (name, arn) in &self.policies.policies {
             push(&format!("policy_arn[{name}]"), Some(arn.clone()));
         }
+        let function = self.rotation.function_arn.as_ref();
+        push(
+            "rotation_function_arn",
+            function.and_then(|arn| arn.value().cloned()),
+        );
+        push("rotation_schedule", self.rotation.schedule.clone());
         entries
     }
 }

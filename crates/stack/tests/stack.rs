@@ -237,6 +237,100 @@ async fn live_aws_apply_plan_destroy() {
     destroy.expect("destroys");
 }
 
+/// `runner: lambda` against real AWS: apply deploys the function, Secrets Manager
+/// invokes it (`RotateSecret`, rotating now), the token's secret gets a new AWSCURRENT
+/// version, then destroy. The package is the release asset for this version, or the
+/// zip `ELASTICACHE_ACTION_LIVE_PACKAGE` names (build it with `cargo lambda build
+/// --release --arm64 --output-format zip -p rotation-lambda`). Ignored by default.
+#[tokio::test]
+#[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --ignored"]
+async fn live_aws_secrets_manager_invokes_the_rotation_function() {
+    assert_eq!(
+        std::env::var("ELASTICACHE_ACTION_LIVE_AWS").as_deref(),
+        Ok("1"),
+        "set ELASTICACHE_ACTION_LIVE_AWS=1 to confirm this may create resources in the account"
+    );
+    let region =
+        std::env::var("ELASTICACHE_ACTION_LIVE_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let package =
+        std::env::var("ELASTICACHE_ACTION_LIVE_PACKAGE").unwrap_or_else(|_| "release".into());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let source = format!(
+        "stack: ea-lambda-{stamp}\nregion: {region}\nengine: {{name: valkey, version: \"8.0\"}}\nnode_type: cache.t4g.micro\n\
+         network:\n  create:\n    vpc_cidr: 10.98.0.0/16\n    subnets:\n      - {{availability_zone: {region}a, cidr: 10.98.1.0/24}}\n      \
+         - {{availability_zone: {region}b, cidr: 10.98.2.0/24}}\n  allow: {{cidrs: [10.98.0.0/16]}}\n\
+         auth:\n  rotation:\n    runner: lambda\n    schedule: rate(30 days)\n    lambda: {{package: {package}}}\n\
+         destroy: {{kms_key_deletion_window_days: 7, delete_log_groups: true}}\n"
+    );
+    let spec = spec::parse(&source, "live-lambda.yaml").expect("valid spec");
+    let config = stack::aws_config_for(&spec).await;
+    let stack = Stack::new(spec, &config);
+    let applied = plan_and_apply(&stack, ApplyOptions::default()).await;
+    let rotated = match &applied {
+        Ok(outputs) => rotate_through_secrets_manager(&config, &outputs.secrets[0].0).await,
+        Err(_) => Err("not applied".to_owned()),
+    };
+    let planned_destroy = stack
+        .plan_destroy(stack::DestroyOptions {
+            force_delete_secrets: true,
+            skip_final_snapshot: true,
+            ..Default::default()
+        })
+        .await
+        .expect("plans destroy");
+    let destroy = stack.destroy(&planned_destroy, &|_| {}).await;
+    applied.expect("applies");
+    rotated.expect("Secrets Manager rotates with the function");
+    destroy.expect("destroys");
+}
+
+/// Asks Secrets Manager to rotate `secret` now and waits until a new version is
+/// AWSCURRENT and nothing is pending.
+async fn rotate_through_secrets_manager(
+    config: &aws_config::SdkConfig,
+    secret: &str,
+) -> Result<(), String> {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    let current =
+        |described: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput| {
+            (described.version_ids_to_stages().into_iter().flatten())
+                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(id, _)| id.clone())
+        };
+    let before = secrets
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    secrets
+        .rotate_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .map_err(|e| format!("RotateSecret: {e}"))?;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(30 * 60) {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let now = secrets
+            .describe_secret()
+            .secret_id(secret)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending = (now.version_ids_to_stages().into_iter().flatten()).any(|(_, stages)| {
+            stages.iter().any(|s| s == "AWSPENDING") && !stages.iter().any(|s| s == "AWSCURRENT")
+        });
+        if current(&now) != current(&before) && !pending {
+            return Ok(());
+        }
+    }
+    Err("no new AWSCURRENT version within 30 minutes (see the function's log group)".to_owned())
+}
+
 /// The quickstart applied in a fresh account through a proxy whose count starts after.
 async fn applied_through_a_counting_proxy(test: &str) -> (Stack, test_support::proxy::Proxy) {
     let account = Emulator::account(test).await;

@@ -65,7 +65,7 @@ fn observed_with_old_subnet(desired: &Desired) -> Observed {
             id: "sg-1".into(),
             tags: desired.security_group.tags.clone(),
             ingress: vec![ObservedRule {
-                exact: ExactRule::of(&desired.security_group.ingress[0]),
+                exact: ExactRule::of(&desired.security_group.ingress[0], "sg-1"),
                 rule: Some(desired.security_group.ingress[0].clone()),
                 description: String::new(),
             }],

@@ -151,6 +151,33 @@ pub(super) fn parse_weekly_window(text: &str) -> Result<WeeklyWindow, String> {
     })
 }
 
+/// Whether Secrets Manager accepts `text` as `RotationRules.ScheduleExpression`:
+/// `rate(N days)` (1–999), `rate(N hours)` (4–23, and more in whole days), or a cron
+/// expression of six fields.
+pub(super) fn is_rotation_schedule(text: &str) -> bool {
+    if let Some(inner) = text.strip_prefix("rate(").and_then(|t| t.strip_suffix(')')) {
+        let mut words = inner.split(' ');
+        let (Some(count), Some(unit), None) = (words.next(), words.next(), words.next()) else {
+            return false;
+        };
+        let Ok(count) = count.parse::<u32>() else {
+            return false;
+        };
+        let unit_fits = match count {
+            1 => unit == "day",
+            _ => matches!(unit, "days" | "hours"),
+        };
+        return unit_fits
+            && match unit {
+                "hours" => (4..=23).contains(&count),
+                _ => (1..=999).contains(&count),
+            };
+    }
+    text.strip_prefix("cron(")
+        .and_then(|t| t.strip_suffix(')'))
+        .is_some_and(|inner| inner.split_whitespace().count() == 6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,31 +223,26 @@ mod tests {
         assert!(!is_kms_key_reference("alias/aws/elasticache"));
         assert!(!is_kms_key_reference("my-key"));
     }
-}
 
-/// Whether Secrets Manager accepts `text` as `RotationRules.ScheduleExpression`:
-/// `rate(N days)` (1–999), `rate(N hours)` (4–23, and more in whole days), or a cron
-/// expression of six fields.
-pub(super) fn is_rotation_schedule(text: &str) -> bool {
-    if let Some(inner) = text.strip_prefix("rate(").and_then(|t| t.strip_suffix(')')) {
-        let mut words = inner.split(' ');
-        let (Some(count), Some(unit), None) = (words.next(), words.next(), words.next()) else {
-            return false;
-        };
-        let Ok(count) = count.parse::<u32>() else {
-            return false;
-        };
-        let unit_fits = match count {
-            1 => unit == "day",
-            _ => matches!(unit, "days" | "hours"),
-        };
-        return unit_fits
-            && match unit {
-                "hours" => (4..=23).contains(&count),
-                _ => (1..=999).contains(&count),
-            };
+    #[test]
+    fn rotation_schedules_are_those_secrets_manager_takes() {
+        for good in [
+            "rate(30 days)",
+            "rate(1 day)",
+            "rate(4 hours)",
+            "cron(0 4 ? * SUN *)",
+        ] {
+            assert!(is_rotation_schedule(good), "{good}");
+        }
+        for bad in [
+            "rate(1 days)",
+            "rate(2 hours)",
+            "rate(0 days)",
+            "rate(30 minutes)",
+            "cron(0 4 * *)",
+            "30d",
+        ] {
+            assert!(!is_rotation_schedule(bad), "{bad}");
+        }
     }
-    text.strip_prefix("cron(")
-        .and_then(|t| t.strip_suffix(')'))
-        .is_some_and(|inner| inner.split_whitespace().count() == 6)
 }

@@ -182,7 +182,10 @@ async fn a_lambda_runner_is_deployed_kept_in_sync_and_removed() {
         );
     }
     assert!(function(&account, "rotor-rotation").await.is_none());
-    assert_eq!(rotation(&account, "rotor/auth-token").await.0, false);
+    assert!(
+        !rotation(&account, "rotor/auth-token").await.0,
+        "rotation is off"
+    );
 }
 
 #[tokio::test]
