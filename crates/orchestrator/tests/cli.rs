@@ -558,24 +558,36 @@ async fn fail_on_high_fails_a_plan_with_at_rest_encryption_off() {
         .iter()
         .filter(|f| f["status"] == "fail")
         .collect();
-    assert_eq!(failed.len(), 2, "CKV_AWS_29 and CKV_AWS_191: {failed:?}");
+    let rules: Vec<&str> = failed.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(
+        rules,
+        ["CKV_AWS_29", "CKV_AWS_191", "CKV2_AWS_57"],
+        "{failed:?}"
+    );
 
     let waived_spec = spec.replace(".yaml", "-waived.yaml");
     std::fs::write(
         &waived_spec,
-        source + "waivers:\n  - {rule: CKV_AWS_29, reason: scratch data}\n  - {rule: CKV_AWS_191, reason: scratch data}\n",
+        source + "waivers:\n  - {rule: CKV_AWS_29, reason: scratch data}\n  - {rule: CKV_AWS_191, reason: scratch data}\n  - {rule: CKV2_AWS_57, reason: rotated weekly by orchestrator rotate}\n",
     )
     .expect("write");
     let waived = orchestrator(Some(&account), &["plan", &waived_spec, "--fail-on", "low"]);
     assert_eq!(waived.status.code(), Some(0), "{}", text(&waived.stdout));
     assert!(text(&waived.stdout).contains("reason: scratch data"));
 
-    let defaults = orchestrator(Some(&account), &["plan", &quickstart(), "--fail-on", "low"]);
+    // The defaults meet every rule above low; CKV2_AWS_57 (rotation by Secrets Manager)
+    // asks for `runner: lambda`, which is not the default.
+    let defaults = orchestrator(
+        Some(&account),
+        &["plan", &quickstart(), "--fail-on", "medium"],
+    );
     assert_eq!(defaults.status.code(), Some(0));
+    let low = orchestrator(Some(&account), &["plan", &quickstart(), "--fail-on", "low"]);
+    assert_eq!(low.status.code(), Some(3));
     assert!(
-        text(&defaults.stdout).contains("Policy: all 18 checks pass."),
+        text(&low.stdout).contains("LOW     CKV2_AWS_57 secret quickstart/auth-token"),
         "{}",
-        text(&defaults.stdout)
+        text(&low.stdout)
     );
 }
 
@@ -1245,6 +1257,10 @@ async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
         .expect("a security group");
     let web = web.group_id().expect("its id").to_owned();
 
+    // The rotation function's package: the release asset cannot be fetched here, and
+    // the emulator stores a function without running it, so an empty archive serves.
+    let package = dir.join("rotation-lambda.zip");
+    std::fs::write(&package, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").expect("written");
     let mut specs = Vec::new();
     let mut names: Vec<PathBuf> = std::fs::read_dir(examples())
         .expect("examples")
@@ -1258,7 +1274,11 @@ async fn prepare_examples(account: &Account, dir: &Path) -> Vec<PathBuf> {
             .replace("vpc-0a1b2c3d4e5f60718", &vpc_id)
             .replace("subnet-0a1b2c3d4e5f60718", &subnets[0])
             .replace("subnet-0f1e2d3c4b5a69788", &subnets[1])
-            .replace("sg-0123456789abcdef0", &web);
+            .replace("sg-0123456789abcdef0", &web)
+            .replace(
+                "package: release",
+                &format!("package: {}", package.display()),
+            );
         let copy = dir.join(path.file_name().expect("a file name"));
         std::fs::write(&copy, source).expect("written");
         specs.push(copy);
@@ -1326,7 +1346,7 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
     let dir = std::env::temp_dir().join(format!("examples-{}", account.id));
     std::fs::create_dir_all(&dir).expect("a folder");
     let specs = prepare_examples(&account, &dir).await;
-    assert_eq!(specs.len(), 5, "{specs:?}");
+    assert_eq!(specs.len(), 6, "{specs:?}");
 
     let run = |spec: &Path| {
         let spec = spec.display().to_string();

@@ -16,9 +16,13 @@ use crate::diff::{Op, RUNTIME, RunnerOutputs, RunnerPlan};
 use crate::model::*;
 use crate::{Runner, RunnerError};
 
-/// How long a new role may take to become assumable by Lambda (IAM is eventually
-/// consistent), and a function to become active.
+/// How long a function may take to become active, and endpoints' interfaces to go.
 const READY_WITHIN: Duration = Duration::from_secs(600);
+
+/// How long a new role or policy may take to reach Lambda (IAM is eventually
+/// consistent): until then Lambda says it cannot assume the role, or that the role
+/// lacks the network-interface permissions.
+const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
 
 /// Between two looks at something that is not ready yet.
 const POLL: Duration = Duration::from_secs(3);
@@ -409,11 +413,11 @@ impl Runner {
                 Err(error) if error.is("ResourceConflictException") => {
                     return self.function_arn(name).await;
                 }
-                // A role IAM has just made is not yet assumable everywhere.
+                // A role IAM has just made (or its policy) has not reached Lambda yet.
                 Err(error)
                     if error.is("InvalidParameterValueException")
-                        && error.message.contains("assume")
-                        && started.elapsed() < READY_WITHIN =>
+                        && error.message.contains("role")
+                        && started.elapsed() < ROLE_PROPAGATION =>
                 {
                     sleep(POLL).await;
                 }

@@ -32,7 +32,7 @@ pub struct Arns {
     pub log_group: String,
     /// The stack's subnets, where Lambda makes the function's network interfaces.
     pub subnets: Known<Vec<String>>,
-    /// The stack's VPC.
+    /// The stack's VPC (the policy waits for it: interfaces are made once it exists).
     pub vpc: Known<String>,
     /// The cache's security group, which the interfaces join.
     pub security_group: Known<String>,
@@ -46,7 +46,7 @@ pub fn permissions(scope: &Scope, arns: &Arns) -> Known<Value> {
         Some(secrets),
         Known::Value(key),
         Known::Value(subnets),
-        Known::Value(vpc),
+        Known::Value(_),
         Known::Value(group),
     ) = (
         secrets,
@@ -133,8 +133,9 @@ pub fn permissions(scope: &Scope, arns: &Arns) -> Known<Value> {
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:UnassignPrivateIpAddresses"
                 ],
+                // No `ec2:Vpc` condition: Lambda checks these permissions when the function
+                // is made without a VPC in the request's context, and would refuse it.
                 "Resource": arn("ec2", "network-interface/*".to_owned()),
-                "Condition": { "ArnEquals": { "ec2:Vpc": arn("ec2", format!("vpc/{vpc}")) } }
             },
             {
                 // EC2's Describe calls have no resource ARN: `*` is the only form IAM takes.

@@ -1,5 +1,5 @@
 //! The one shape the driver calls: every step crate's four parts (observe, a pure diff,
-//! the plan's changes and outputs, apply) behind one trait, so the driver handles all six
+//! the plan's changes and outputs, apply) behind one trait, so the driver handles all seven
 //! steps the same way.
 
 use std::future::Future;
