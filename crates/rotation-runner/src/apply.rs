@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use aws_error::{absent_if, already_done, aws_error, create_once};
 use aws_sdk_ec2::types::{Filter, IpPermission, ResourceType, UserIdGroupPair, VpcEndpointType};
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
@@ -33,6 +34,17 @@ struct Context {
     role_arn: Option<String>,
     function_arn: Option<String>,
     endpoint_group: Option<String>,
+}
+
+impl Context {
+    fn role(&self) -> Result<String, RunnerError> {
+        (self.role_arn.clone()).ok_or(RunnerError::Internal("no role for the function"))
+    }
+}
+
+/// The package of a function, which a desired state built for apply always has.
+fn package_of(function: &DesiredFunction) -> Result<&crate::package::Package, RunnerError> {
+    (function.package.as_ref()).ok_or(RunnerError::Internal("no package for the function"))
 }
 
 impl Runner {
@@ -121,10 +133,7 @@ impl Runner {
                 name,
                 tags,
             } => {
-                let role = context
-                    .role_arn
-                    .clone()
-                    .ok_or(RunnerError::Internal("no role for the function"))?;
+                let role = context.role()?;
                 let arn = self.create_function(name, function, &role, tags).await?;
                 context.function_arn = Some(arn);
                 self.wait_ready(name).await?;
@@ -135,10 +144,7 @@ impl Runner {
                 self.wait_ready(name).await?;
             }
             Op::UpdateConfiguration { name, function } => {
-                let role = context
-                    .role_arn
-                    .clone()
-                    .ok_or(RunnerError::Internal("no role for the function"))?;
+                let role = context.role()?;
                 self.wait_ready(name).await?;
                 self.update_configuration(name, function, &role).await?;
                 self.wait_ready(name).await?;
@@ -155,7 +161,11 @@ impl Runner {
                     .map_err(aws_error("AddPermission"));
                 already_done(added, "ResourceConflictException")?;
             }
-            Op::EnableRotation { secret, schedule } => {
+            Op::EnableRotation {
+                secret,
+                schedule,
+                rotate_now,
+            } => {
                 let function = context
                     .function_arn
                     .clone()
@@ -168,7 +178,7 @@ impl Runner {
                             .schedule_expression(schedule)
                             .build(),
                     )
-                    .rotate_immediately(false)
+                    .rotate_immediately(*rotate_now)
                     .send()
                     .await
                     .map_err(aws_error("RotateSecret"))?;
@@ -378,10 +388,7 @@ impl Runner {
         role: &str,
         tags: &Tags,
     ) -> Result<String, RunnerError> {
-        let package = function
-            .package
-            .as_ref()
-            .ok_or(RunnerError::Internal("no package for the function"))?;
+        let package = package_of(function)?;
         let zip = package.bytes().await?;
         let mut tags = tags.clone();
         tags.insert(PACKAGE_TAG.to_owned(), package.identity());
@@ -427,14 +434,22 @@ impl Runner {
     }
 
     async fn function_arn(&self, name: &str) -> Result<String, RunnerError> {
-        let found = (self
-            .lambda
-            .get_function_configuration()
-            .function_name(name)
+        Ok(self
+            .configuration(name)
+            .await?
+            .function_arn
+            .unwrap_or_default())
+    }
+
+    async fn configuration(
+        &self,
+        name: &str,
+    ) -> Result<GetFunctionConfigurationOutput, RunnerError> {
+        let request = self.lambda.get_function_configuration().function_name(name);
+        Ok(request
             .send()
-            .await)
-            .map_err(aws_error("GetFunctionConfiguration"))?;
-        Ok(found.function_arn.unwrap_or_default())
+            .await
+            .map_err(aws_error("GetFunctionConfiguration"))?)
     }
 
     async fn update_code(
@@ -443,10 +458,7 @@ impl Runner {
         function: &DesiredFunction,
         context: &mut Context,
     ) -> Result<(), RunnerError> {
-        let package = function
-            .package
-            .as_ref()
-            .ok_or(RunnerError::Internal("no package for the function"))?;
+        let package = package_of(function)?;
         let zip = package.bytes().await?;
         let updated = (self.lambda.update_function_code())
             .function_name(name)
@@ -492,13 +504,7 @@ impl Runner {
     async fn wait_ready(&self, name: &str) -> Result<(), RunnerError> {
         let started = Instant::now();
         loop {
-            let found = (self
-                .lambda
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await)
-                .map_err(aws_error("GetFunctionConfiguration"))?;
+            let found = self.configuration(name).await?;
             let state = found.state.clone().unwrap_or(State::Active);
             let updating = found.last_update_status == Some(LastUpdateStatus::InProgress);
             if state == State::Active && !updating {

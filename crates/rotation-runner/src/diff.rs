@@ -112,12 +112,14 @@ pub enum Op {
         /// The account.
         account: String,
     },
-    /// Turns on a secret's rotation with the function, without rotating now.
+    /// Turns on (or reschedules) a secret's rotation with the function.
     EnableRotation {
         /// The secret's ARN or name.
         secret: String,
         /// The schedule.
         schedule: String,
+        /// Whether Secrets Manager rotates at once (only when asked, on first enable).
+        rotate_now: bool,
     },
     /// Turns off a secret's rotation.
     DisableRotation {
@@ -494,13 +496,15 @@ fn diff_rotations(plan: &mut RunnerPlan, desired: &Desired, observed: &Observed)
             .cloned()
             .unwrap_or_else(|| rotation.secret.clone());
         let wanted = Value::from(format!("{} with {}", rotation.schedule, desired.name));
+        let first = !found.is_some_and(|f| f.enabled);
+        let rotate_now = first && rotation.rotate_on_enable;
         let change = match found.filter(|f| f.enabled) {
             None => Change::create(
                 id,
                 vec![
                     ("schedule", Value::from(&rotation.schedule)),
                     ("function", Value::from(&desired.name)),
-                    ("rotate_immediately", Value::from(false)),
+                    ("rotate_immediately", Value::from(rotate_now)),
                 ],
             ),
             Some(found) => {
@@ -532,6 +536,7 @@ fn diff_rotations(plan: &mut RunnerPlan, desired: &Desired, observed: &Observed)
             plan.ops.push(Op::EnableRotation {
                 secret,
                 schedule: rotation.schedule.clone(),
+                rotate_now,
             });
         }
     }

@@ -118,6 +118,8 @@ pub struct DesiredRotation {
     pub arn: Known<String>,
     /// The schedule, as the spec writes it.
     pub schedule: String,
+    /// Whether turning it on also rotates at once.
+    pub rotate_on_enable: bool,
 }
 
 impl Desired {
@@ -172,6 +174,7 @@ impl Desired {
                     secret: secret.clone(),
                     arn: arn.clone(),
                     schedule: rotation.schedule.clone().unwrap_or_default(),
+                    rotate_on_enable: rotation.lambda.rotate_on_enable,
                 })
                 .collect(),
             account: scope.account.clone(),

@@ -80,11 +80,20 @@ fn from_nothing_everything_is_made_in_order_and_rotation_last() {
             "EnableRotation",
         ]
     );
-    let Some(Op::EnableRotation { secret, schedule }) = plan.ops.last() else {
+    let Some(Op::EnableRotation {
+        secret,
+        schedule,
+        rotate_now,
+    }) = plan.ops.last()
+    else {
         panic!("{:?}", plan.ops)
     };
     assert!(secret.starts_with("arn:aws:secretsmanager:"), "{secret}");
     assert_eq!(schedule, "rate(30 days)");
+    assert!(
+        !rotate_now,
+        "turning rotation on rotates nothing unless asked"
+    );
 }
 
 #[test]
@@ -209,5 +218,38 @@ fn existing_endpoints_are_not_made() {
         !op_names(&plan).iter().any(|op| op.contains("Endpoint")),
         "{:?}",
         plan.ops
+    );
+}
+
+#[test]
+fn rotating_on_enable_is_asked_for_and_only_the_first_time() {
+    let source = SPEC.replace(
+        "    schedule: rate(30 days)",
+        "    schedule: rate(30 days)\n    lambda: { rotate_on_enable: true }",
+    );
+    let desired = desired_from(&source);
+    let rotate_now = |plan: &RunnerPlan| {
+        plan.ops.iter().any(|op| {
+            matches!(
+                op,
+                Op::EnableRotation {
+                    rotate_now: true,
+                    ..
+                }
+            )
+        })
+    };
+    assert!(rotate_now(
+        &diff(&desired, &Observed::default()).expect("plans")
+    ));
+    let mut observed = Observed::as_applied(&desired);
+    for rotation in observed.rotations.values_mut() {
+        rotation.schedule = Some("rate(7 days)".into());
+    }
+    let rescheduled = diff(&desired, &observed).expect("plans");
+    assert_eq!(op_names(&rescheduled), ["EnableRotation"]);
+    assert!(
+        !rotate_now(&rescheduled),
+        "a new schedule rotates nothing now"
     );
 }

@@ -398,6 +398,10 @@ pub struct RotationLambda {
     /// Days to keep the function's logs (default 30).
     #[serde(default = "default_lambda_log_retention")]
     pub log_retention_days: u32,
+    /// Whether turning rotation on for a secret also rotates it at once (default
+    /// `false`: the first rotation comes with the schedule).
+    #[serde(default)]
+    pub rotate_on_enable: bool,
 }
 
 fn default_lambda_log_retention() -> u32 {
@@ -412,6 +416,7 @@ impl Default for RotationLambda {
             test: RotationTest::default(),
             vpc_endpoints: VpcEndpoints::default(),
             log_retention_days: default_lambda_log_retention(),
+            rotate_on_enable: false,
         }
     }
 }

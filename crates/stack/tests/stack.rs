@@ -178,17 +178,7 @@ async fn a_replacement_is_refused_without_the_flag_before_any_change() {
 #[tokio::test]
 #[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --ignored"]
 async fn live_aws_apply_plan_destroy() {
-    assert_eq!(
-        std::env::var("ELASTICACHE_ACTION_LIVE_AWS").as_deref(),
-        Ok("1"),
-        "set ELASTICACHE_ACTION_LIVE_AWS=1 to confirm this may create resources in the account"
-    );
-    let region =
-        std::env::var("ELASTICACHE_ACTION_LIVE_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
+    let (region, stamp) = live_region_and_stamp();
     let source = format!(
         "stack: ea-live-{stamp}\nregion: {region}\nengine: {{name: valkey, version: \"8.0\"}}\nnode_type: cache.t4g.micro\n\
          network:\n  create:\n    vpc_cidr: 10.99.0.0/16\n    subnets:\n      - {{availability_zone: {region}a, cidr: 10.99.1.0/24}}\n      \
@@ -245,19 +235,9 @@ async fn live_aws_apply_plan_destroy() {
 #[tokio::test]
 #[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --ignored"]
 async fn live_aws_secrets_manager_invokes_the_rotation_function() {
-    assert_eq!(
-        std::env::var("ELASTICACHE_ACTION_LIVE_AWS").as_deref(),
-        Ok("1"),
-        "set ELASTICACHE_ACTION_LIVE_AWS=1 to confirm this may create resources in the account"
-    );
-    let region =
-        std::env::var("ELASTICACHE_ACTION_LIVE_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let (region, stamp) = live_region_and_stamp();
     let package =
         std::env::var("ELASTICACHE_ACTION_LIVE_PACKAGE").unwrap_or_else(|_| "release".into());
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
     let source = format!(
         "stack: ea-lambda-{stamp}\nregion: {region}\nengine: {{name: valkey, version: \"8.0\"}}\nnode_type: cache.t4g.micro\n\
          network:\n  create:\n    vpc_cidr: 10.98.0.0/16\n    subnets:\n      - {{availability_zone: {region}a, cidr: 10.98.1.0/24}}\n      \
@@ -329,6 +309,23 @@ async fn rotate_through_secrets_manager(
         }
     }
     Err("no new AWSCURRENT version within 30 minutes (see the function's log group)".to_owned())
+}
+
+/// The live suite's region, and a stamp that names its stacks apart; refuses to go on
+/// unless the maintainer confirmed with `ELASTICACHE_ACTION_LIVE_AWS=1`.
+fn live_region_and_stamp() -> (String, u64) {
+    assert_eq!(
+        std::env::var("ELASTICACHE_ACTION_LIVE_AWS").as_deref(),
+        Ok("1"),
+        "set ELASTICACHE_ACTION_LIVE_AWS=1 to confirm this may create resources in the account"
+    );
+    let region =
+        std::env::var("ELASTICACHE_ACTION_LIVE_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    (region, stamp)
 }
 
 /// The quickstart applied in a fresh account through a proxy whose count starts after.
