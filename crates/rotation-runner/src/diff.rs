@@ -198,8 +198,10 @@ pub fn diff(desired: &Desired, observed: &Observed) -> Result<RunnerPlan, Runner
     }
     let mut plan = RunnerPlan::new(observed);
     diff_role(&mut plan, desired, observed)?;
-    if let Some(endpoints) = &desired.endpoints {
-        diff_endpoints(&mut plan, desired, endpoints, observed);
+    match &desired.endpoints {
+        Some(endpoints) => diff_endpoints(&mut plan, desired, endpoints, observed),
+        // `vpc_endpoints: existing` now: the ones the stack made go.
+        None => remove_endpoints(&mut plan, desired, observed),
     }
     diff_function(&mut plan, desired, observed);
     diff_rotations(&mut plan, desired, observed);
@@ -585,6 +587,12 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> RunnerPlan {
             with_policy: role.policy.is_some(),
         });
     }
+    remove_endpoints(&mut plan, desired, observed);
+    plan
+}
+
+/// Plans deleting the endpoints tagged for the stack and their group.
+fn remove_endpoints(plan: &mut RunnerPlan, desired: &Desired, observed: &Observed) {
     for endpoint in &observed.endpoints {
         plan.changes.push(Change::delete(
             ResourceId::new(kinds::ENDPOINT, &endpoint.service),
@@ -606,5 +614,4 @@ pub fn diff_destroy(desired: &Desired, observed: &Observed) -> RunnerPlan {
             id: group.id.clone(),
         });
     }
-    plan
 }

@@ -36,7 +36,7 @@ pub mod package;
 pub mod policy;
 
 pub use aws_error::AwsError;
-pub use diff::{Op, RunnerOutputs, RunnerPlan, diff, diff_destroy, kinds};
+pub use diff::{RunnerOutputs, RunnerPlan, diff, diff_destroy, kinds};
 pub use model::*;
 
 /// This step, holding its clients.

@@ -208,6 +208,18 @@ fn another_runner_removes_what_lambda_left_and_only_our_rotations() {
 }
 
 #[test]
+fn endpoints_the_stack_made_go_when_the_vpc_has_its_own() {
+    let made = desired();
+    let observed = Observed::as_applied(&made);
+    let source = SPEC.replace(
+        "    schedule: rate(30 days)",
+        "    schedule: rate(30 days)\n    lambda: { vpc_endpoints: existing }",
+    );
+    let plan = diff(&desired_from(&source), &observed).expect("plans");
+    assert_eq!(op_names(&plan), ["DeleteEndpoints", "DeleteEndpointGroup"]);
+}
+
+#[test]
 fn existing_endpoints_are_not_made() {
     let source = SPEC.replace(
         "    schedule: rate(30 days)",
