@@ -1,0 +1,104 @@
+//! The OSB catalog (`GET /v2/catalog`) from the configuration, with the parameters each
+//! plan takes as JSON Schemas.
+
+use serde_json::{Value, json};
+
+use crate::config::{BrokerConfig, Plan, Service};
+
+/// The parameters a provision or update may pass. Anything else is refused (400, naming
+/// it), so the schema says `additionalProperties: false`.
+pub fn instance_parameters() -> Value {
+    json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "maxmemory_policy": {
+                "type": "string",
+                "description": "What the engine evicts when memory is full",
+                "enum": ["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu",
+                         "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]
+            },
+            "maintenance_window": {
+                "type": "string",
+                "description": "Weekly, UTC, at least an hour, such as sun:05:00-sun:06:00",
+                "pattern": "^(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):[0-2][0-9]:[0-5][0-9]$"
+            },
+            "snapshot_window": {
+                "type": "string",
+                "description": "Daily, UTC, at least an hour, such as 03:00-04:00",
+                "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"
+            },
+            "restore_from_snapshot": {
+                "type": "string",
+                "description": "A snapshot in this account and region to start from (provision only)"
+            }
+        }
+    })
+}
+
+/// The parameters a bind may pass.
+pub fn binding_parameters() -> Value {
+    json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "read_only": {
+                "type": "boolean",
+                "description": "A user that may only read (the plan's read-only access string)"
+            }
+        }
+    })
+}
+
+/// The catalog as OSB v2.17 shapes it.
+pub fn catalog(config: &BrokerConfig) -> Value {
+    json!({ "services": config.services.iter().map(service).collect::<Vec<_>>() })
+}
+
+fn service(service: &Service) -> Value {
+    let mut out = json!({
+        "id": service.id,
+        "name": service.name,
+        "description": service.description,
+        "tags": service.tags,
+        "bindable": true,
+        "plan_updateable": service.plan_updateable,
+        "instances_retrievable": true,
+        "bindings_retrievable": true,
+        "allow_context_updates": false,
+        "plans": service.plans.iter().map(|p| plan(service, p)).collect::<Vec<_>>(),
+    });
+    if let Some(metadata) = &service.metadata {
+        out["metadata"] = metadata.clone();
+    }
+    out
+}
+
+fn plan(service: &Service, plan: &Plan) -> Value {
+    let mut out = json!({
+        "id": plan.id,
+        "name": plan.name,
+        "description": plan.description,
+        "free": plan.free,
+        "bindable": true,
+        "plan_updateable": service.plan_updateable,
+        "schemas": {
+            "service_instance": {
+                "create": { "parameters": instance_parameters() },
+                "update": { "parameters": instance_parameters() },
+            },
+            "service_binding": {
+                "create": { "parameters": binding_parameters() },
+            },
+        },
+    });
+    if let Some(metadata) = &plan.metadata {
+        out["metadata"] = metadata.clone();
+    }
+    if let Some(seconds) = service.maximum_polling_duration {
+        out["maximum_polling_duration"] = json!(seconds);
+    }
+    out
+}

@@ -1,0 +1,185 @@
+//! The HTTP rules every OSB request passes before its handler: the request identity
+//! echoed, basic auth compared in constant time (401 with `WWW-Authenticate`), and the
+//! API version checked (412); then the routes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use base64::Engine;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::catalog;
+use crate::config::BrokerConfig;
+
+/// The OSB version this broker implements.
+pub const API_VERSION: &str = "2.17";
+
+/// The oldest minor version of API 2 accepted: the first with the fields this broker
+/// relies on (`instances_retrievable`, `bindings_retrievable`, request identity).
+const OLDEST_MINOR: u32 = 13;
+
+const API_VERSION_HEADER: HeaderName = HeaderName::from_static("x-broker-api-version");
+const REQUEST_IDENTITY: HeaderName = HeaderName::from_static("x-broker-api-request-identity");
+
+/// The platform's basic-auth credentials. `Debug` shows the username only.
+#[derive(Clone)]
+pub struct BasicAuth {
+    username: String,
+    password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "BasicAuth {{ username: {:?}, password: (sensitive) }}",
+            self.username
+        )
+    }
+}
+
+impl BasicAuth {
+    /// Credentials the platform must present.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        BasicAuth {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// Whether an `Authorization` header carries these credentials. Both parts are
+    /// compared in full whatever the first's outcome, in time that does not depend on
+    /// where they differ.
+    fn accepts(&self, headers: &HeaderMap) -> bool {
+        let Some(encoded) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+        else {
+            return false;
+        };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let (user, password) = match decoded.iter().position(|b| *b == b':') {
+            Some(colon) => (&decoded[..colon], &decoded[colon + 1..]),
+            None => (&decoded[..], &[][..]),
+        };
+        let user_ok = user.ct_eq(self.username.as_bytes());
+        let password_ok = password.ct_eq(self.password.as_bytes());
+        (user_ok & password_ok).into()
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct Broker {
+    /// The configuration.
+    pub config: BrokerConfig,
+    /// The platform's credentials.
+    pub auth: BasicAuth,
+}
+
+/// An OSB error: a status and the body `{error, description}`.
+#[derive(Debug)]
+pub struct OsbError {
+    status: StatusCode,
+    error: Option<&'static str>,
+    description: String,
+}
+
+impl OsbError {
+    /// An error with this status and description, and no OSB error code.
+    pub fn new(status: StatusCode, description: impl Into<String>) -> Self {
+        OsbError {
+            status,
+            error: None,
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for OsbError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "description": self.description });
+        if let Some(error) = self.error {
+            body["error"] = json!(error);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The broker's routes behind its rules; `/healthz` answers without them.
+pub fn router(broker: Arc<Broker>) -> Router {
+    let osb = Router::new()
+        .route("/v2/catalog", get(catalog_handler))
+        .layer(middleware::from_fn(check_version))
+        .layer(middleware::from_fn_with_state(broker.clone(), check_auth));
+    Router::new()
+        .merge(osb)
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(middleware::from_fn(echo_request_identity))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .with_state(broker)
+}
+
+async fn catalog_handler(State(broker): State<Arc<Broker>>) -> Json<serde_json::Value> {
+    Json(catalog::catalog(&broker.config))
+}
+
+async fn echo_request_identity(request: Request, next: Next) -> Response {
+    let identity = request.headers().get(REQUEST_IDENTITY).cloned();
+    let mut response = next.run(request).await;
+    if let Some(identity) = identity {
+        response.headers_mut().insert(REQUEST_IDENTITY, identity);
+    }
+    response
+}
+
+async fn check_auth(State(broker): State<Arc<Broker>>, request: Request, next: Next) -> Response {
+    if broker.auth.accepts(request.headers()) {
+        return next.run(request).await;
+    }
+    let mut response = OsbError::new(
+        StatusCode::UNAUTHORIZED,
+        "basic authentication with the broker's credentials is required",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"elasticache-broker\""),
+    );
+    response
+}
+
+async fn check_version(request: Request, next: Next) -> Response {
+    let version = request
+        .headers()
+        .get(API_VERSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if version.is_some_and(supported) {
+        return next.run(request).await;
+    }
+    let sent = version.map_or("none".to_owned(), |v| format!("`{v}`"));
+    OsbError::new(
+        StatusCode::PRECONDITION_FAILED,
+        format!("X-Broker-API-Version {sent} is not supported: this broker implements {API_VERSION} and accepts 2.{OLDEST_MINOR} or later 2.x"),
+    )
+    .into_response()
+}
+
+fn supported(version: &str) -> bool {
+    let Some((major, minor)) = version.trim().split_once('.') else {
+        return false;
+    };
+    major == "2"
+        && minor
+            .parse::<u32>()
+            .is_ok_and(|minor| minor >= OLDEST_MINOR)
+}

@@ -1,0 +1,22 @@
+/*!
+The Open Service Broker front end of the stack library (`elasticache-broker`): platforms
+such as Cloud Foundry ask it for ElastiCache stacks per service instance.
+
+It owns the broker's configuration ([`config`]: catalog, plans as partial specs, the
+platform's shared settings, where credentials come from), the catalog it publishes
+([`catalog`]) and the HTTP rules of OSB API v2.17 every request passes ([`http`]: basic
+auth in constant time, the API version, the request identity). It does not own stacks:
+instances and bindings will go through `stack`, as every front end does.
+
+Built so far: configuration, catalog, auth, version and identity rules, `/healthz`.
+Not yet: provision, update, deprovision, bind, unbind and `last_operation` (those routes
+answer 404 until they exist).
+*/
+#![deny(missing_docs)]
+
+pub mod catalog;
+pub mod config;
+pub mod http;
+
+pub use config::{BrokerConfig, parse};
+pub use http::{BasicAuth, Broker, router};

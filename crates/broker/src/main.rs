@@ -1,0 +1,111 @@
+//! `elasticache-broker CONFIG`: serves the Open Service Broker API with the
+//! configuration in CONFIG. The library does the work; this reads the configuration and
+//! the credentials, sets up logging and serves until SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use broker::config::CredentialSources;
+use broker::{BasicAuth, Broker};
+use clap::Parser;
+
+/// An Open Service Broker (API 2.17) for ElastiCache stacks.
+///
+/// CONFIG is the broker's YAML file: where it listens, where the platform's basic-auth
+/// credentials are read from (environment variables or files, never the values), the
+/// platform's shared stack settings, and the catalog of services and plans. It is
+/// checked before anything is served; every problem is printed with its line.
+///
+/// Example:
+///   BROKER_USERNAME=cf BROKER_PASSWORD=… elasticache-broker examples/broker.yaml
+#[derive(Debug, Parser)]
+#[command(name = "elasticache-broker", version)]
+struct Args {
+    /// The broker's configuration file.
+    config: PathBuf,
+    /// Check the configuration and exit (0 valid, 1 not).
+    #[arg(long)]
+    check: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let file = args.config.display().to_string();
+    let source =
+        std::fs::read_to_string(&args.config).with_context(|| format!("cannot read {file}"))?;
+    let config = broker::parse(&source, &file).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    if args.check {
+        println!("{file}: valid");
+        return Ok(());
+    }
+    let auth = read_credentials(&config.credentials)?;
+    let address = config
+        .listen_address()
+        .context("the configuration's listen address")?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    tracing::info!(%address, "serving the Open Service Broker API");
+    let app = broker::router(Arc::new(Broker { config, auth }));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving")
+}
+
+fn read_credentials(sources: &CredentialSources) -> anyhow::Result<BasicAuth> {
+    let read = |env: &Option<String>, file: &Option<String>| -> anyhow::Result<String> {
+        match (env, file) {
+            (Some(name), _) => std::env::var(name)
+                .with_context(|| format!("environment variable {name} is not set")),
+            (None, Some(path)) => Ok(std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {path}"))?
+                .trim_end()
+                .to_owned()),
+            (None, None) => anyhow::bail!("no source for a credential"),
+        }
+    };
+    let username = read(&sources.username_env, &sources.username_file)?;
+    let password = read(&sources.password_env, &sources.password_file)?;
+    anyhow::ensure!(!password.is_empty(), "the broker's password is empty");
+    Ok(BasicAuth::new(username, password))
+}
+
+/// Resolves on SIGTERM (how platforms stop a process) or Ctrl-C.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
