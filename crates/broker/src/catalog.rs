@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use crate::config::{BrokerConfig, Plan, Service};
 
 /// The parameters a provision or update may pass. Anything else is refused (400, naming
-/// it), so the schema says `additionalProperties: false`.
+/// it), so the schema says `additionalProperties: false`. (`restore_from_snapshot` waits
+/// for the spec to restore from a snapshot.)
 pub fn instance_parameters() -> Value {
     json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
@@ -28,10 +29,6 @@ pub fn instance_parameters() -> Value {
                 "type": "string",
                 "description": "Daily, UTC, at least an hour, such as 03:00-04:00",
                 "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"
-            },
-            "restore_from_snapshot": {
-                "type": "string",
-                "description": "A snapshot in this account and region to start from (provision only)"
             }
         }
     })

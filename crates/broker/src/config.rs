@@ -124,6 +124,15 @@ impl BrokerConfig {
     }
 }
 
+/// `base` with `overlay` merged over it (see [`merge`]).
+pub(crate) fn merged(base: &Mapping, overlay: &Mapping) -> Mapping {
+    let mut out = base.clone();
+    for (key, value) in overlay {
+        merge(&mut out, key, value);
+    }
+    out
+}
+
 /// Puts `value` under `key`, merging mappings key by key (the plan's `encryption` adds
 /// to the platform's), anything else replacing.
 fn merge(into: &mut Mapping, key: &Value, value: &Value) {

@@ -17,6 +17,7 @@ answer 404 until they exist).
 pub mod catalog;
 pub mod config;
 pub mod http;
+pub mod instance;
 
 pub use config::{BrokerConfig, parse};
 pub use http::{BasicAuth, Broker, router};
