@@ -10,12 +10,14 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use base64::Engine;
+use base64::Engine as _;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use crate::catalog;
 use crate::config::BrokerConfig;
+use crate::instances;
+use crate::operations::Engine;
 
 /// The OSB version this broker implements.
 pub const API_VERSION: &str = "2.17";
@@ -81,9 +83,23 @@ impl BasicAuth {
 #[derive(Debug)]
 pub struct Broker {
     /// The configuration.
-    pub config: BrokerConfig,
+    pub config: Arc<BrokerConfig>,
     /// The platform's credentials.
     pub auth: BasicAuth,
+    /// The operations, and the records they keep in AWS.
+    pub engine: Arc<Engine>,
+}
+
+impl Broker {
+    /// A broker serving `config`, acting in AWS through `aws` (the platform's account
+    /// and region).
+    pub fn new(config: BrokerConfig, auth: BasicAuth, aws: aws_config::SdkConfig) -> Self {
+        Broker {
+            config: Arc::new(config),
+            auth,
+            engine: Arc::new(Engine::new(aws)),
+        }
+    }
 }
 
 /// An OSB error: a status and the body `{error, description}`.
@@ -103,6 +119,15 @@ impl OsbError {
             description: description.into(),
         }
     }
+
+    /// An error with one of OSB's codes (`AsyncRequired`, `ConcurrencyError`, …).
+    pub fn coded(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        OsbError {
+            status,
+            error: Some(error),
+            description: description.into(),
+        }
+    }
 }
 
 impl IntoResponse for OsbError {
@@ -119,6 +144,16 @@ impl IntoResponse for OsbError {
 pub fn router(broker: Arc<Broker>) -> Router {
     let osb = Router::new()
         .route("/v2/catalog", get(catalog_handler))
+        .route(
+            "/v2/service_instances/{instance_id}",
+            axum::routing::put(instances::provision)
+                .get(instances::fetch)
+                .delete(instances::deprovision),
+        )
+        .route(
+            "/v2/service_instances/{instance_id}/last_operation",
+            get(instances::last_operation),
+        )
         .layer(middleware::from_fn(check_version))
         .layer(middleware::from_fn_with_state(broker.clone(), check_auth));
     Router::new()

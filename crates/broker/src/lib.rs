@@ -8,9 +8,10 @@ platform's shared settings, where credentials come from), the catalog it publish
 auth in constant time, the API version, the request identity). It does not own stacks:
 instances and bindings will go through `stack`, as every front end does.
 
-Built so far: configuration, catalog, auth, version and identity rules, `/healthz`.
-Not yet: provision, update, deprovision, bind, unbind and `last_operation` (those routes
-answer 404 until they exist).
+Built so far: configuration, catalog, the rules every request passes, `/healthz`, and
+instances: provision, fetch, deprovision and `last_operation`, kept in AWS
+([`record`]) and run in the background ([`operations`]). Not yet: update, bind, unbind
+(those routes answer 404 until they exist).
 */
 #![deny(missing_docs)]
 
@@ -18,6 +19,9 @@ pub mod catalog;
 pub mod config;
 pub mod http;
 pub mod instance;
+mod instances;
+pub mod operations;
+pub mod record;
 
 pub use config::{BrokerConfig, parse};
 pub use http::{BasicAuth, Broker, router};

@@ -62,7 +62,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     tracing::info!(%address, "serving the Open Service Broker API");
-    let app = broker::router(Arc::new(Broker { config, auth }));
+    let region = config
+        .platform
+        .get("region")
+        .and_then(|r| r.as_str())
+        .context("platform.region")?
+        .to_owned();
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .retry_config(stack::retry_config())
+        .load()
+        .await;
+    let app = broker::router(Arc::new(Broker::new(config, auth, aws)));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await

@@ -19,10 +19,16 @@ fn config_source() -> String {
 
 fn app() -> axum::Router {
     let config = broker::parse(&config_source(), "config.yaml").expect("the example is valid");
-    broker::router(Arc::new(Broker {
+    // No AWS call is made by what these tests send.
+    let aws = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
+    broker::router(Arc::new(Broker::new(
         config,
-        auth: BasicAuth::new("cf", "s3cret:with-colon"),
-    }))
+        BasicAuth::new("cf", "s3cret:with-colon"),
+        aws,
+    )))
 }
 
 fn basic(user: &str, password: &str) -> String {
