@@ -168,9 +168,24 @@ async fn catalog_handler(State(broker): State<Arc<Broker>>) -> Json<serde_json::
     Json(catalog::catalog(&broker.config))
 }
 
+/// Echoes the platform's request identity, and logs each request in a span that
+/// carries it (method, path and status; never a header's or body's value beyond that).
 async fn echo_request_identity(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let identity = request.headers().get(REQUEST_IDENTITY).cloned();
-    let mut response = next.run(request).await;
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_identity = identity.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
+    );
+    let mut response = async {
+        let response = next.run(request).await;
+        tracing::info!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await;
     if let Some(identity) = identity {
         response.headers_mut().insert(REQUEST_IDENTITY, identity);
     }

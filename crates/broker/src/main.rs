@@ -19,24 +19,35 @@ use clap::Parser;
 /// checked before anything is served; every problem is printed with its line.
 ///
 /// Example:
-///   BROKER_USERNAME=cf BROKER_PASSWORD=… elasticache-broker examples/broker.yaml
+///   BROKER_USERNAME=cf BROKER_PASSWORD=… elasticache-broker examples/broker/config.yaml
 #[derive(Debug, Parser)]
-#[command(name = "elasticache-broker", version)]
+#[command(name = "elasticache-broker", version, verbatim_doc_comment)]
 struct Args {
     /// The broker's configuration file.
     config: PathBuf,
     /// Check the configuration and exit (0 valid, 1 not).
     #[arg(long)]
     check: bool,
+    /// Log lines as `text` (default) or `json` (one object per line, for a log
+    /// pipeline). The level comes from RUST_LOG (default `info`). No log line holds a
+    /// credential.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Args::parse()).await {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format.as_str() {
+        "json" => logs.json().init(),
+        _ => logs.init(),
+    }
+    match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
