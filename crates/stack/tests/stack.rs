@@ -204,15 +204,7 @@ async fn live_aws_apply_plan_destroy() {
         )
         .await;
     let rotated_plan = stack.plan().await.map(|p| p.has_changes());
-    let planned_destroy = stack
-        .plan_destroy(stack::DestroyOptions {
-            force_delete_secrets: true,
-            skip_final_snapshot: true,
-            ..Default::default()
-        })
-        .await
-        .expect("plans destroy");
-    let destroy = stack.destroy(&planned_destroy, &|_| {}).await;
+    let destroy = destroy_without_a_trace(&stack).await;
     assert!(!plan.has_changes(), "{:#?}", plan.plan().changes);
     let rotated = rotated.expect("rotates");
     assert!(
@@ -253,15 +245,7 @@ async fn live_aws_secrets_manager_invokes_the_rotation_function() {
         Ok(outputs) => rotate_through_secrets_manager(&config, &outputs.secrets[0].0).await,
         Err(_) => Err("not applied".to_owned()),
     };
-    let planned_destroy = stack
-        .plan_destroy(stack::DestroyOptions {
-            force_delete_secrets: true,
-            skip_final_snapshot: true,
-            ..Default::default()
-        })
-        .await
-        .expect("plans destroy");
-    let destroy = stack.destroy(&planned_destroy, &|_| {}).await;
+    let destroy = destroy_without_a_trace(&stack).await;
     applied.expect("applies");
     rotated.expect("Secrets Manager rotates with the function");
     destroy.expect("destroys");
@@ -309,6 +293,17 @@ async fn rotate_through_secrets_manager(
         }
     }
     Err("no new AWSCURRENT version within 30 minutes (see the function's log group)".to_owned())
+}
+
+/// Destroys a live test's stack: no final snapshot, secrets deleted at once.
+async fn destroy_without_a_trace(stack: &Stack) -> Result<(), StackError> {
+    let options = stack::DestroyOptions {
+        force_delete_secrets: true,
+        skip_final_snapshot: true,
+        ..Default::default()
+    };
+    let planned = stack.plan_destroy(options).await?;
+    stack.destroy(&planned, &|_| {}).await
 }
 
 /// The live suite's region, and a stamp that names its stacks apart; refuses to go on
