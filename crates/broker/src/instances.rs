@@ -119,7 +119,7 @@ pub async fn provision(
             "an instance with this id exists with another service, plan or parameters",
         )),
         (true, Kind::Provision, OpState::Succeeded) | (true, Kind::Update, OpState::Succeeded) => {
-            Ok((StatusCode::OK, Json(json!({})).into_response()).into_response())
+            Ok((StatusCode::OK, Json(json!({}))).into_response())
         }
         (true, Kind::Provision, _) => {
             if operation.state == OpState::InProgress {
@@ -186,7 +186,7 @@ pub async fn deprovision(
     };
     let operation = &record.operation;
     match (operation.kind, operation.state) {
-        (Kind::Deprovision, _) => {}
+        (Kind::Deprovision, OpState::InProgress) => {}
         (Kind::Update, OpState::InProgress) => {
             return Err(OsbError::coded(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -194,16 +194,14 @@ pub async fn deprovision(
                 "the instance is being updated",
             ));
         }
-        // Anything else goes, a provision still running included (orphan mitigation):
-        // the destroy takes the stack's lock after it.
+        // Anything else goes, a provision still running included (orphan mitigation:
+        // the destroy takes the stack's lock after it) and a failed deprovision (tried
+        // again as a new operation).
         _ => {
             record.operation = Operation::start(Kind::Deprovision);
             records.put(&stack, &record).await?;
             tracing::info!(%instance_id, %stack, "deprovisioning");
         }
-    }
-    if record.operation.state != OpState::Succeeded {
-        record.operation.state = OpState::InProgress;
     }
     broker
         .engine
