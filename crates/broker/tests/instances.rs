@@ -133,6 +133,23 @@ async fn settle(app: &axum::Router, instance: &str, operation: &str) -> (StatusC
     panic!("{operation} still in progress after two minutes")
 }
 
+/// Polls until the operation is over, which must be a success.
+async fn succeeds(app: &axum::Router, instance: &str, operation: &str) {
+    let (status, done) = settle(app, instance, operation).await;
+    assert_eq!(
+        (status, done["state"].as_str()),
+        (StatusCode::OK, Some("succeeded")),
+        "{done}"
+    );
+}
+
+/// How many replication groups the account has.
+async fn replication_groups(account: &Account) -> usize {
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
+    let groups = elasticache.describe_replication_groups().send().await;
+    groups.expect("describes").replication_groups().len()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_is_provisioned_fetched_and_deprovisioned_idempotently() {
     let account = Emulator::account("broker_instances").await;
@@ -188,25 +205,14 @@ async fn an_instance_is_provisioned_fetched_and_deprovisioned_idempotently() {
         "not retrievable while provisioning"
     );
 
-    let (status, done) = settle(&app, instance, &operation).await;
-    assert_eq!(
-        (status, done["state"].as_str()),
-        (StatusCode::OK, Some("succeeded")),
-        "{done}"
-    );
+    succeeds(&app, instance, &operation).await;
     let (status, fetched) = call(&app, Method::GET, &uri, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched["plan_id"], PLAN);
     assert_eq!(fetched["parameters"]["maxmemory_policy"], "allkeys-lru");
     let (status, _) = call(&app, Method::PUT, &put, Some(provision.clone())).await;
     assert_eq!(status, StatusCode::OK, "identical and done");
-    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
-    let groups = elasticache
-        .describe_replication_groups()
-        .send()
-        .await
-        .expect("describes");
-    assert_eq!(groups.replication_groups().len(), 1, "one stack");
+    assert_eq!(replication_groups(&account).await, 1, "one stack");
 
     let delete = format!("{uri}?service_id={SERVICE}&plan_id={PLAN}");
     let (status, body) = call(&app, Method::DELETE, &delete, None).await;
@@ -234,6 +240,7 @@ async fn an_instance_is_provisioned_fetched_and_deprovisioned_idempotently() {
     )
     .await;
     assert_eq!(status, StatusCode::GONE);
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
     let snapshots = elasticache
         .describe_snapshots()
         .send()
@@ -265,19 +272,8 @@ async fn two_replicas_given_the_same_provision_make_one_stack_and_one_operation(
     assert_eq!(a.1["operation"], b.1["operation"], "one operation");
     let operation = a.1["operation"].as_str().expect("an operation").to_owned();
     // Either replica answers the poll.
-    let (status, done) = settle(&two, instance, &operation).await;
-    assert_eq!(
-        (status, done["state"].as_str()),
-        (StatusCode::OK, Some("succeeded")),
-        "{done}"
-    );
-    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
-    let groups = elasticache
-        .describe_replication_groups()
-        .send()
-        .await
-        .expect("describes");
-    assert_eq!(groups.replication_groups().len(), 1, "one stack");
+    succeeds(&two, instance, &operation).await;
+    assert_eq!(replication_groups(&account).await, 1, "one stack");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,10 +298,5 @@ async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
         BasicAuth::new("cf", "pw"),
         account.config.clone(),
     )));
-    let (status, done) = settle(&restarted, instance, &record.operation.id).await;
-    assert_eq!(
-        (status, done["state"].as_str()),
-        (StatusCode::OK, Some("succeeded")),
-        "{done}"
-    );
+    succeeds(&restarted, instance, &record.operation.id).await;
 }
