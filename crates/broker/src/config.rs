@@ -96,6 +96,39 @@ pub struct Plan {
     /// The stack each instance of this plan gets: spec fields (`engine`, `node_type`,
     /// `cluster`, `auth`, `logs`, `destroy`, …) but not `stack`, `region` or `network`.
     pub spec: Mapping,
+    /// What each binding's user may do (plans with `auth.mode: rbac` or `iam`).
+    #[serde(default)]
+    pub bindings: BindingAccess,
+}
+
+/// The access strings of a plan's binding users.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingAccess {
+    /// A binding's user (default: every key and command ElastiCache allows).
+    #[serde(default = "default_access")]
+    pub access: String,
+    /// A binding's user when the bind asks for `read_only` (default: every key, no
+    /// command that writes).
+    #[serde(default = "default_read_only_access")]
+    pub read_only_access: String,
+}
+
+impl Default for BindingAccess {
+    fn default() -> Self {
+        BindingAccess {
+            access: default_access(),
+            read_only_access: default_read_only_access(),
+        }
+    }
+}
+
+fn default_access() -> String {
+    "on ~* +@all".to_owned()
+}
+
+fn default_read_only_access() -> String {
+    "on ~* +@all -@write -@dangerous".to_owned()
 }
 
 impl BrokerConfig {
@@ -304,8 +337,9 @@ impl Check<'_> {
             );
         }
         let source = config.spec_source(plan, "broker-check");
-        let Err(errors) = spec::parse(&source, "merged") else {
-            return;
+        let errors = match spec::parse(&source, "merged") {
+            Ok(spec) => return self.binding_access(config, plan, &spec, path),
+            Err(errors) => errors,
         };
         for error in errors.errors {
             let top = error.path.split(['.', '[']).next().unwrap_or_default();
@@ -316,6 +350,38 @@ impl Check<'_> {
                 (false, false) => format!("platform.{}", error.path),
             };
             self.error(&at, error.message);
+        }
+    }
+}
+
+impl Check<'_> {
+    /// The plan's binding access strings, checked as the users they become.
+    fn binding_access(
+        &mut self,
+        config: &BrokerConfig,
+        plan: &Plan,
+        spec: &spec::Spec,
+        path: &str,
+    ) {
+        if !crate::binding::has_users(spec.auth.mode) {
+            return;
+        }
+        let users = [
+            ("access", &plan.bindings.access),
+            ("read_only_access", &plan.bindings.read_only_access),
+        ];
+        for (field, access) in users {
+            let user = crate::binding::BindingUser {
+                name: "b-check".to_owned(),
+                access: access.clone(),
+            };
+            let defaults = crate::instance::InstanceParameters::default();
+            let checked = crate::instance::instance_spec(config, plan, "check", &defaults, &[user]);
+            if let Err(errors) = checked {
+                for error in errors.errors {
+                    self.error(&format!("{path}.bindings.{field}"), error.message);
+                }
+            }
         }
     }
 }

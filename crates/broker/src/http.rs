@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use crate::bindings;
 use crate::catalog;
 use crate::config::BrokerConfig;
 use crate::instances;
@@ -153,6 +154,16 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route(
             "/v2/service_instances/{instance_id}/last_operation",
             get(instances::last_operation),
+        )
+        .route(
+            "/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
+            axum::routing::put(bindings::bind)
+                .get(bindings::fetch)
+                .delete(bindings::unbind),
+        )
+        .route(
+            "/v2/service_instances/{instance_id}/service_bindings/{binding_id}/last_operation",
+            get(bindings::last_operation),
         )
         .layer(middleware::from_fn(check_version))
         .layer(middleware::from_fn_with_state(broker.clone(), check_auth));

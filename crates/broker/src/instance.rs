@@ -6,6 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use spec::{Spec, SpecErrors};
 
+use crate::binding::BindingUser;
 use crate::config::{BrokerConfig, Plan};
 
 /// Hex digits of the instance id's SHA-256 in a stack name: 64 bits, so two instances
@@ -86,16 +87,54 @@ pub fn parameters(value: Option<&Value>) -> Result<InstanceParameters, Vec<Strin
     }
 }
 
-/// The spec of instance `instance_id` of `plan` with `parameters`. Its errors are the
-/// platform's fault only where a parameter is named in them.
+/// The spec of instance `instance_id` of `plan` with `parameters` and one user per
+/// binding. Its errors are the platform's fault only where a parameter is named in them.
 pub fn instance_spec(
     config: &BrokerConfig,
     plan: &Plan,
     instance_id: &str,
     parameters: &InstanceParameters,
+    bindings: &[BindingUser],
 ) -> Result<Spec, SpecErrors> {
     let stack = stack_name(instance_id);
     let mut plan = plan.clone();
+    let overlay = parameters_overlay(parameters);
+    if !overlay.is_empty() {
+        plan.spec = crate::config::merged(&plan.spec, &overlay);
+    }
+    let file = format!("instance {instance_id}");
+    let spec = spec::parse(&config.spec_source(&plan, &stack), &file)?;
+    if bindings.is_empty() {
+        return Ok(spec);
+    }
+    // Lists replace lists when specs merge: the plan's users, then the bindings'.
+    let users: Vec<serde_yaml::Value> = spec
+        .auth
+        .users
+        .iter()
+        .map(|u| (u.name.as_str(), u.access.as_str()))
+        .chain(
+            bindings
+                .iter()
+                .map(|b| (b.name.as_str(), b.access.as_str())),
+        )
+        .map(|(name, access)| {
+            let mut user = serde_yaml::Mapping::new();
+            user.insert("name".into(), name.into());
+            user.insert("access".into(), access.into());
+            user.into()
+        })
+        .collect();
+    let mut auth = serde_yaml::Mapping::new();
+    auth.insert("users".into(), users.into());
+    let mut overlay = serde_yaml::Mapping::new();
+    overlay.insert("auth".into(), auth.into());
+    plan.spec = crate::config::merged(&plan.spec, &overlay);
+    spec::parse(&config.spec_source(&plan, &stack), &file)
+}
+
+/// The spec fields the parameters set.
+fn parameters_overlay(parameters: &InstanceParameters) -> serde_yaml::Mapping {
     let mut cluster = serde_yaml::Mapping::new();
     if let Some(policy) = &parameters.maxmemory_policy {
         let mut engine_parameters = serde_yaml::Mapping::new();
@@ -110,15 +149,11 @@ pub fn instance_spec(
         snapshot.insert("window".into(), window.as_str().into());
         cluster.insert("snapshot".into(), snapshot.into());
     }
+    let mut overlay = serde_yaml::Mapping::new();
     if !cluster.is_empty() {
-        let mut overlay = serde_yaml::Mapping::new();
         overlay.insert("cluster".into(), cluster.into());
-        plan.spec = crate::config::merged(&plan.spec, &overlay);
     }
-    spec::parse(
-        &config.spec_source(&plan, &stack),
-        &format!("instance {instance_id}"),
-    )
+    overlay
 }
 
 #[cfg(test)]
@@ -153,7 +188,8 @@ mod tests {
             "maintenance_window": "sun:05:00-sun:06:00",
         });
         let parameters = parameters(Some(&given)).expect("valid");
-        let spec = instance_spec(&config, plan, "instance-1", &parameters).expect("valid spec");
+        let spec =
+            instance_spec(&config, plan, "instance-1", &parameters, &[]).expect("valid spec");
         assert_eq!(spec.stack, stack_name("instance-1"));
         assert_eq!(spec.region, "eu-west-1");
         assert_eq!(spec.node_type, "cache.t4g.small");
@@ -168,7 +204,7 @@ mod tests {
             snapshot_window: Some("25:00-26:00".into()),
             ..InstanceParameters::default()
         };
-        let errors = instance_spec(&config, plan, "instance-1", &bad).expect_err("refused");
+        let errors = instance_spec(&config, plan, "instance-1", &bad, &[]).expect_err("refused");
         assert!(
             errors
                 .errors

@@ -17,7 +17,7 @@ use crate::record::{Kind, Operation, Record, RecordError, State as OpState};
 /// Seconds a platform is asked to wait between polls.
 const RETRY_AFTER_SECONDS: &str = "15";
 
-type Params = Query<HashMap<String, String>>;
+pub(crate) type Params = Query<HashMap<String, String>>;
 
 impl From<RecordError> for OsbError {
     fn from(error: RecordError) -> Self {
@@ -26,7 +26,7 @@ impl From<RecordError> for OsbError {
     }
 }
 
-fn require_async(query: &HashMap<String, String>) -> Result<(), OsbError> {
+pub(crate) fn require_async(query: &HashMap<String, String>) -> Result<(), OsbError> {
     match query.get("accepts_incomplete").map(String::as_str) {
         Some("true") => Ok(()),
         _ => Err(OsbError::coded(
@@ -37,7 +37,7 @@ fn require_async(query: &HashMap<String, String>) -> Result<(), OsbError> {
     }
 }
 
-fn body_json(body: &Bytes) -> Result<Value, OsbError> {
+pub(crate) fn body_json(body: &Bytes) -> Result<Value, OsbError> {
     serde_json::from_slice(body).map_err(|err| {
         OsbError::new(
             StatusCode::BAD_REQUEST,
@@ -46,13 +46,13 @@ fn body_json(body: &Bytes) -> Result<Value, OsbError> {
     })
 }
 
-fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, OsbError> {
+pub(crate) fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, OsbError> {
     body[name]
         .as_str()
         .ok_or_else(|| OsbError::new(StatusCode::BAD_REQUEST, format!("`{name}` is required")))
 }
 
-fn accepted(operation: &Operation) -> Response {
+pub(crate) fn accepted(operation: &Operation) -> Response {
     (
         StatusCode::ACCEPTED,
         Json(json!({ "operation": operation.id })),
@@ -83,7 +83,7 @@ pub async fn provision(
     let given = body.get("parameters").cloned().unwrap_or(Value::Null);
     let parameters = instance::parameters(Some(&given))
         .map_err(|problems| OsbError::new(StatusCode::BAD_REQUEST, problems.join("; ")))?;
-    instance::instance_spec(&broker.config, plan, &instance_id, &parameters)
+    instance::instance_spec(&broker.config, plan, &instance_id, &parameters, &[])
         .map_err(|errors| OsbError::new(StatusCode::BAD_REQUEST, errors.to_string()))?;
     let stack = instance::stack_name(&instance_id);
     let record = Record {
@@ -96,9 +96,7 @@ pub async fn provision(
     let records = broker.engine.records();
     if records.create(&stack, &record).await? {
         tracing::info!(%instance_id, %stack, "provisioning");
-        broker
-            .engine
-            .ensure_running(broker.config.clone(), stack, record.clone());
+        broker.engine.ensure_running(broker.config.clone(), stack);
         return Ok(accepted(&record.operation));
     }
     let Some(existing) = records.get(&stack).await? else {
@@ -123,9 +121,7 @@ pub async fn provision(
         }
         (true, Kind::Provision, _) => {
             if operation.state == OpState::InProgress {
-                broker
-                    .engine
-                    .ensure_running(broker.config.clone(), stack, existing.clone());
+                broker.engine.ensure_running(broker.config.clone(), stack);
             }
             Ok(accepted(operation))
         }
@@ -203,9 +199,7 @@ pub async fn deprovision(
             tracing::info!(%instance_id, %stack, "deprovisioning");
         }
     }
-    broker
-        .engine
-        .ensure_running(broker.config.clone(), stack, record.clone());
+    broker.engine.ensure_running(broker.config.clone(), stack);
     Ok(accepted(&record.operation))
 }
 
@@ -225,14 +219,16 @@ pub async fn last_operation(
             false => OsbError::new(StatusCode::NOT_FOUND, "no such instance").into_response(),
         });
     };
-    let operation = &record.operation;
-    if operation.state == OpState::InProgress {
+    if record.operation.state == OpState::InProgress {
         // Nobody may be running it (a restarted replica): resume. The stack's lock
         // keeps this from running twice.
-        broker
-            .engine
-            .ensure_running(broker.config.clone(), stack, record.clone());
+        broker.engine.ensure_running(broker.config.clone(), stack);
     }
+    Ok(operation_status(&record.operation))
+}
+
+/// A `last_operation` answer: the state, a description, and `Retry-After` while it runs.
+pub(crate) fn operation_status(operation: &Operation) -> Response {
     let mut response = Json(json!({
         "state": operation.state.as_str(),
         "description": operation.description,
@@ -244,5 +240,5 @@ pub async fn last_operation(
             HeaderValue::from_static(RETRY_AFTER_SECONDS),
         );
     }
-    Ok(response)
+    response
 }

@@ -8,13 +8,15 @@ platform's shared settings, where credentials come from), the catalog it publish
 auth in constant time, the API version, the request identity). It does not own stacks:
 instances and bindings will go through `stack`, as every front end does.
 
-Built so far: configuration, catalog, the rules every request passes, `/healthz`, and
-instances: provision, fetch, deprovision and `last_operation`, kept in AWS
-([`record`]) and run in the background ([`operations`]). Not yet: update, bind, unbind
-(those routes answer 404 until they exist).
+Instances (provision, fetch, deprovision, `last_operation`) and bindings (bind, fetch,
+unbind, `last_operation`; one RBAC or IAM user per binding, [`binding`]) are kept in
+AWS ([`record`]) and brought about in the background by the stack's apply or destroy
+([`operations`]). Not yet: update (PATCH answers 405).
 */
 #![deny(missing_docs)]
 
+pub mod binding;
+mod bindings;
 pub mod catalog;
 pub mod config;
 pub mod http;

@@ -1,7 +1,9 @@
-//! Running an instance's operation: the stack's idempotent apply or destroy in a
-//! background task, the outcome written to the record. Any replica may start one (a
-//! request, or a poll that finds an operation nobody here runs); the stack's lock lets
-//! only one apply at a time, and the loser leaves the record as it is.
+//! Running operations: a background task brings a stack to what its records ask for
+//! (the instance's plan and parameters, a user per binding) with the stack's idempotent
+//! apply, or destroys it, and writes each operation's outcome to its record. Any replica
+//! may start one (a request, or a poll that finds an operation nobody here runs); the
+//! stack's lock lets only one apply at a time, and the loser leaves the records as they
+//! are for the winner or a later poll.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -10,9 +12,10 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use stack::{ApplyOptions, DestroyOptions, Stack, StackError};
 
+use crate::binding::{self, BindingUser};
 use crate::config::BrokerConfig;
 use crate::instance;
-use crate::record::{Kind, Record, Records, State};
+use crate::record::{BindingRecord, Kind, Operation, Record, RecordError, Records, State};
 
 /// How long an operation waits for another run's lock before leaving the work to it.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -21,12 +24,26 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// again.
 const REPLANS: u32 = 3;
 
+/// Passes one run makes at most: each settles every operation it saw, so a second is
+/// needed only for requests that came during the first.
+const MAX_PASSES: u32 = 10;
+
 /// The operations this replica runs, and what they need.
 #[derive(Debug)]
 pub struct Engine {
     aws: SdkConfig,
     records: Records,
     running: Mutex<HashSet<String>>,
+}
+
+/// What one pass over a stack's records did.
+enum Pass {
+    /// Nothing was in progress.
+    Idle,
+    /// It settled the operations it saw; others may have come since.
+    Worked,
+    /// Another run holds the stack's lock: it, or a later poll, finishes.
+    Locked,
 }
 
 impl Engine {
@@ -44,13 +61,15 @@ impl Engine {
         &self.records
     }
 
-    /// Runs the record's operation in the background unless this replica runs it already.
-    pub fn ensure_running(
-        self: &Arc<Self>,
-        config: Arc<BrokerConfig>,
-        stack: String,
-        record: Record,
-    ) {
+    /// A stack of `spec` acting through the engine's AWS configuration.
+    pub fn stack(&self, spec: spec::Spec) -> Stack {
+        Stack::new(spec, &self.aws)
+    }
+
+    /// Brings `stack` to what its records ask for, in the background, unless this
+    /// replica does so already: every operation in progress (the instance's and its
+    /// bindings') is settled by one apply or destroy.
+    pub fn ensure_running(self: &Arc<Self>, config: Arc<BrokerConfig>, stack: String) {
         let fresh = self
             .running
             .lock()
@@ -61,9 +80,15 @@ impl Engine {
         }
         let engine = Arc::clone(self);
         tokio::spawn(async move {
-            let outcome = Box::pin(engine.run(&config, &stack, record)).await;
-            if let Err(error) = outcome {
-                tracing::warn!(%stack, %error, "could not record an operation's outcome");
+            for _ in 0..MAX_PASSES {
+                match Box::pin(engine.pass(&config, &stack)).await {
+                    Ok(Pass::Worked) => continue,
+                    Ok(Pass::Idle | Pass::Locked) => break,
+                    Err(error) => {
+                        tracing::warn!(%stack, %error, "could not record an operation's outcome");
+                        break;
+                    }
+                }
             }
             if let Ok(mut running) = engine.running.lock() {
                 running.remove(&stack);
@@ -71,49 +96,110 @@ impl Engine {
         });
     }
 
-    async fn run(
-        &self,
-        config: &BrokerConfig,
-        stack: &str,
-        mut record: Record,
-    ) -> Result<(), crate::record::RecordError> {
-        let outcome = self.perform(config, &record).await;
-        let operation = &mut record.operation;
-        match outcome {
-            Ok(()) if operation.kind == Kind::Deprovision => {
-                return self.records.delete(stack).await;
+    async fn pass(&self, config: &BrokerConfig, stack: &str) -> Result<Pass, RecordError> {
+        let Some(instance) = self.records.get(stack).await? else {
+            return Ok(Pass::Idle);
+        };
+        let bindings = self.records.bindings(stack).await?;
+        let instance_pending = instance.operation.state == State::InProgress;
+        let pending: Vec<&BindingRecord> = bindings
+            .iter()
+            .filter(|b| b.operation.state == State::InProgress)
+            .collect();
+        if !instance_pending && pending.is_empty() {
+            return Ok(Pass::Idle);
+        }
+        let destroying = instance_pending && instance.operation.kind == Kind::Deprovision;
+        let outcome = self.perform(config, &instance, &bindings, destroying).await;
+        let failure = match outcome {
+            Err(Failure::Stack(StackError::Locked { .. })) => return Ok(Pass::Locked),
+            Ok(()) if destroying => {
+                for binding in &bindings {
+                    let key = binding::key(&binding.binding_id);
+                    self.records.delete_binding(stack, &key).await?;
+                }
+                self.records.delete(stack).await?;
+                return Ok(Pass::Worked);
             }
-            Ok(()) => {
-                operation.state = State::Succeeded;
-                operation.description = "the stack is applied".to_owned();
-            }
-            // Another replica (or an earlier run of this one) holds the stack: it
-            // finishes, or a later poll resumes.
-            Err(Failure::Stack(StackError::Locked { .. })) => return Ok(()),
+            Ok(()) => None,
             Err(failure) => {
                 tracing::warn!(%stack, error = %failure, "operation failed");
-                operation.state = State::Failed;
-                operation.description = failure.to_string();
+                Some(failure.to_string())
             }
+        };
+        if instance_pending {
+            self.settle_instance(stack, &instance.operation.id, failure.as_deref())
+                .await?;
         }
+        for binding in pending {
+            self.settle_binding(stack, binding, failure.as_deref())
+                .await?;
+        }
+        Ok(Pass::Worked)
+    }
+
+    /// Writes an instance operation's outcome, unless a newer operation replaced it.
+    async fn settle_instance(
+        &self,
+        stack: &str,
+        operation_id: &str,
+        failure: Option<&str>,
+    ) -> Result<(), RecordError> {
+        let Some(mut record) = self.records.get(stack).await? else {
+            return Ok(());
+        };
+        if record.operation.id != operation_id {
+            return Ok(());
+        }
+        settle(&mut record.operation, failure, "the stack is applied");
         self.records.put(stack, &record).await
     }
 
-    async fn perform(&self, config: &BrokerConfig, record: &Record) -> Result<(), Failure> {
-        let (_, plan) = config
-            .plan(&record.plan_id)
-            .ok_or_else(|| Failure::Plan(record.plan_id.clone()))?;
-        let parameters = instance::parameters(Some(&record.parameters))
-            .map_err(|problems| Failure::Spec(problems.join("; ")))?;
-        let spec = instance::instance_spec(config, plan, &record.instance_id, &parameters)
-            .map_err(|errors| Failure::Spec(errors.to_string()))?;
-        let stack = Stack::new(spec, &self.aws);
+    /// Writes a binding operation's outcome (a finished unbind deletes the record),
+    /// unless a newer operation replaced it.
+    async fn settle_binding(
+        &self,
+        stack: &str,
+        seen: &BindingRecord,
+        failure: Option<&str>,
+    ) -> Result<(), RecordError> {
+        let key = binding::key(&seen.binding_id);
+        let Some(mut record) = self.records.binding(stack, &key).await? else {
+            return Ok(());
+        };
+        if record.operation.id != seen.operation.id {
+            return Ok(());
+        }
+        if failure.is_none() && record.operation.kind == Kind::Unbind {
+            return self.records.delete_binding(stack, &key).await;
+        }
+        settle(
+            &mut record.operation,
+            failure,
+            "the binding's user is in the stack's user group",
+        );
+        self.records.put_binding(stack, &key, &record).await
+    }
+
+    async fn perform(
+        &self,
+        config: &BrokerConfig,
+        instance: &Record,
+        bindings: &[BindingRecord],
+        destroying: bool,
+    ) -> Result<(), Failure> {
+        let spec = record_spec(config, instance, bindings)?;
+        let stack = self.stack(spec);
+        let kind = match destroying {
+            true => Kind::Deprovision,
+            false => Kind::Update,
+        };
         // Another replica's run may write between a plan and its apply: the stack then
         // refuses the stale plan, and a new one shows what is left (nothing, when that
         // run finished the work).
         let mut attempts = 0;
         loop {
-            match Box::pin(once(&stack, record.operation.kind)).await {
+            match Box::pin(once(&stack, kind)).await {
                 Err(StackError::ChangedSincePlan { .. }) if attempts < REPLANS => attempts += 1,
                 outcome => return Ok(outcome?),
             }
@@ -121,10 +207,48 @@ impl Engine {
     }
 }
 
+/// The spec the records ask for: the instance's plan and parameters, and a user for
+/// each binding not being unbound.
+pub fn record_spec(
+    config: &BrokerConfig,
+    instance: &Record,
+    bindings: &[BindingRecord],
+) -> Result<spec::Spec, Failure> {
+    let (_, plan) = config
+        .plan(&instance.plan_id)
+        .ok_or_else(|| Failure::Plan(instance.plan_id.clone()))?;
+    let parameters = instance::parameters(Some(&instance.parameters))
+        .map_err(|problems| Failure::Spec(problems.join("; ")))?;
+    let users: Vec<BindingUser> = bindings
+        .iter()
+        .filter(|b| b.operation.kind == Kind::Bind)
+        .filter_map(|b| {
+            let name = b.user.as_deref()?;
+            let parameters = binding::parameters(Some(&b.parameters)).unwrap_or_default();
+            Some(BindingUser::new(plan, name, parameters))
+        })
+        .collect();
+    instance::instance_spec(config, plan, &instance.instance_id, &parameters, &users)
+        .map_err(|errors| Failure::Spec(errors.to_string()))
+}
+
+fn settle(operation: &mut Operation, failure: Option<&str>, done: &str) {
+    match failure {
+        None => {
+            operation.state = State::Succeeded;
+            operation.description = done.to_owned();
+        }
+        Some(failure) => {
+            operation.state = State::Failed;
+            operation.description = failure.to_owned();
+        }
+    }
+}
+
 /// One plan of the operation, and its apply or destroy.
 async fn once(stack: &Stack, kind: Kind) -> Result<(), StackError> {
     match kind {
-        Kind::Provision | Kind::Update => {
+        Kind::Provision | Kind::Update | Kind::Bind | Kind::Unbind => {
             let options = ApplyOptions {
                 lock_timeout: LOCK_WAIT,
                 ..ApplyOptions::default()
@@ -147,11 +271,14 @@ async fn once(stack: &Stack, kind: Kind) -> Result<(), StackError> {
 
 /// Why an operation failed, in words a platform shows its user.
 #[derive(Debug, thiserror::Error)]
-enum Failure {
+pub enum Failure {
+    /// The record's plan left the catalog.
     #[error("the plan {0} is no longer in the broker's catalog")]
     Plan(String),
+    /// The records make an invalid spec.
     #[error("the instance's spec is not valid: {0}")]
     Spec(String),
+    /// The stack refused or failed.
     #[error("{0}")]
     Stack(#[from] StackError),
 }

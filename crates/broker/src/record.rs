@@ -1,5 +1,6 @@
-//! Each instance's record, in AWS: the SSM parameter
-//! `/elasticache-action/broker/instances/<stack>` holds what the platform asked for
+//! Each instance's and binding's record, in AWS: the SSM parameters
+//! `/elasticache-action/broker/instances/<stack>` and
+//! `/elasticache-action/broker/bindings/<stack>/<key>` hold what the platform asked for
 //! (service, plan, parameters) and the last operation, as JSON without any secret.
 //!
 //! Created with `PutParameter` without `Overwrite`, an atomic create-if-absent: of two
@@ -12,8 +13,11 @@ use aws_error::{AwsError, absent_if, aws_error};
 use aws_sdk_ssm::types::{ParameterType, Tag};
 use serde::{Deserialize, Serialize};
 
-/// Where the records live.
+/// Where the instances' records live.
 pub const PREFIX: &str = "/elasticache-action/broker/instances/";
+
+/// Where the bindings' records live: `<prefix><stack>/<key>`.
+pub const BINDINGS_PREFIX: &str = "/elasticache-action/broker/bindings/";
 
 /// What a platform asked for, and where its last operation stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +57,23 @@ pub enum Kind {
     Update,
     /// Destroy the stack.
     Deprovision,
+    /// Add a binding's user.
+    Bind,
+    /// Remove a binding's user.
+    Unbind,
+}
+
+impl Kind {
+    /// Its word, as operation ids start with it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Provision => "provision",
+            Kind::Update => "update",
+            Kind::Deprovision => "deprovision",
+            Kind::Bind => "bind",
+            Kind::Unbind => "unbind",
+        }
+    }
 }
 
 /// OSB's operation states.
@@ -87,11 +108,7 @@ impl Operation {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        let word = match kind {
-            Kind::Provision => "provision",
-            Kind::Update => "update",
-            Kind::Deprovision => "deprovision",
-        };
+        let word = kind.as_str();
         Operation {
             id: format!("{word}-{millis}"),
             kind,
@@ -99,6 +116,26 @@ impl Operation {
             description: format!("{word} in progress"),
         }
     }
+}
+
+/// A binding: what the platform asked for, the user it has (none where the plan's
+/// bindings share the stack's credential) and its last operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingRecord {
+    /// The platform's binding id.
+    pub binding_id: String,
+    /// The instance it belongs to.
+    pub instance_id: String,
+    /// The service.
+    pub service_id: String,
+    /// The plan.
+    pub plan_id: String,
+    /// The bind parameters, as the platform passed them.
+    pub parameters: serde_json::Value,
+    /// The RBAC or IAM user made for it (the stack's user name).
+    pub user: Option<String>,
+    /// The last operation: `bind` or `unbind`.
+    pub operation: Operation,
 }
 
 /// The records, through SSM.
@@ -118,6 +155,18 @@ pub enum RecordError {
     Unreadable(String),
 }
 
+fn instance_name(stack: &str) -> String {
+    format!("{PREFIX}{stack}")
+}
+
+fn bindings_path(stack: &str) -> String {
+    format!("{BINDINGS_PREFIX}{stack}/")
+}
+
+fn binding_name(stack: &str, key: &str) -> String {
+    format!("{}{key}", bindings_path(stack))
+}
+
 impl Records {
     /// Records kept with this client.
     pub fn new(ssm: aws_sdk_ssm::Client) -> Self {
@@ -126,30 +175,111 @@ impl Records {
 
     /// The record of `stack`, if there is one.
     pub async fn get(&self, stack: &str) -> Result<Option<Record>, RecordError> {
-        let name = format!("{PREFIX}{stack}");
-        let result = self.ssm.get_parameter().name(&name).send().await;
+        self.read(&instance_name(stack)).await
+    }
+
+    /// Creates the record of `stack`; `false` when one exists already.
+    pub async fn create(&self, stack: &str, record: &Record) -> Result<bool, RecordError> {
+        self.create_once(stack, &instance_name(stack), &to_json(record))
+            .await
+    }
+
+    /// Replaces the record of `stack`.
+    pub async fn put(&self, stack: &str, record: &Record) -> Result<(), RecordError> {
+        self.overwrite(&instance_name(stack), &to_json(record))
+            .await
+    }
+
+    /// Deletes the record of `stack` (the instance is gone).
+    pub async fn delete(&self, stack: &str) -> Result<(), RecordError> {
+        self.remove(&instance_name(stack)).await
+    }
+
+    /// The binding of `stack` kept under `key` (see [`crate::binding::key`]).
+    pub async fn binding(
+        &self,
+        stack: &str,
+        key: &str,
+    ) -> Result<Option<BindingRecord>, RecordError> {
+        self.read(&binding_name(stack, key)).await
+    }
+
+    /// Every binding of `stack`.
+    pub async fn bindings(&self, stack: &str) -> Result<Vec<BindingRecord>, RecordError> {
+        let mut pages = self
+            .ssm
+            .get_parameters_by_path()
+            .path(bindings_path(stack))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws_error("GetParametersByPath"))?;
+            for parameter in page.parameters() {
+                let name = parameter.name().unwrap_or_default();
+                let text = parameter.value().unwrap_or_default();
+                let record = serde_json::from_str(text)
+                    .map_err(|_| RecordError::Unreadable(name.to_owned()))?;
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates a binding's record; `false` when one exists already.
+    pub async fn create_binding(
+        &self,
+        stack: &str,
+        key: &str,
+        record: &BindingRecord,
+    ) -> Result<bool, RecordError> {
+        self.create_once(stack, &binding_name(stack, key), &to_json(record))
+            .await
+    }
+
+    /// Replaces a binding's record.
+    pub async fn put_binding(
+        &self,
+        stack: &str,
+        key: &str,
+        record: &BindingRecord,
+    ) -> Result<(), RecordError> {
+        self.overwrite(&binding_name(stack, key), &to_json(record))
+            .await
+    }
+
+    /// Deletes a binding's record (the binding is gone).
+    pub async fn delete_binding(&self, stack: &str, key: &str) -> Result<(), RecordError> {
+        self.remove(&binding_name(stack, key)).await
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, RecordError> {
+        let result = self.ssm.get_parameter().name(name).send().await;
         let Some(found) = absent_if(result, "GetParameter", |e| e.is_parameter_not_found())? else {
             return Ok(None);
         };
         let text = found.parameter.and_then(|p| p.value).unwrap_or_default();
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|_| RecordError::Unreadable(name))
+            .map_err(|_| RecordError::Unreadable(name.to_owned()))
     }
 
-    /// Creates the record of `stack`; `false` when one exists already.
-    pub async fn create(&self, stack: &str, record: &Record) -> Result<bool, RecordError> {
+    /// `PutParameter` without `Overwrite`: atomic create-if-absent.
+    async fn create_once(&self, stack: &str, name: &str, json: &str) -> Result<bool, RecordError> {
         let tag = Tag::builder()
             .key(spec::STACK_TAG)
             .value(stack)
             .build()
-            .map_err(|_| RecordError::Unreadable(stack.to_owned()))?;
+            .map_err(|_| RecordError::Unreadable(name.to_owned()))?;
         let result = self
             .ssm
             .put_parameter()
-            .name(format!("{PREFIX}{stack}"))
+            .name(name)
             .r#type(ParameterType::String)
-            .value(to_json(record))
+            .value(json)
             .tags(tag)
             .send()
             .await
@@ -161,13 +291,12 @@ impl Records {
         }
     }
 
-    /// Replaces the record of `stack`.
-    pub async fn put(&self, stack: &str, record: &Record) -> Result<(), RecordError> {
+    async fn overwrite(&self, name: &str, json: &str) -> Result<(), RecordError> {
         self.ssm
             .put_parameter()
-            .name(format!("{PREFIX}{stack}"))
+            .name(name)
             .r#type(ParameterType::String)
-            .value(to_json(record))
+            .value(json)
             .overwrite(true)
             .send()
             .await
@@ -175,19 +304,13 @@ impl Records {
         Ok(())
     }
 
-    /// Deletes the record of `stack` (the instance is gone).
-    pub async fn delete(&self, stack: &str) -> Result<(), RecordError> {
-        let result = self
-            .ssm
-            .delete_parameter()
-            .name(format!("{PREFIX}{stack}"))
-            .send()
-            .await;
+    async fn remove(&self, name: &str) -> Result<(), RecordError> {
+        let result = self.ssm.delete_parameter().name(name).send().await;
         absent_if(result, "DeleteParameter", |e| e.is_parameter_not_found())?;
         Ok(())
     }
 }
 
-fn to_json(record: &Record) -> String {
+fn to_json<T: Serialize>(record: &T) -> String {
     serde_json::to_string(record).unwrap_or_default()
 }

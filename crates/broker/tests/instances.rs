@@ -2,153 +2,16 @@
 //! to `succeeded`), the idempotency rules of a re-sent PUT, fetch, deprovision (polled
 //! to 410), and the answers OSB requires on the way.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use base64::Engine as _;
-use http_body_util::BodyExt;
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use test_support::{Account, Emulator};
-use tower::ServiceExt;
+use test_support::Emulator;
 
 use broker::{BasicAuth, Broker};
-
-const SERVICE: &str = "6f0d5a8e-5b1e-4c3a-9a53-3d2f8c0b7e11";
-const PLAN: &str = "0c4f3a62-6a0e-4f7e-8f0b-2f4a1e9d5c21";
-const OTHER_PLAN: &str = "9a7e1b34-2c5d-4e6f-8a9b-0c1d2e3f4a5b";
-
-/// The example configuration, pointed at a VPC made in `account`.
-async fn app(account: &Account) -> axum::Router {
-    let config = config(account).await;
-    broker::router(Arc::new(Broker::new(
-        config,
-        BasicAuth::new("cf", "pw"),
-        account.config.clone(),
-    )))
-}
-
-/// Two brokers (replicas) on the same account, sharing nothing but AWS.
-async fn replicas(account: &Account) -> (axum::Router, axum::Router) {
-    let config = config(account).await;
-    let replica = || {
-        let broker = Broker::new(
-            config.clone(),
-            BasicAuth::new("cf", "pw"),
-            account.config.clone(),
-        );
-        broker::router(Arc::new(broker))
-    };
-    (replica(), replica())
-}
-
-async fn config(account: &Account) -> broker::BrokerConfig {
-    let ec2 = aws_sdk_ec2::Client::new(&account.config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.80.0.0/16")
-        .send()
-        .await
-        .expect("a VPC");
-    let vpc = vpc
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("its id")
-        .to_owned();
-    let mut subnets = Vec::new();
-    for (zone, cidr) in [
-        ("us-east-1a", "10.80.1.0/24"),
-        ("us-east-1b", "10.80.2.0/24"),
-    ] {
-        let made = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .availability_zone(zone)
-            .cidr_block(cidr)
-            .send()
-            .await;
-        subnets.push(
-            made.expect("a subnet")
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .expect("id")
-                .to_owned(),
-        );
-    }
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/broker/config.yaml");
-    let source = std::fs::read_to_string(path)
-        .expect("the example")
-        .replace("region: eu-west-1", "region: us-east-1")
-        .replace("vpc-0a1b2c3d4e5f60718", &vpc)
-        .replace("subnet-0a1b2c3d4e5f60718", &subnets[0])
-        .replace("subnet-0f1e2d3c4b5a69788", &subnets[1])
-        .replace(
-            "security_groups: [sg-0123456789abcdef0]",
-            "cidrs: [10.80.0.0/16]",
-        );
-    broker::parse(&source, "config.yaml").expect("valid")
-}
-
-async fn call(
-    app: &axum::Router,
-    method: Method,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let auth = base64::engine::general_purpose::STANDARD.encode("cf:pw");
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", format!("Basic {auth}"))
-        .header("X-Broker-API-Version", "2.17")
-        .header("Content-Type", "application/json")
-        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-        .expect("a request");
-    let response = app.clone().oneshot(request).await.expect("answers");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// Polls `last_operation` until it is not in progress (or the instance is gone).
-async fn settle(app: &axum::Router, instance: &str, operation: &str) -> (StatusCode, Value) {
-    let uri = format!("/v2/service_instances/{instance}/last_operation?operation={operation}");
-    for _ in 0..600 {
-        let (status, body) = call(app, Method::GET, &uri, None).await;
-        if status != StatusCode::OK || body["state"] != "in progress" {
-            return (status, body);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{operation} still in progress after two minutes")
-}
-
-/// Polls until the operation is over, which must be a success.
-async fn succeeds(app: &axum::Router, instance: &str, operation: &str) {
-    let (status, done) = settle(app, instance, operation).await;
-    assert_eq!(
-        (status, done["state"].as_str()),
-        (StatusCode::OK, Some("succeeded")),
-        "{done}"
-    );
-}
-
-/// How many replication groups the account has.
-async fn replication_groups(account: &Account) -> usize {
-    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
-    let groups = elasticache.describe_replication_groups().send().await;
-    groups.expect("describes").replication_groups().len()
-}
+use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_is_provisioned_fetched_and_deprovisioned_idempotently() {

@@ -1,0 +1,181 @@
+//! Bindings end to end on the local emulator, with the real `redis-server` behind its
+//! endpoints: each binding is its own RBAC user whose credentials log in, a read-only
+//! binding cannot write, and unbinding one revokes its credentials and no one else's.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use stack::connect::{self, Endpoint, Login, Options};
+use test_support::Emulator;
+use test_support::data_plane;
+
+use common::*;
+
+/// Logs in with a binding's credentials the way `connect --check` does: the first
+/// failing stage's cause, or `None` when every stage passed.
+async fn check(credentials: &Value) -> Option<String> {
+    let endpoint = Endpoint {
+        host: credentials["host"].as_str().expect("host").to_owned(),
+        port: credentials["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("port"),
+        tls: credentials["tls_enabled"].as_bool().expect("tls_enabled"),
+        cluster_mode: credentials["cluster_mode"].as_bool().expect("cluster_mode"),
+    };
+    let login = Login::User {
+        name: credentials["username"]
+            .as_str()
+            .expect("username")
+            .to_owned(),
+        password: credentials["password"]
+            .as_str()
+            .expect("password")
+            .to_owned()
+            .into(),
+    };
+    let options = Options {
+        ca_file: Some(data_plane::ca_file()),
+        ..Options::default()
+    };
+    let report = connect::check(&endpoint, &login, &options)
+        .await
+        .expect("the check runs");
+    report.failure.map(|f| f.cause.to_string())
+}
+
+fn redis_cli(credentials: &Value, args: &[&str]) -> String {
+    let text = |name: &str| credentials[name].as_str().expect(name).to_owned();
+    data_plane::command(
+        &text("host"),
+        credentials["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("port"),
+        true,
+        data_plane::Login::User(&text("username"), &text("password")),
+        args,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_plane_each_binding_is_its_own_user_and_unbinding_revokes_only_it() {
+    let account = Emulator::account("broker_bindings").await;
+    let app = app(&account).await;
+    let instance = "3c6f2d8a-1e4b-4a7c-9d2e-5f8a0b1c2d3e";
+    let (first, second) = ("binding-one", "binding-two");
+    let bind = json!({ "service_id": SERVICE, "plan_id": PLAN, "app_guid": "app-1" });
+
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(instance, first),
+        Some(bind.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no instance yet");
+    provisioned(&app, instance).await;
+
+    // Asynchronous: 202 without credentials, polled, then fetched.
+    let put_async = format!("{}?accepts_incomplete=true", binding_uri(instance, first));
+    let (status, started) = call(&app, Method::PUT, &put_async, Some(bind.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    assert!(started.get("credentials").is_none(), "{started}");
+    let operation = started["operation"].as_str().expect("an operation");
+    let (status, again) = call(&app, Method::PUT, &put_async, Some(bind.clone())).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::ACCEPTED, &started),
+        "re-sent"
+    );
+    let (status, done) = settle_binding(&app, instance, first, operation).await;
+    assert_eq!(
+        (status, done["state"].as_str()),
+        (StatusCode::OK, Some("succeeded")),
+        "{done}"
+    );
+    let (status, one) = call(&app, Method::GET, &binding_uri(instance, first), None).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    let (status, resent) = call(&app, Method::PUT, &put_async, Some(bind.clone())).await;
+    assert_eq!(
+        (status, &resent["credentials"]),
+        (StatusCode::OK, &one["credentials"])
+    );
+    let mut other = bind.clone();
+    other["parameters"] = json!({ "read_only": true });
+    let (status, _) = call(&app, Method::PUT, &put_async, Some(other)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Synchronous and read-only: 201 with the credentials.
+    let mut read_only = bind.clone();
+    read_only["parameters"] = json!({ "read_only": true });
+    let (status, two) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(instance, second),
+        Some(read_only),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{two}");
+    let mut bad = bind.clone();
+    bad["parameters"] = json!({ "admin": true });
+    let (status, refused) = call(&app, Method::PUT, &binding_uri(instance, "b3"), Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("`admin`"))
+    );
+
+    let (one, two) = (&one["credentials"], &two["credentials"]);
+    assert_ne!(one["username"], two["username"], "a user per binding");
+    assert_ne!(one["password"], two["password"]);
+    assert_eq!(one["tls_enabled"], true);
+    let uri = one["uri"].as_str().expect("a uri");
+    assert!(
+        uri.starts_with(&format!(
+            "rediss://{}:",
+            one["username"].as_str().unwrap_or_default()
+        )),
+        "{uri}"
+    );
+    assert_eq!(check(one).await, None, "the first binding logs in");
+    assert_eq!(check(two).await, None, "the second binding logs in");
+    assert_eq!(redis_cli(one, &["SET", "k", "v"]), "OK");
+    assert_eq!(redis_cli(two, &["GET", "k"]), "v");
+    assert!(
+        redis_cli(two, &["SET", "k", "w"]).contains("NOPERM"),
+        "read-only"
+    );
+
+    // Unbind the first: its credentials stop working, the second's do not.
+    let delete = format!(
+        "{}?service_id={SERVICE}&plan_id={PLAN}&accepts_incomplete=true",
+        binding_uri(instance, first)
+    );
+    let (status, started) = call(&app, Method::DELETE, &delete, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let operation = started["operation"].as_str().expect("an operation");
+    let (status, _) = settle_binding(&app, instance, first, operation).await;
+    assert_eq!(status, StatusCode::GONE);
+    let (status, _) = call(&app, Method::DELETE, &delete, None).await;
+    assert_eq!(status, StatusCode::GONE);
+    let (status, _) = call(&app, Method::GET, &binding_uri(instance, first), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let refused = check(one).await;
+    assert!(
+        refused.is_some(),
+        "the unbound binding's credentials are refused"
+    );
+    assert_eq!(check(two).await, None, "the other binding still logs in");
+
+    let deprovision = format!(
+        "/v2/service_instances/{instance}?service_id={SERVICE}&plan_id={PLAN}&accepts_incomplete=true"
+    );
+    let (status, started) = call(&app, Method::DELETE, &deprovision, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let operation = started["operation"].as_str().expect("an operation");
+    let (status, _) = settle(&app, instance, operation).await;
+    assert_eq!(status, StatusCode::GONE);
+}
