@@ -49,6 +49,19 @@ pub fn binding_parameters() -> Value {
     })
 }
 
+/// The version in every plan's `maintenance_info`: the broker's own. An instance last
+/// applied by an older broker can be updated to it, which applies the plan as this
+/// broker builds stacks.
+pub const MAINTENANCE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Every plan's `maintenance_info`.
+pub fn maintenance_info() -> Value {
+    json!({
+        "version": MAINTENANCE_VERSION,
+        "description": format!("elasticache-broker {MAINTENANCE_VERSION}: updating applies the plan as this version builds stacks"),
+    })
+}
+
 /// The catalog as OSB v2.17 shapes it.
 pub fn catalog(config: &BrokerConfig) -> Value {
     json!({ "services": config.services.iter().map(service).collect::<Vec<_>>() })
@@ -94,6 +107,7 @@ fn plan(service: &Service, plan: &Plan) -> Value {
     if let Some(metadata) = &plan.metadata {
         out["metadata"] = metadata.clone();
     }
+    out["maintenance_info"] = maintenance_info();
     if let Some(seconds) = service.maximum_polling_duration {
         out["maximum_polling_duration"] = json!(seconds);
     }

@@ -99,6 +99,10 @@ pub struct Plan {
     /// What each binding's user may do (plans with `auth.mode: rbac` or `iam`).
     #[serde(default)]
     pub bindings: BindingAccess,
+    /// Whether an update may replace what AWS cannot change in place (a new replication
+    /// group: data not in a snapshot is lost). Default false: such updates are refused.
+    #[serde(default)]
+    pub allow_replacement: bool,
 }
 
 /// The access strings of a plan's binding users.

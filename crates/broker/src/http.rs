@@ -19,6 +19,7 @@ use crate::catalog;
 use crate::config::BrokerConfig;
 use crate::instances;
 use crate::operations::Engine;
+use crate::updates;
 
 /// The OSB version this broker implements.
 pub const API_VERSION: &str = "2.17";
@@ -149,6 +150,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
             "/v2/service_instances/{instance_id}",
             axum::routing::put(instances::provision)
                 .get(instances::fetch)
+                .patch(updates::update)
                 .delete(instances::deprovision),
         )
         .route(

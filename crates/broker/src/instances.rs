@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
+use crate::catalog;
 use crate::http::{Broker, OsbError};
 use crate::instance;
 use crate::record::{Kind, Operation, Record, RecordError, State as OpState};
@@ -70,6 +71,7 @@ pub async fn provision(
     require_async(&query)?;
     let body = body_json(&body)?;
     let (service_id, plan_id) = (field(&body, "service_id")?, field(&body, "plan_id")?);
+    crate::updates::check_maintenance(&body)?;
     let (service, plan) = broker
         .config
         .plan(plan_id)
@@ -91,6 +93,7 @@ pub async fn provision(
         service_id: service.id.clone(),
         plan_id: plan.id.clone(),
         parameters: given,
+        maintenance_version: Some(catalog::MAINTENANCE_VERSION.to_owned()),
         operation: Operation::start(Kind::Provision),
     };
     let records = broker.engine.records();
@@ -154,6 +157,7 @@ pub async fn fetch(
             "service_id": record.service_id,
             "plan_id": record.plan_id,
             "parameters": record.parameters,
+            "maintenance_info": { "version": record.maintenance_version },
             "metadata": { "labels": { "stack": stack } },
         }))
         .into_response()),

@@ -8,10 +8,10 @@ platform's shared settings, where credentials come from), the catalog it publish
 auth in constant time, the API version, the request identity). It does not own stacks:
 instances and bindings will go through `stack`, as every front end does.
 
-Instances (provision, fetch, deprovision, `last_operation`) and bindings (bind, fetch,
-unbind, `last_operation`; one RBAC or IAM user per binding, [`binding`]) are kept in
-AWS ([`record`]) and brought about in the background by the stack's apply or destroy
-([`operations`]). Not yet: update (PATCH answers 405).
+Instances (provision, fetch, update, deprovision, `last_operation`) and bindings (bind,
+fetch, unbind, `last_operation`; one RBAC or IAM user per binding, [`binding`]) are
+kept in AWS ([`record`]) and brought about in the background by the stack's apply or
+destroy ([`operations`]).
 */
 #![deny(missing_docs)]
 
@@ -24,6 +24,7 @@ pub mod instance;
 mod instances;
 pub mod operations;
 pub mod record;
+mod updates;
 
 pub use config::{BrokerConfig, parse};
 pub use http::{BasicAuth, Broker, router};

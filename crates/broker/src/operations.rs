@@ -194,12 +194,15 @@ impl Engine {
             true => Kind::Deprovision,
             false => Kind::Update,
         };
+        let allow_replacement = config
+            .plan(&instance.plan_id)
+            .is_some_and(|(_, plan)| plan.allow_replacement);
         // Another replica's run may write between a plan and its apply: the stack then
         // refuses the stale plan, and a new one shows what is left (nothing, when that
         // run finished the work).
         let mut attempts = 0;
         loop {
-            match Box::pin(once(&stack, kind)).await {
+            match Box::pin(once(&stack, kind, allow_replacement)).await {
                 Err(StackError::ChangedSincePlan { .. }) if attempts < REPLANS => attempts += 1,
                 outcome => return Ok(outcome?),
             }
@@ -246,10 +249,11 @@ fn settle(operation: &mut Operation, failure: Option<&str>, done: &str) {
 }
 
 /// One plan of the operation, and its apply or destroy.
-async fn once(stack: &Stack, kind: Kind) -> Result<(), StackError> {
+async fn once(stack: &Stack, kind: Kind, allow_replacement: bool) -> Result<(), StackError> {
     match kind {
         Kind::Provision | Kind::Update | Kind::Bind | Kind::Unbind => {
             let options = ApplyOptions {
+                allow_replacement,
                 lock_timeout: LOCK_WAIT,
                 ..ApplyOptions::default()
             };

@@ -30,6 +30,9 @@ pub struct Record {
     pub plan_id: String,
     /// The parameters, as the platform passed them.
     pub parameters: serde_json::Value,
+    /// The `maintenance_info.version` (the broker's version) that last applied it.
+    #[serde(default)]
+    pub maintenance_version: Option<String>,
     /// The last operation.
     pub operation: Operation,
 }

@@ -152,6 +152,7 @@ async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
         service_id: SERVICE.to_owned(),
         plan_id: PLAN.to_owned(),
         parameters: Value::Null,
+        maintenance_version: None,
         operation: broker::record::Operation::start(broker::record::Kind::Provision),
     };
     let records = broker::record::Records::new(aws_sdk_ssm::Client::new(&account.config));
@@ -162,4 +163,86 @@ async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
         account.config.clone(),
     )));
     succeeds(&restarted, instance, &record.operation.id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_goes_through_the_stacks_plan_and_refuses_a_replacement() {
+    let account = Emulator::account("broker_update").await;
+    let app = app(&account).await;
+    let instance = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
+    provisioned(&app, instance).await;
+    let uri = format!("/v2/service_instances/{instance}");
+    let patch = format!("{uri}?accepts_incomplete=true");
+    let parameters = json!({
+        "service_id": SERVICE,
+        "parameters": { "maxmemory_policy": "noeviction" },
+        "previous_values": { "plan_id": PLAN },
+    });
+
+    let (status, body) = call(&app, Method::PATCH, &uri, Some(parameters.clone())).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("AsyncRequired"))
+    );
+    let mut stale = parameters.clone();
+    stale["maintenance_info"] = json!({ "version": "0.0.1" });
+    let (status, body) = call(&app, Method::PATCH, &patch, Some(stale)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("MaintenanceInfoConflict")
+        )
+    );
+    let unknown = json!({ "service_id": SERVICE, "parameters": { "shards": 4 } });
+    let (status, _) = call(&app, Method::PATCH, &patch, Some(unknown)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Cluster mode cannot be turned on in place: the stack's plan says replace.
+    let other_plan = json!({ "service_id": SERVICE, "plan_id": OTHER_PLAN });
+    let (status, body) = call(&app, Method::PATCH, &patch, Some(other_plan)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("replace")),
+        "{body}"
+    );
+
+    let (status, started) = call(&app, Method::PATCH, &patch, Some(parameters.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let (status, again) = call(&app, Method::PATCH, &patch, Some(parameters.clone())).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::ACCEPTED, &started),
+        "re-sent"
+    );
+    let (status, _) = call(&app, Method::GET, &uri, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "being updated");
+    let operation = started["operation"].as_str().expect("an operation");
+    assert!(operation.starts_with("update"), "{operation}");
+    succeeds(&app, instance, operation).await;
+    let (status, fetched) = call(&app, Method::GET, &uri, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fetched["parameters"]["maxmemory_policy"], "noeviction");
+    assert_eq!(
+        fetched["maintenance_info"]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    let (status, _) = call(&app, Method::PATCH, &patch, Some(parameters)).await;
+    assert_eq!(status, StatusCode::OK, "identical and done");
+
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
+    let group = format!("{}-valkey8", broker::instance::stack_name(instance));
+    let parameters = elasticache
+        .describe_cache_parameters()
+        .cache_parameter_group_name(&group)
+        .send()
+        .await
+        .expect("the stack's parameter group");
+    let policy = parameters
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_name() == Some("maxmemory-policy"))
+        .and_then(|p| p.parameter_value());
+    assert_eq!(policy, Some("noeviction"));
 }
