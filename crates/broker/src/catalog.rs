@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use spec::AuthMode;
+
 use crate::config::{BrokerConfig, Plan, Service};
 
 /// The parameters a provision or update may pass. Anything else is refused (400, naming
@@ -64,10 +66,28 @@ pub fn maintenance_info() -> Value {
 
 /// The catalog as OSB v2.17 shapes it.
 pub fn catalog(config: &BrokerConfig) -> Value {
-    json!({ "services": config.services.iter().map(service).collect::<Vec<_>>() })
+    let services: Vec<Value> = config.services.iter().map(|s| service(config, s)).collect();
+    json!({ "services": services })
 }
 
-fn service(service: &Service) -> Value {
+/// What a plan's description adds about its bindings, so nobody is surprised.
+fn bindings_note(mode: Option<AuthMode>) -> &'static str {
+    match mode {
+        Some(AuthMode::Rbac) => "Each binding is a user of its own, revoked by unbinding.",
+        Some(AuthMode::Iam) => {
+            "Each binding is an IAM-authenticated user of its own (no password: the application signs a token), revoked by unbinding."
+        }
+        Some(AuthMode::Token) => {
+            "Bindings share the instance's one AUTH token: unbinding does not revoke it."
+        }
+        Some(AuthMode::None) => {
+            "Bindings need no credential: anyone the network admits can connect."
+        }
+        None => "",
+    }
+}
+
+fn service(config: &BrokerConfig, service: &Service) -> Value {
     let mut out = json!({
         "id": service.id,
         "name": service.name,
@@ -78,7 +98,7 @@ fn service(service: &Service) -> Value {
         "instances_retrievable": true,
         "bindings_retrievable": true,
         "allow_context_updates": false,
-        "plans": service.plans.iter().map(|p| plan(service, p)).collect::<Vec<_>>(),
+        "plans": service.plans.iter().map(|p| plan(config, service, p)).collect::<Vec<_>>(),
     });
     if let Some(metadata) = &service.metadata {
         out["metadata"] = metadata.clone();
@@ -86,11 +106,15 @@ fn service(service: &Service) -> Value {
     out
 }
 
-fn plan(service: &Service, plan: &Plan) -> Value {
+fn plan(config: &BrokerConfig, service: &Service, plan: &Plan) -> Value {
+    let description = match bindings_note(config.auth_mode(plan)) {
+        "" => plan.description.clone(),
+        note => format!("{}. {note}", plan.description.trim_end_matches('.')),
+    };
     let mut out = json!({
         "id": plan.id,
         "name": plan.name,
-        "description": plan.description,
+        "description": description,
         "free": plan.free,
         "bindable": true,
         "plan_updateable": service.plan_updateable,

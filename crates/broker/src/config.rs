@@ -23,6 +23,10 @@ const PLATFORM_OWNED: &[&str] = &["stack", "region", "network"];
 pub struct BrokerConfig {
     /// Address and port to listen on, such as `0.0.0.0:8080`.
     pub listen: String,
+    /// Serve HTTPS with this certificate and key (default: plain HTTP, for a platform
+    /// that terminates TLS in front of the broker).
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
     /// Where the platform's basic-auth credentials are read from (never the values).
     pub credentials: CredentialSources,
     /// Spec fields every stack shares: `region`, `network` (an existing VPC, its subnets,
@@ -30,6 +34,16 @@ pub struct BrokerConfig {
     pub platform: Mapping,
     /// The services offered.
     pub services: Vec<Service>,
+}
+
+/// The broker's TLS identity, as PEM files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The certificate chain, the broker's own certificate first.
+    pub cert_file: String,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
 }
 
 /// Where the basic-auth username and password come from: an environment variable or a
@@ -142,14 +156,31 @@ impl BrokerConfig {
     }
 
     /// The stack spec for an instance of `plan`, named `stack`: the platform's settings,
-    /// then the plan's, as YAML.
+    /// then the plan's, as YAML. An IAM plan's instance gets a user of its own, named
+    /// after the stack: IAM user ids are account-wide, so a plan cannot name one.
     pub fn spec_source(&self, plan: &Plan, stack: &str) -> String {
         let mut merged = Mapping::new();
         merged.insert("stack".into(), stack.into());
         for (key, value) in self.platform.iter().chain(plan.spec.iter()) {
             merge(&mut merged, key, value);
         }
+        if let Some(Value::Mapping(auth)) = merged.get_mut("auth")
+            && auth.get("mode").and_then(Value::as_str) == Some("iam")
+            && !auth.contains_key("users")
+        {
+            let mut user = Mapping::new();
+            user.insert("name".into(), stack.into());
+            user.insert("access".into(), plan.bindings.access.as_str().into());
+            auth.insert("users".into(), Value::Sequence(vec![user.into()]));
+        }
         serde_yaml::to_string(&Value::Mapping(merged)).unwrap_or_default()
+    }
+
+    /// How an instance of `plan` authenticates clients (`None` if its spec is invalid,
+    /// which [`parse`] refuses).
+    pub fn auth_mode(&self, plan: &Plan) -> Option<spec::AuthMode> {
+        let source = self.spec_source(plan, "catalog");
+        spec::parse(&source, "plan").ok().map(|spec| spec.auth.mode)
     }
 
     /// The plan with this id, and its service.
@@ -340,6 +371,14 @@ impl Check<'_> {
                 format!("`{owned}` is the broker's (stack) or the platform section's (region, network); remove it from the plan"),
             );
         }
+        let iam_users = plan.spec.get("auth").is_some_and(|auth| {
+            auth.get("mode").and_then(Value::as_str) == Some("iam") && auth.get("users").is_some()
+        });
+        self.require(
+            !iam_users,
+            &format!("{path}.spec.auth.users"),
+            "IAM user ids are account-wide, so every instance of this plan would need the same one: leave `users` out; each instance gets a user named after its stack, and each binding one of its own",
+        );
         let source = config.spec_source(plan, "broker-check");
         let errors = match spec::parse(&source, "merged") {
             Ok(spec) => return self.binding_access(config, plan, &spec, path),

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod tls;
+
 use anyhow::Context;
 use broker::config::CredentialSources;
 use broker::{BasicAuth, Broker};
@@ -13,10 +15,15 @@ use clap::Parser;
 
 /// An Open Service Broker (API 2.17) for ElastiCache stacks.
 ///
-/// CONFIG is the broker's YAML file: where it listens, where the platform's basic-auth
-/// credentials are read from (environment variables or files, never the values), the
-/// platform's shared stack settings, and the catalog of services and plans. It is
-/// checked before anything is served; every problem is printed with its line.
+/// CONFIG is the broker's YAML file: where it listens (HTTPS when it names a `tls`
+/// certificate and key), where the platform's basic-auth credentials are read from
+/// (environment variables or files, never the values), the platform's shared stack
+/// settings, and the catalog of services and plans. It is checked before anything is
+/// served; every problem is printed with its line.
+///
+/// State lives in AWS (SSM parameters under /elasticache-action/broker/), so the broker
+/// can be stopped at any moment and run as several replicas: an operation a stopped
+/// broker left is resumed by the next poll of its last_operation.
 ///
 /// Example:
 ///   BROKER_USERNAME=cf BROKER_PASSWORD=… elasticache-broker examples/broker/config.yaml
@@ -66,13 +73,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let auth = read_credentials(&config.credentials)?;
+    let tls = match &config.tls {
+        Some(files) => Some(tls::server_config(
+            files.cert_file.as_ref(),
+            files.key_file.as_ref(),
+        )?),
+        None => None,
+    };
     let address = config
         .listen_address()
         .context("the configuration's listen address")?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    tracing::info!(%address, "serving the Open Service Broker API");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%address, scheme, "serving the Open Service Broker API");
     let region = config
         .platform
         .get("region")
@@ -85,10 +100,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .load()
         .await;
     let app = broker::router(Arc::new(Broker::new(config, auth, aws)));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving")
+    // Operations still running when the broker stops are in progress in their records:
+    // the next poll, here or at another replica, resumes them.
+    match tls {
+        Some(tls) => {
+            let listener = tls::TlsListener::new(listener, tls).context("TLS listener")?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await
+        }
+    }
+    .context("serving")
 }
 
 fn read_credentials(sources: &CredentialSources) -> anyhow::Result<BasicAuth> {

@@ -179,3 +179,62 @@ async fn data_plane_each_binding_is_its_own_user_and_unbinding_revokes_only_it()
     let (status, _) = settle(&app, instance, operation).await;
     assert_eq!(status, StatusCode::GONE);
 }
+
+/// The users of the account whose name is `name`, and how each authenticates.
+async fn users_named(account: &test_support::Account, name: &str) -> Vec<String> {
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
+    let users = elasticache.describe_users().send().await.expect("users");
+    users
+        .users()
+        .iter()
+        .filter(|u| u.user_name() == Some(name))
+        .map(|u| {
+            u.authentication()
+                .and_then(|a| a.r#type())
+                .map_or("none".to_owned(), |t| t.as_str().to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iam_binding_is_an_iam_user_and_its_credentials_say_how_to_sign() {
+    let account = Emulator::account("broker_iam_bindings").await;
+    let app = app(&account).await;
+    let instance = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d";
+    let binding = "9f8e7d6c-5b4a-4392-8817-a6b5c4d3e2f1";
+    provisioned_on(&app, instance, IAM_PLAN).await;
+    let stack = broker::instance::stack_name(instance);
+    assert_eq!(
+        users_named(&account, &stack).await,
+        ["iam"],
+        "the instance's own user"
+    );
+
+    let body = json!({ "service_id": SERVICE, "plan_id": IAM_PLAN });
+    let (status, bound) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(instance, binding),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{bound}");
+    let credentials = &bound["credentials"];
+    let user = broker::binding::key(binding);
+    assert_eq!(credentials["username"], user.as_str());
+    assert!(credentials.get("password").is_none(), "{credentials}");
+    assert_eq!(credentials["iam"]["user_id"], user.as_str());
+    assert_eq!(credentials["iam"]["region"], "us-east-1");
+    assert_eq!(users_named(&account, &user).await, ["iam"]);
+
+    let delete = format!(
+        "{}?service_id={SERVICE}&plan_id={IAM_PLAN}",
+        binding_uri(instance, binding)
+    );
+    let (status, body) = call(&app, Method::DELETE, &delete, None).await;
+    assert_eq!(status, StatusCode::OK, "synchronous unbind: {body}");
+    assert!(
+        users_named(&account, &user).await.is_empty(),
+        "the user is deleted"
+    );
+}

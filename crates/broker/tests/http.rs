@@ -91,6 +91,18 @@ async fn the_catalog_lists_services_plans_and_their_parameter_schemas() {
         plan["schemas"]["service_binding"]["create"]["parameters"]["properties"]["read_only"]["type"],
         "boolean"
     );
+    assert_eq!(
+        plan["maintenance_info"]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    let said =
+        |plan: &serde_json::Value| plan["description"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        said(plan).ends_with("Each binding is a user of its own, revoked by unbinding."),
+        "{}",
+        said(plan)
+    );
+    assert!(said(&service["plans"][2]).contains("IAM-authenticated user of its own"));
 }
 
 #[tokio::test]
@@ -191,4 +203,30 @@ fn a_plan_may_not_set_what_the_broker_or_platform_owns() {
             .any(|e| e.path == "services[0].plans[0].spec.region"),
         "{errors:?}"
     );
+}
+
+#[test]
+fn iam_plans_name_no_users_and_binding_access_strings_are_checked_where_they_are() {
+    let source = config_source()
+        .replace(
+            "auth: { mode: iam }",
+            "auth: { mode: iam, users: [{ name: shared }] }",
+        )
+        .replace(
+            "read_only_access: on ~* +@all -@write -@dangerous",
+            "read_only_access: \"  \"",
+        );
+    let errors = broker::parse(&source, "config.yaml")
+        .expect_err("invalid")
+        .errors;
+    let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+    assert!(
+        paths.contains(&"services[0].plans[2].spec.auth.users"),
+        "{errors:?}"
+    );
+    assert!(
+        paths.contains(&"services[0].plans[0].bindings.read_only_access"),
+        "{errors:?}"
+    );
+    assert!(errors.iter().all(|e| e.line.is_some()), "{errors:?}");
 }

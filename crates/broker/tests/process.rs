@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -22,10 +23,22 @@ const BROKER_PASSWORD: &str = "broker-password-9c1f";
 struct Running {
     child: Child,
     port: u16,
+    /// Speak TLS, trusting this configuration's roots.
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Running {
     fn start(account: &Account, config: &Path, port: u16, log: &Path) -> Running {
+        Self::start_with(&account.env, config, port, log, None)
+    }
+
+    fn start_with(
+        env: &[(&'static str, String)],
+        config: &Path,
+        port: u16,
+        log: &Path,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Running {
         let log = std::fs::File::create(log).expect("a log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_elasticache-broker"));
         command
@@ -34,12 +47,12 @@ impl Running {
             .env("RUST_LOG", "trace")
             .env("BROKER_USERNAME", "cf")
             .env("BROKER_PASSWORD", BROKER_PASSWORD)
-            .envs(account.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
         let child = command.spawn().expect("the broker starts");
-        let running = Running { child, port };
+        let running = Running { child, port, tls };
         for _ in 0..100 {
             if running.request("GET", "/healthz", None).0 == 200 {
                 return running;
@@ -51,7 +64,7 @@ impl Running {
 
     /// An OSB request over a fresh connection: the status and the JSON body.
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+        let Ok(tcp) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return (0, Value::Null);
         };
         let body = body.map(Value::to_string).unwrap_or_default();
@@ -60,11 +73,16 @@ impl Running {
             "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {auth}\r\nX-Broker-API-Version: 2.17\r\nX-Broker-API-Request-Identity: test-{method}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
-        if stream.write_all(request.as_bytes()).is_err() {
-            return (0, Value::Null);
-        }
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
+        let response = match &self.tls {
+            None => exchange(tcp, &request),
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+                let Ok(client) = rustls::ClientConnection::new(config.clone(), name) else {
+                    return (0, Value::Null);
+                };
+                exchange(rustls::StreamOwned::new(client, tcp), &request)
+            }
+        };
         let status = response
             .split(' ')
             .nth(1)
@@ -93,6 +111,16 @@ impl Running {
     }
 }
 
+/// Sends `request` and reads the answer until the server closes (empty on failure).
+fn exchange(mut stream: impl Read + Write, request: &str) -> String {
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
 fn base64_basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
@@ -103,10 +131,11 @@ fn free_port() -> u16 {
     listener.local_addr().expect("its address").port()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("broker-process-{}", std::process::id()));
+/// A directory of its own for test `test`.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("broker-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir.join(name)
+    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,13 +146,10 @@ async fn data_plane_a_killed_broker_finishes_its_provision_and_bind_after_a_rest
     let source = config_source(&account)
         .await
         .replace("listen: 0.0.0.0:8080", &format!("listen: 127.0.0.1:{port}"));
-    let config = scratch("config.yaml");
+    let dir = scratch("restart");
+    let config = dir.join("config.yaml");
     std::fs::write(&config, source).expect("the configuration");
-    let logs = [
-        scratch("first.log"),
-        scratch("second.log"),
-        scratch("third.log"),
-    ];
+    let logs = ["first.log", "second.log", "third.log"].map(|name| dir.join(name));
     let instance = "8c9d0e1f-2a3b-4c5d-8e6f-7a8b9c0d1e2f";
     let binding = "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9";
     let instance_path = format!("/v2/service_instances/{instance}");
@@ -216,7 +242,72 @@ async fn data_plane_a_killed_broker_finishes_its_provision_and_bind_after_a_rest
         );
     }
     assert!(lines > 100, "trace level logs plenty ({lines} lines)");
-    if let Some(dir) = config.parent() {
-        let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The certificate and key the emulator's servers present (for localhost, made by
+/// `scripts/emulator.sh`), and a client trusting its CA.
+fn local_identity() -> (PathBuf, PathBuf, Arc<rustls::ClientConfig>) {
+    use rustls::pki_types::pem::PemObject;
+    let ca = test_support::data_plane::ca_file();
+    let dir = ca.parent().expect("the CA's directory");
+    let mut roots = rustls::RootCertStore::empty();
+    for der in rustls::pki_types::CertificateDer::pem_file_iter(&ca).expect("the local CA") {
+        roots.add(der.expect("a certificate")).expect("trusted");
     }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        Arc::new(client),
+    )
+}
+
+#[test]
+fn with_a_certificate_and_key_the_broker_serves_only_https() {
+    let dir = scratch("tls");
+    let (cert, key, client) = local_identity();
+    let port = free_port();
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/broker/config.yaml");
+    let source = std::fs::read_to_string(example)
+        .expect("the example")
+        .replace(
+            "listen: 0.0.0.0:8080",
+            &format!(
+                "listen: 127.0.0.1:{port}\ntls:\n  cert_file: {}\n  key_file: {}",
+                cert.display(),
+                key.display()
+            ),
+        );
+    let config = dir.join("config.yaml");
+    std::fs::write(&config, source).expect("the configuration");
+    // The catalog needs no AWS call: nothing listens on port 9, so any would fail.
+    let env = vec![
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+    ];
+    let https = Running::start_with(&env, &config, port, &dir.join("tls.log"), Some(client));
+    let (status, catalog) = https.request("GET", "/v2/catalog", None);
+    assert_eq!(status, 200, "{catalog}");
+    assert!(catalog["services"].is_array());
+    let plain = Running {
+        child: Command::new("true").spawn().expect("a placeholder"),
+        port,
+        tls: None,
+    };
+    assert_eq!(
+        plain.request("GET", "/healthz", None).0,
+        0,
+        "no plain HTTP answer"
+    );
+    plain.kill();
+    https.kill();
+    let _ = std::fs::remove_dir_all(&dir);
 }

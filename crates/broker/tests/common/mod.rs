@@ -18,6 +18,7 @@ use broker::{BasicAuth, Broker};
 pub const SERVICE: &str = "6f0d5a8e-5b1e-4c3a-9a53-3d2f8c0b7e11";
 pub const PLAN: &str = "0c4f3a62-6a0e-4f7e-8f0b-2f4a1e9d5c21";
 pub const OTHER_PLAN: &str = "9a7e1b34-2c5d-4e6f-8a9b-0c1d2e3f4a5b";
+pub const IAM_PLAN: &str = "4d2c8e6a-7b1f-4e3d-9a5c-8f0e2d4b6a19";
 
 /// The example configuration, pointed at a VPC made in `account`.
 pub async fn app(account: &Account) -> axum::Router {
@@ -83,7 +84,7 @@ pub async fn config_source(account: &Account) -> String {
     }
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/broker/config.yaml");
-    let source = std::fs::read_to_string(path)
+    std::fs::read_to_string(path)
         .expect("the example")
         .replace("region: eu-west-1", "region: us-east-1")
         .replace("vpc-0a1b2c3d4e5f60718", &vpc)
@@ -92,8 +93,7 @@ pub async fn config_source(account: &Account) -> String {
         .replace(
             "security_groups: [sg-0123456789abcdef0]",
             "cidrs: [10.80.0.0/16]",
-        );
-    source
+        )
 }
 
 pub async fn call(
@@ -162,8 +162,13 @@ pub async fn replication_groups(account: &Account) -> usize {
 
 /// Provisions `instance` on [`PLAN`] and waits for it.
 pub async fn provisioned(app: &axum::Router, instance: &str) {
+    provisioned_on(app, instance, PLAN).await;
+}
+
+/// Provisions `instance` on `plan` and waits for it.
+pub async fn provisioned_on(app: &axum::Router, instance: &str, plan: &str) {
     let put = format!("/v2/service_instances/{instance}?accepts_incomplete=true");
-    let body = json!({ "service_id": SERVICE, "plan_id": PLAN });
+    let body = json!({ "service_id": SERVICE, "plan_id": plan });
     let (status, started) = call(app, Method::PUT, &put, Some(body)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{started}");
     let operation = started["operation"].as_str().expect("an operation");
