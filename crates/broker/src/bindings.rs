@@ -65,15 +65,16 @@ pub async fn bind(
 ) -> Result<Response, OsbError> {
     let body = body_json(&body)?;
     let (service_id, plan_id) = (field(&body, "service_id")?, field(&body, "plan_id")?);
-    if body
-        .get("predecessor_binding_id")
-        .is_some_and(|v| !v.is_null())
-    {
-        return Err(OsbError::new(
-            StatusCode::BAD_REQUEST,
-            "this broker's plans are not binding_rotatable: bind anew and unbind the old binding",
-        ));
-    }
+    let predecessor = match body.get("predecessor_binding_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(_) => {
+            return Err(OsbError::new(
+                StatusCode::BAD_REQUEST,
+                "`predecessor_binding_id` must be a string",
+            ));
+        }
+    };
     let given = body.get("parameters").cloned().unwrap_or(Value::Null);
     binding::parameters(Some(&given))
         .map_err(|problems| OsbError::new(StatusCode::BAD_REQUEST, problems.join("; ")))?;
@@ -83,7 +84,8 @@ pub async fn bind(
     if let Some(existing) = records.binding(&stack, &key).await? {
         let same = existing.service_id == service_id
             && existing.plan_id == plan_id
-            && existing.parameters == given;
+            && existing.parameters == given
+            && existing.predecessor == predecessor;
         if !same {
             return Err(OsbError::new(
                 StatusCode::CONFLICT,
@@ -109,6 +111,7 @@ pub async fn bind(
         plan_id: plan_id.to_owned(),
         parameters: given,
         user: None,
+        predecessor,
         operation: Operation::start(Kind::Bind),
     };
     let record = with_user(&broker, &stack, &instance, record, &key).await?;
@@ -125,8 +128,9 @@ pub async fn bind(
     respond(&broker, &stack, &instance, record, &query).await
 }
 
-/// The binding with its user (on plans with users), after checking the instance's spec
-/// takes one more (a user group holds at most 100 users).
+/// The binding with its user (on plans with users): a new one, after checking the
+/// instance's spec takes one more (a user group holds at most 100 users), or for a
+/// rotation its predecessor's.
 async fn with_user(
     broker: &Broker,
     stack: &str,
@@ -137,6 +141,25 @@ async fn with_user(
     let invalid = |failure: crate::operations::Failure| {
         OsbError::new(StatusCode::UNPROCESSABLE_ENTITY, failure.to_string())
     };
+    if let Some(predecessor) = &record.predecessor {
+        let found = broker
+            .engine
+            .records()
+            .binding(stack, &binding::key(predecessor))
+            .await?;
+        let bound = found
+            .filter(|p| p.operation.kind == Kind::Bind && p.operation.state == OpState::Succeeded);
+        let Some(bound) = bound else {
+            return Err(OsbError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "predecessor_binding_id {predecessor} is not a bound binding of this instance"
+                ),
+            ));
+        };
+        record.user = bound.user;
+        return Ok(record);
+    }
     let spec = record_spec(&broker.config, instance, &[]).map_err(invalid)?;
     if !binding::has_users(spec.auth.mode) {
         return Ok(record);

@@ -97,6 +97,7 @@ fn service(config: &BrokerConfig, service: &Service) -> Value {
         "plan_updateable": service.plan_updateable,
         "instances_retrievable": true,
         "bindings_retrievable": true,
+        "binding_rotatable": true,
         "allow_context_updates": false,
         "plans": service.plans.iter().map(|p| plan(config, service, p)).collect::<Vec<_>>(),
     });

@@ -110,6 +110,8 @@ pub struct OsbError {
     status: StatusCode,
     error: Option<&'static str>,
     description: String,
+    instance_usable: Option<bool>,
+    update_repeatable: Option<bool>,
 }
 
 impl OsbError {
@@ -119,15 +121,24 @@ impl OsbError {
             status,
             error: None,
             description: description.into(),
+            instance_usable: None,
+            update_repeatable: None,
         }
+    }
+
+    /// Says whether the instance still serves (`instance_usable`) and whether sending
+    /// the same update again could succeed (`update_repeatable`).
+    pub fn with_instance(mut self, usable: bool, repeatable: bool) -> Self {
+        self.instance_usable = Some(usable);
+        self.update_repeatable = Some(repeatable);
+        self
     }
 
     /// An error with one of OSB's codes (`AsyncRequired`, `ConcurrencyError`, …).
     pub fn coded(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         OsbError {
-            status,
             error: Some(error),
-            description: description.into(),
+            ..OsbError::new(status, description)
         }
     }
 }
@@ -135,6 +146,12 @@ impl OsbError {
 impl IntoResponse for OsbError {
     fn into_response(self) -> Response {
         let mut body = json!({ "description": self.description });
+        if let Some(usable) = self.instance_usable {
+            body["instance_usable"] = json!(usable);
+        }
+        if let Some(repeatable) = self.update_repeatable {
+            body["update_repeatable"] = json!(repeatable);
+        }
         if let Some(error) = self.error {
             body["error"] = json!(error);
         }

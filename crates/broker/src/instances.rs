@@ -231,13 +231,28 @@ pub async fn last_operation(
     Ok(operation_status(&record.operation))
 }
 
-/// A `last_operation` answer: the state, a description, and `Retry-After` while it runs.
+/// A `last_operation` answer: the state, a description, `Retry-After` while it runs,
+/// and for a failed instance operation whether the instance still serves and whether
+/// the update may be sent again.
 pub(crate) fn operation_status(operation: &Operation) -> Response {
-    let mut response = Json(json!({
+    let mut body = json!({
         "state": operation.state.as_str(),
         "description": operation.description,
-    }))
-    .into_response();
+    });
+    if operation.state == OpState::Failed {
+        let verdict = match operation.kind {
+            // An apply that failed leaves what it had done; the stack still serves
+            // unless it was never made.
+            Kind::Update => Some((true, true)),
+            Kind::Provision | Kind::Deprovision => Some((false, false)),
+            Kind::Bind | Kind::Unbind => None,
+        };
+        if let Some((usable, repeatable)) = verdict {
+            body["instance_usable"] = json!(usable);
+            body["update_repeatable"] = json!(repeatable);
+        }
+    }
+    let mut response = Json(body).into_response();
     if operation.state == OpState::InProgress {
         response.headers_mut().insert(
             header::RETRY_AFTER,

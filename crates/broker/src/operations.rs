@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use stack::{ApplyOptions, DestroyOptions, Stack, StackError};
+use stack::{ApplyOptions, DestroyOptions, RotateOptions, RotateWhich, Stack, StackError};
 
 use crate::binding::{self, BindingUser};
 use crate::config::BrokerConfig;
@@ -204,10 +204,132 @@ impl Engine {
         loop {
             match Box::pin(once(&stack, kind, allow_replacement)).await {
                 Err(StackError::ChangedSincePlan { .. }) if attempts < REPLANS => attempts += 1,
-                outcome => return Ok(outcome?),
+                outcome => break outcome?,
+            }
+        }
+        if destroying || stack.spec().auth.mode != spec::AuthMode::Rbac {
+            return Ok(());
+        }
+        for change in password_changes(bindings) {
+            for options in change.steps() {
+                Box::pin(stack.rotate(&options, &|_| {})).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A password change a pass makes after its apply, on a user that rotated bindings
+/// share (RBAC plans).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// A successor's new password, beside its predecessor's.
+    Rotate {
+        /// The user.
+        user: String,
+        /// The new version's id, derived from the operation: a resumed pass finishes
+        /// it instead of rotating twice.
+        version: String,
+    },
+    /// An unbound predecessor's password (the previous one) revoked; the successor's
+    /// stays.
+    RevokePrevious {
+        /// The user.
+        user: String,
+    },
+    /// An unbound successor's password (the current one) replaced and the previous
+    /// revoked: the predecessor then holds the new one (its GET binding shows it).
+    RotateAndRevoke {
+        /// The user.
+        user: String,
+        /// As for `Rotate`.
+        version: String,
+    },
+}
+
+impl PasswordChange {
+    /// The stack rotations that make it.
+    fn steps(&self) -> Vec<RotateOptions> {
+        let base = |user: &str| RotateOptions {
+            which: RotateWhich::User(user.to_owned()),
+            lock_timeout: LOCK_WAIT,
+            ..RotateOptions::default()
+        };
+        let rotate = |user: &str, version: &str| RotateOptions {
+            version: Some(version.to_owned()),
+            ..base(user)
+        };
+        let revoke = |user: &str| RotateOptions {
+            revoke_due: true,
+            revoke_now: true,
+            ..base(user)
+        };
+        match self {
+            PasswordChange::Rotate { user, version } => vec![rotate(user, version)],
+            PasswordChange::RevokePrevious { user } => vec![revoke(user)],
+            PasswordChange::RotateAndRevoke { user, version } => {
+                vec![rotate(user, version), revoke(user)]
             }
         }
     }
+}
+
+/// The password changes the bindings in progress need: a successor's bind rotates the
+/// shared user's password; an unbind whose user another binding keeps revokes the
+/// unbound binding's password (an unbind whose user nobody keeps needs none: the user
+/// leaves the spec and is deleted).
+pub fn password_changes(bindings: &[BindingRecord]) -> Vec<PasswordChange> {
+    let mut changes = Vec::new();
+    let pending = bindings
+        .iter()
+        .filter(|b| b.operation.state == State::InProgress);
+    for binding in pending {
+        let Some(user) = binding.user.clone() else {
+            continue;
+        };
+        let version = version_id(&binding.operation.id, &binding.binding_id);
+        match binding.operation.kind {
+            Kind::Bind if binding.predecessor.is_some() => {
+                changes.push(PasswordChange::Rotate { user, version });
+            }
+            Kind::Unbind => {
+                let keepers: Vec<&BindingRecord> = bindings
+                    .iter()
+                    .filter(|o| o.operation.kind == Kind::Bind)
+                    .filter(|o| o.binding_id != binding.binding_id)
+                    .filter(|o| o.user.as_deref() == Some(user.as_str()))
+                    .collect();
+                if keepers.is_empty() {
+                    continue;
+                }
+                let succeeded = keepers
+                    .iter()
+                    .any(|o| o.predecessor.as_deref() == Some(binding.binding_id.as_str()));
+                changes.push(match succeeded {
+                    true => PasswordChange::RevokePrevious { user },
+                    false => PasswordChange::RotateAndRevoke { user, version },
+                });
+            }
+            _ => {}
+        }
+    }
+    changes
+}
+
+/// A secret version id (UUID-shaped, as Secrets Manager's `ClientRequestToken`) derived
+/// from an operation, so the same operation always asks for the same version.
+fn version_id(operation: &str, binding: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{binding}/{operation}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// The spec the records ask for: the instance's plan and parameters, and a user for
@@ -222,15 +344,18 @@ pub fn record_spec(
         .ok_or_else(|| Failure::Plan(instance.plan_id.clone()))?;
     let parameters = instance::parameters(Some(&instance.parameters))
         .map_err(|problems| Failure::Spec(problems.join("; ")))?;
-    let users: Vec<BindingUser> = bindings
-        .iter()
-        .filter(|b| b.operation.kind == Kind::Bind)
-        .filter_map(|b| {
-            let name = b.user.as_deref()?;
-            let parameters = binding::parameters(Some(&b.parameters)).unwrap_or_default();
-            Some(BindingUser::new(plan, name, parameters))
-        })
-        .collect();
+    let mut users: Vec<BindingUser> = Vec::new();
+    // A rotation's successor shares its predecessor's user: listed once.
+    for binding in bindings.iter().filter(|b| b.operation.kind == Kind::Bind) {
+        let Some(name) = binding.user.as_deref() else {
+            continue;
+        };
+        if users.iter().any(|u| u.name == name) {
+            continue;
+        }
+        let parameters = binding::parameters(Some(&binding.parameters)).unwrap_or_default();
+        users.push(BindingUser::new(plan, name, parameters));
+    }
     instance::instance_spec(config, plan, &instance.instance_id, &parameters, &users)
         .map_err(|errors| Failure::Spec(errors.to_string()))
 }
@@ -285,4 +410,72 @@ pub enum Failure {
     /// The stack refused or failed.
     #[error("{0}")]
     Stack(#[from] StackError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(
+        id: &str,
+        user: &str,
+        predecessor: Option<&str>,
+        kind: Kind,
+        state: State,
+    ) -> BindingRecord {
+        let mut operation = Operation::start(kind);
+        operation.state = state;
+        BindingRecord {
+            binding_id: id.to_owned(),
+            instance_id: "i".to_owned(),
+            service_id: "s".to_owned(),
+            plan_id: "p".to_owned(),
+            parameters: serde_json::Value::Null,
+            user: Some(user.to_owned()),
+            predecessor: predecessor.map(str::to_owned),
+            operation,
+        }
+    }
+
+    #[test]
+    fn a_successor_rotates_its_predecessors_user_and_the_same_operation_asks_the_same_version() {
+        let bindings = [
+            binding("p", "b-p", None, Kind::Bind, State::Succeeded),
+            binding("s", "b-p", Some("p"), Kind::Bind, State::InProgress),
+        ];
+        let changes = password_changes(&bindings);
+        let [PasswordChange::Rotate { user, version }] = changes.as_slice() else {
+            panic!("{changes:?}");
+        };
+        assert_eq!(user, "b-p");
+        assert_eq!(changes, password_changes(&bindings), "stable");
+        assert_eq!(version.len(), 36);
+    }
+
+    #[test]
+    fn an_unbound_binding_revokes_only_its_own_password() {
+        // The predecessor goes: its (previous) password is revoked.
+        let predecessor_goes = [
+            binding("p", "b-p", None, Kind::Unbind, State::InProgress),
+            binding("s", "b-p", Some("p"), Kind::Bind, State::Succeeded),
+        ];
+        assert_eq!(
+            password_changes(&predecessor_goes),
+            [PasswordChange::RevokePrevious { user: "b-p".into() }]
+        );
+        // The successor goes first: its (current) password is replaced.
+        let successor_goes = [
+            binding("p", "b-p", None, Kind::Bind, State::Succeeded),
+            binding("s", "b-p", Some("p"), Kind::Unbind, State::InProgress),
+        ];
+        assert!(matches!(
+            password_changes(&successor_goes).as_slice(),
+            [PasswordChange::RotateAndRevoke { .. }]
+        ));
+        // Nobody keeps the user: it leaves the spec, no password change.
+        let alone = [binding("a", "b-a", None, Kind::Unbind, State::InProgress)];
+        assert!(password_changes(&alone).is_empty());
+        let settled = [binding("a", "b-a", None, Kind::Bind, State::Succeeded)];
+        assert!(password_changes(&settled).is_empty());
+    }
 }

@@ -135,8 +135,12 @@ pub struct BindingRecord {
     pub plan_id: String,
     /// The bind parameters, as the platform passed them.
     pub parameters: serde_json::Value,
-    /// The RBAC or IAM user made for it (the stack's user name).
+    /// The RBAC or IAM user made for it (the stack's user name), or its predecessor's.
     pub user: Option<String>,
+    /// The binding this one rotates (`predecessor_binding_id`): it shares that one's
+    /// user, with a password of its own beside the predecessor's.
+    #[serde(default)]
+    pub predecessor: Option<String>,
     /// The last operation: `bind` or `unbind`.
     pub operation: Operation,
 }

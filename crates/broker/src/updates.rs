@@ -175,8 +175,11 @@ async fn refuse_what_aws_cannot_do_in_place(
             .is_some_and(|(_, plan)| plan.allow_replacement),
         ..stack::ApplyOptions::default()
     };
-    stack::refuse_replacements(&planned.plan().changes, options)
-        .map_err(|error| OsbError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()))
+    stack::refuse_replacements(&planned.plan().changes, options).map_err(|error| {
+        // The instance is as it was; the same update would be refused again.
+        OsbError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
+            .with_instance(true, false)
+    })
 }
 
 #[cfg(test)]

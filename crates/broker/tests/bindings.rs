@@ -238,3 +238,65 @@ async fn an_iam_binding_is_an_iam_user_and_its_credentials_say_how_to_sign() {
         "the user is deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_plane_a_rotated_binding_has_a_new_password_and_the_old_one_lasts_until_unbound() {
+    let account = Emulator::account("broker_rotation").await;
+    let app = app(&account).await;
+    let instance = "4b5c6d7e-8f90-4a1b-8c2d-3e4f5a6b7c8d";
+    let (old, new) = ("binding-old", "binding-new");
+    provisioned(&app, instance).await;
+    let bind = json!({ "service_id": SERVICE, "plan_id": PLAN });
+    let (status, first) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(instance, old),
+        Some(bind.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+
+    let mut successor = bind.clone();
+    successor["predecessor_binding_id"] = json!("no-such-binding");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(instance, new),
+        Some(successor.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an unknown predecessor");
+    successor["predecessor_binding_id"] = json!(old);
+    let (status, second) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(instance, new),
+        Some(successor),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+
+    let (first, second) = (&first["credentials"], &second["credentials"]);
+    assert_eq!(first["username"], second["username"], "one user");
+    assert_ne!(first["password"], second["password"], "a new password");
+    assert_eq!(
+        check(first).await,
+        None,
+        "the predecessor's password still works"
+    );
+    assert_eq!(check(second).await, None, "the successor's works");
+
+    let delete = format!(
+        "{}?service_id={SERVICE}&plan_id={PLAN}",
+        binding_uri(instance, old)
+    );
+    let (status, body) = call(&app, Method::DELETE, &delete, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        check(first).await.is_some(),
+        "the predecessor's password is revoked"
+    );
+    assert_eq!(check(second).await, None, "the successor's still works");
+    let (status, fetched) = call(&app, Method::GET, &binding_uri(instance, new), None).await;
+    assert_eq!((status, &fetched["credentials"]), (StatusCode::OK, second));
+}

@@ -207,6 +207,10 @@ async fn an_update_goes_through_the_stacks_plan_and_refuses_a_replacement() {
             .is_some_and(|d| d.contains("replace")),
         "{body}"
     );
+    assert_eq!(
+        (&body["instance_usable"], &body["update_repeatable"]),
+        (&json!(true), &json!(false))
+    );
 
     let (status, started) = call(&app, Method::PATCH, &patch, Some(parameters.clone())).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{started}");

@@ -28,6 +28,13 @@ pub struct RotateOptions {
     /// Rotate (resuming a pending rotation), or only revoke previous credentials
     /// whose grace period (`auth.rotation.previous.revoke_after`) has passed.
     pub revoke_due: bool,
+    /// With `revoke_due`: revoke the previous credential now, whatever the spec's
+    /// grace period (a service broker revoking an unbound binding's password).
+    pub revoke_now: bool,
+    /// The new version's id (its `ClientRequestToken`; default: a fresh one). The same
+    /// id again finds that version current and finishes instead of rotating twice:
+    /// a caller that may repeat itself (a broker resuming an operation) passes one.
+    pub version: Option<String>,
     /// How each new credential is tested.
     pub test: TestMethod,
     /// How long to wait for ElastiCache, per credential.
@@ -43,6 +50,8 @@ impl Default for RotateOptions {
         RotateOptions {
             which: RotateWhich::All,
             revoke_due: false,
+            revoke_now: false,
+            version: None,
             test: TestMethod::ControlPlane,
             timeout: Duration::from_secs(15 * 60),
             first_poll: Duration::from_secs(1),
@@ -124,16 +133,23 @@ impl Stack {
         let targets = self.rotation_targets(&options.which)?;
         let engine = &self.rotation;
         let run = RunOptions {
-            previous: match self.spec.auth.rotation.previous.revoke_after() {
-                Some(grace) => Previous::RevokeAfter(grace),
-                None => Previous::Keep,
+            previous: match (
+                options.revoke_now,
+                self.spec.auth.rotation.previous.revoke_after(),
+            ) {
+                (true, _) => Previous::RevokeAfter(Duration::ZERO),
+                (false, Some(grace)) => Previous::RevokeAfter(grace),
+                (false, None) => Previous::Keep,
             },
             test: options.test.clone(),
             timeout: options.timeout,
             first_poll: options.first_poll,
             ..RunOptions::default()
         };
-        let new_version = rotation::new_version_id();
+        let new_version = options
+            .version
+            .clone()
+            .unwrap_or_else(rotation::new_version_id);
         let goal = match options.revoke_due {
             true => Goal::RevokeDue,
             false => Goal::Rotate {
