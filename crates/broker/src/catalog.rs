@@ -7,11 +7,10 @@ use spec::AuthMode;
 
 use crate::config::{BrokerConfig, Plan, Service};
 
-/// The parameters a provision or update may pass. Anything else is refused (400, naming
-/// it), so the schema says `additionalProperties: false`. (`restore_from_snapshot` waits
-/// for the spec to restore from a snapshot.)
-pub fn instance_parameters() -> Value {
-    json!({
+/// The parameters a provision (`provision: true`) or an update may pass. Anything else
+/// is refused (400, naming it), so the schema says `additionalProperties: false`.
+pub fn instance_parameters(provision: bool) -> Value {
+    let mut schema = json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
         "type": "object",
         "additionalProperties": false,
@@ -33,7 +32,14 @@ pub fn instance_parameters() -> Value {
                 "pattern": "^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$"
             }
         }
-    })
+    });
+    if provision {
+        schema["properties"]["restore_from_snapshot"] = json!({
+            "type": "string",
+            "description": "The id of a deprovisioned instance of this space: the new instance starts with the data of the final snapshot its deprovision took"
+        });
+    }
+    schema
 }
 
 /// The parameters a bind may pass.
@@ -121,8 +127,8 @@ fn plan(config: &BrokerConfig, service: &Service, plan: &Plan) -> Value {
         "plan_updateable": service.plan_updateable,
         "schemas": {
             "service_instance": {
-                "create": { "parameters": instance_parameters() },
-                "update": { "parameters": instance_parameters() },
+                "create": { "parameters": instance_parameters(true) },
+                "update": { "parameters": instance_parameters(false) },
             },
             "service_binding": {
                 "create": { "parameters": binding_parameters() },

@@ -43,6 +43,11 @@ pub struct InstanceParameters {
     pub maintenance_window: Option<String>,
     /// The daily snapshot window.
     pub snapshot_window: Option<String>,
+    /// The instance (its id) whose data a provision restores: a deprovisioned one of
+    /// the same space, from the final snapshot its deprovision took.
+    pub restore_from_snapshot: Option<String>,
+    /// The snapshot that is, once the provision has found it (never from the request).
+    pub restore_snapshot: Option<String>,
 }
 
 /// Reads the request's `parameters`; every problem is one line (unknown names, wrong
@@ -61,9 +66,10 @@ pub fn parameters(value: Option<&Value>) -> Result<InstanceParameters, Vec<Strin
             "maxmemory_policy" => &mut out.maxmemory_policy,
             "maintenance_window" => &mut out.maintenance_window,
             "snapshot_window" => &mut out.snapshot_window,
+            "restore_from_snapshot" => &mut out.restore_from_snapshot,
             other => {
                 problems.push(format!(
-                    "unknown parameter `{other}`: this broker takes maxmemory_policy, maintenance_window and snapshot_window"
+                    "unknown parameter `{other}`: this broker takes maxmemory_policy, maintenance_window, snapshot_window and restore_from_snapshot"
                 ));
                 continue;
             }
@@ -144,9 +150,14 @@ fn parameters_overlay(parameters: &InstanceParameters) -> serde_yaml::Mapping {
     if let Some(window) = &parameters.maintenance_window {
         cluster.insert("maintenance_window".into(), window.as_str().into());
     }
+    let mut snapshot = serde_yaml::Mapping::new();
     if let Some(window) = &parameters.snapshot_window {
-        let mut snapshot = serde_yaml::Mapping::new();
         snapshot.insert("window".into(), window.as_str().into());
+    }
+    if let Some(name) = &parameters.restore_snapshot {
+        snapshot.insert("restore_from".into(), name.as_str().into());
+    }
+    if !snapshot.is_empty() {
         cluster.insert("snapshot".into(), snapshot.into());
     }
     let mut overlay = serde_yaml::Mapping::new();

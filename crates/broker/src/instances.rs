@@ -14,6 +14,7 @@ use crate::catalog;
 use crate::http::{Broker, OsbError};
 use crate::instance;
 use crate::record::{Kind, Operation, Record, RecordError, State as OpState};
+use crate::restore;
 
 /// Seconds a platform is asked to wait between polls.
 const RETRY_AFTER_SECONDS: &str = "15";
@@ -83,20 +84,36 @@ pub async fn provision(
             )
         })?;
     let given = body.get("parameters").cloned().unwrap_or(Value::Null);
-    let parameters = instance::parameters(Some(&given))
+    let mut parameters = instance::parameters(Some(&given))
         .map_err(|problems| OsbError::new(StatusCode::BAD_REQUEST, problems.join("; ")))?;
+    let stack = instance::stack_name(&instance_id);
+    let records = broker.engine.records();
+    let tenancy = restore::tenancy(&body);
+    if let Some(existing) = records.get(&stack).await? {
+        return resent(
+            &broker,
+            stack,
+            existing,
+            service.id.clone(),
+            plan.id.clone(),
+            given,
+        );
+    }
+    if let Some(source) = &parameters.restore_from_snapshot {
+        parameters.restore_snapshot = Some(restore::snapshot_for(&broker, source, &tenancy).await?);
+    }
     instance::instance_spec(&broker.config, plan, &instance_id, &parameters, &[])
         .map_err(|errors| OsbError::new(StatusCode::BAD_REQUEST, errors.to_string()))?;
-    let stack = instance::stack_name(&instance_id);
     let record = Record {
         instance_id: instance_id.clone(),
         service_id: service.id.clone(),
         plan_id: plan.id.clone(),
-        parameters: given,
+        parameters: given.clone(),
         maintenance_version: Some(catalog::MAINTENANCE_VERSION.to_owned()),
+        tenancy,
+        restore_snapshot: parameters.restore_snapshot,
         operation: Operation::start(Kind::Provision),
     };
-    let records = broker.engine.records();
     if records.create(&stack, &record).await? {
         tracing::info!(%instance_id, %stack, "provisioning");
         broker.engine.ensure_running(broker.config.clone(), stack);
@@ -110,9 +127,29 @@ pub async fn provision(
             "the instance is changing; try again",
         ));
     };
-    let same = existing.service_id == record.service_id
-        && existing.plan_id == record.plan_id
-        && existing.parameters == record.parameters;
+    resent(
+        &broker,
+        stack,
+        existing,
+        record.service_id,
+        record.plan_id,
+        given,
+    )
+}
+
+/// The answer to a provision of an instance that has a record: the same operation while
+/// it runs, 200 once done, 409 when it asks for something else.
+fn resent(
+    broker: &Arc<Broker>,
+    stack: String,
+    existing: Record,
+    service_id: String,
+    plan_id: String,
+    parameters: Value,
+) -> Result<Response, OsbError> {
+    let same = existing.service_id == service_id
+        && existing.plan_id == plan_id
+        && existing.parameters == parameters;
     let operation = &existing.operation;
     match (same, operation.kind, operation.state) {
         (false, _, _) => Err(OsbError::new(

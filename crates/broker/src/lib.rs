@@ -24,6 +24,7 @@ pub mod instance;
 mod instances;
 pub mod operations;
 pub mod record;
+mod restore;
 mod updates;
 
 pub use config::{BrokerConfig, parse};

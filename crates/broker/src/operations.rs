@@ -15,7 +15,9 @@ use stack::{ApplyOptions, DestroyOptions, RotateOptions, RotateWhich, Stack, Sta
 use crate::binding::{self, BindingUser};
 use crate::config::BrokerConfig;
 use crate::instance;
-use crate::record::{BindingRecord, Kind, Operation, Record, RecordError, Records, State};
+use crate::record::{
+    BindingRecord, Kind, Operation, Record, RecordError, Records, State, Tombstone,
+};
 
 /// How long an operation waits for another run's lock before leaving the work to it.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -114,6 +116,13 @@ impl Engine {
         let failure = match outcome {
             Err(Failure::Stack(StackError::Locked { .. })) => return Ok(Pass::Locked),
             Ok(()) if destroying => {
+                let tombstone = Tombstone {
+                    instance_id: instance.instance_id.clone(),
+                    service_id: instance.service_id.clone(),
+                    plan_id: instance.plan_id.clone(),
+                    tenancy: instance.tenancy.clone(),
+                };
+                self.records.put_tombstone(stack, &tombstone).await?;
                 for binding in &bindings {
                     let key = binding::key(&binding.binding_id);
                     self.records.delete_binding(stack, &key).await?;
@@ -342,8 +351,9 @@ pub fn record_spec(
     let (_, plan) = config
         .plan(&instance.plan_id)
         .ok_or_else(|| Failure::Plan(instance.plan_id.clone()))?;
-    let parameters = instance::parameters(Some(&instance.parameters))
+    let mut parameters = instance::parameters(Some(&instance.parameters))
         .map_err(|problems| Failure::Spec(problems.join("; ")))?;
+    parameters.restore_snapshot = instance.restore_snapshot.clone();
     let mut users: Vec<BindingUser> = Vec::new();
     // A rotation's successor shares its predecessor's user: listed once.
     for binding in bindings.iter().filter(|b| b.operation.kind == Kind::Bind) {

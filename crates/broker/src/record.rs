@@ -11,10 +11,15 @@
 
 use aws_error::{AwsError, absent_if, aws_error};
 use aws_sdk_ssm::types::{ParameterType, Tag};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Where the instances' records live.
 pub const PREFIX: &str = "/elasticache-action/broker/instances/";
+
+/// Where deprovisioned instances' tombstones live.
+pub const TOMBSTONES_PREFIX: &str = "/elasticache-action/broker/deprovisioned/";
 
 /// Where the bindings' records live: `<prefix><stack>/<key>`.
 pub const BINDINGS_PREFIX: &str = "/elasticache-action/broker/bindings/";
@@ -33,6 +38,13 @@ pub struct Record {
     /// The `maintenance_info.version` (the broker's version) that last applied it.
     #[serde(default)]
     pub maintenance_version: Option<String>,
+    /// Whose it is: the provision's `context` (Cloud Foundry's organization and space,
+    /// Kubernetes' namespace and cluster). Only the same tenancy may restore its data.
+    #[serde(default)]
+    pub tenancy: BTreeMap<String, String>,
+    /// The snapshot the stack was created from (`restore_from_snapshot`, resolved).
+    #[serde(default)]
+    pub restore_snapshot: Option<String>,
     /// The last operation.
     pub operation: Operation,
 }
@@ -121,6 +133,20 @@ impl Operation {
     }
 }
 
+/// What is kept of a deprovisioned instance, so the same tenancy can restore its final
+/// snapshot: no secret, a few hundred bytes, never deleted by the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The platform's instance id.
+    pub instance_id: String,
+    /// Its service.
+    pub service_id: String,
+    /// Its plan (the final snapshot's name follows from the plan's spec).
+    pub plan_id: String,
+    /// Whose it was.
+    pub tenancy: BTreeMap<String, String>,
+}
+
 /// A binding: what the platform asked for, the user it has (none where the plan's
 /// bindings share the stack's credential) and its last operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +226,21 @@ impl Records {
     /// Deletes the record of `stack` (the instance is gone).
     pub async fn delete(&self, stack: &str) -> Result<(), RecordError> {
         self.remove(&instance_name(stack)).await
+    }
+
+    /// The tombstone of `stack`, if it was deprovisioned.
+    pub async fn tombstone(&self, stack: &str) -> Result<Option<Tombstone>, RecordError> {
+        self.read(&format!("{TOMBSTONES_PREFIX}{stack}")).await
+    }
+
+    /// Writes the tombstone of `stack` (its deprovision finished).
+    pub async fn put_tombstone(
+        &self,
+        stack: &str,
+        tombstone: &Tombstone,
+    ) -> Result<(), RecordError> {
+        self.overwrite(&format!("{TOMBSTONES_PREFIX}{stack}"), &to_json(tombstone))
+            .await
     }
 
     /// The binding of `stack` kept under `key` (see [`crate::binding::key`]).

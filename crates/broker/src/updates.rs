@@ -145,6 +145,11 @@ fn wanted(
         )));
     }
     let parameters = updated_parameters(&current.parameters, body.get("parameters"))?;
+    if parameters.get("restore_from_snapshot") != current.parameters.get("restore_from_snapshot") {
+        return Err(bad(
+            "restore_from_snapshot is taken only when an instance is provisioned".to_owned(),
+        ));
+    }
     instance::parameters(Some(&parameters)).map_err(|problems| bad(problems.join("; ")))?;
     Ok(Record {
         plan_id: plan_id.to_owned(),

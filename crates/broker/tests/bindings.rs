@@ -300,3 +300,106 @@ async fn data_plane_a_rotated_binding_has_a_new_password_and_the_old_one_lasts_u
     let (status, fetched) = call(&app, Method::GET, &binding_uri(instance, new), None).await;
     assert_eq!((status, &fetched["credentials"]), (StatusCode::OK, second));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_plane_a_new_instance_restores_a_deprovisioned_ones_data_in_its_space_only() {
+    let account = Emulator::account("broker_restore").await;
+    let app = app(&account).await;
+    let (old, new, elsewhere) = (
+        "0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b",
+        "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b",
+        "2a3b4c5d-6e7f-4809-9b8c-7d6e5f4a3b2c",
+    );
+    let provision = |space: &str, parameters: Value| {
+        json!({
+            "service_id": SERVICE, "plan_id": PLAN, "parameters": parameters,
+            "context": { "platform": "cloudfoundry", "organization_guid": "org", "space_guid": space },
+        })
+    };
+    let put = |instance: &str| format!("/v2/service_instances/{instance}?accepts_incomplete=true");
+    let (status, started) = call(
+        &app,
+        Method::PUT,
+        &put(old),
+        Some(provision("space-1", Value::Null)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    succeeds(
+        &app,
+        old,
+        started["operation"].as_str().expect("an operation"),
+    )
+    .await;
+    let bind = json!({ "service_id": SERVICE, "plan_id": PLAN });
+    let (status, bound) = call(
+        &app,
+        Method::PUT,
+        &binding_uri(old, "b"),
+        Some(bind.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{bound}");
+    assert_eq!(
+        redis_cli(&bound["credentials"], &["SET", "orders:42", "shipped"]),
+        "OK"
+    );
+
+    let restore = json!({ "restore_from_snapshot": old });
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &put(new),
+        Some(provision("space-1", restore.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a live instance: {body}");
+    let deprovision = format!(
+        "/v2/service_instances/{old}?service_id={SERVICE}&plan_id={PLAN}&accepts_incomplete=true"
+    );
+    let (status, started) = call(&app, Method::DELETE, &deprovision, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let (status, _) = settle(
+        &app,
+        old,
+        started["operation"].as_str().expect("an operation"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::GONE);
+
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &put(elsewhere),
+        Some(provision("space-2", restore.clone())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "another space: {body}");
+    assert!(
+        body["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("no deprovisioned instance")),
+        "{body}"
+    );
+    let (status, started) = call(
+        &app,
+        Method::PUT,
+        &put(new),
+        Some(provision("space-1", restore)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    succeeds(
+        &app,
+        new,
+        started["operation"].as_str().expect("an operation"),
+    )
+    .await;
+    let (status, bound) = call(&app, Method::PUT, &binding_uri(new, "b"), Some(bind)).await;
+    assert_eq!(status, StatusCode::CREATED, "{bound}");
+    assert_eq!(
+        redis_cli(&bound["credentials"], &["GET", "orders:42"]),
+        "shipped",
+        "the data came back"
+    );
+}

@@ -153,6 +153,8 @@ async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
         plan_id: PLAN.to_owned(),
         parameters: Value::Null,
         maintenance_version: None,
+        tenancy: Default::default(),
+        restore_snapshot: None,
         operation: broker::record::Operation::start(broker::record::Kind::Provision),
     };
     let records = broker::record::Records::new(aws_sdk_ssm::Client::new(&account.config));

@@ -252,7 +252,10 @@ impl Cluster {
                 }
                 Ok(())
             }
-            Op::CreateGroup { group } => self.create_group(group, None, credentials).await,
+            Op::CreateGroup { group } => {
+                let from = group.restore_from.as_deref();
+                self.create_group(group, from, credentials).await
+            }
             Op::ReplaceGroup {
                 group,
                 snapshot_prefix,

@@ -195,6 +195,8 @@ pub struct ReplicationGroup {
     pub apply_immediately: bool,
     /// Data tiering (r6gd node types).
     pub data_tiering: bool,
+    /// The snapshot a new group is created from (read only at creation).
+    pub restore_from: Option<String>,
     /// Its tags.
     pub tags: Tags,
 }
@@ -273,6 +275,7 @@ impl Desired {
             auto_minor_version_upgrade: spec.cluster.auto_minor_version_upgrade,
             apply_immediately: spec.cluster.apply_immediately,
             data_tiering: spec.cluster.data_tiering,
+            restore_from: spec.cluster.snapshot.restore_from.clone(),
             tags: tags.clone(),
         };
         Desired {

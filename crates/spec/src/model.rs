@@ -242,6 +242,11 @@ pub struct Snapshot {
     /// Days to keep automatic backups, 0-35; 0 turns backups off.
     #[serde(default = "defaults::snapshot_retention")]
     pub retention_days: u16,
+    /// Create the replication group from this snapshot (its name: a final snapshot
+    /// such as `orders-final-20261206-101500`, or an automatic one). Read only when the
+    /// group is created; once it exists, changing this does nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_from: Option<String>,
 }
 
 impl Default for Snapshot {
@@ -249,6 +254,7 @@ impl Default for Snapshot {
         Snapshot {
             window: defaults::snapshot_window(),
             retention_days: defaults::snapshot_retention(),
+            restore_from: None,
         }
     }
 }

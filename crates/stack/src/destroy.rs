@@ -52,6 +52,16 @@ struct DestroySteps {
 pub(crate) const KEY_KEPT: &str = "the stack's KMS key is kept: it encrypts the final snapshot (destroy without a final snapshot, or schedule the key's deletion yourself once the snapshot is gone)";
 
 impl Stack {
+    /// The final snapshots a destroy (or a replacement) of this stack left, oldest
+    /// first: their names end in the UTC time they were taken. What a new stack's
+    /// `cluster.snapshot.restore_from` names to bring the data back. Reads only.
+    pub async fn final_snapshots(&self) -> Result<Vec<String>, StackError> {
+        let account_free = self.account_free_names();
+        let mut names = self.cluster.final_snapshots(&account_free.cluster).await?;
+        names.sort();
+        Ok(names)
+    }
+
     /// What destroy would delete, and what it keeps. Reads only.
     pub async fn plan_destroy(&self, options: DestroyOptions) -> Result<DestroyPlan, StackError> {
         let account_free = self.account_free_names();

@@ -306,7 +306,7 @@ fn member_attributes(
 }
 
 fn creation_attributes(desired: &ReplicationGroup) -> Vec<(&'static str, Value)> {
-    vec![
+    let mut attributes = vec![
         ("engine", Value::from(desired.engine.as_str())),
         (
             "engine_version",
@@ -376,7 +376,11 @@ fn creation_attributes(desired: &ReplicationGroup) -> Vec<(&'static str, Value)>
         ("data_tiering", Value::from(desired.data_tiering)),
         ("tags", tags_value(&desired.tags)),
         ("primary_endpoint", Value::Unknown),
-    ]
+    ];
+    if let Some(snapshot) = &desired.restore_from {
+        attributes.push(("restore_from", Value::from(snapshot)));
+    }
+    attributes
 }
 
 /// The in-place operations, ordered so every intermediate state is one AWS accepts:

@@ -308,6 +308,13 @@ impl Checker<'_> {
             "cluster.snapshot.retention_days",
             "automatic backups are kept 0 to 35 days (0 turns them off)",
         );
+        if let Some(name) = &cluster.snapshot.restore_from {
+            self.require(
+                is_snapshot_name(name),
+                "cluster.snapshot.restore_from",
+                format!("`{name}` is not a snapshot name: 1-255 letters, digits, `-` and `.`, starting with a letter"),
+            );
+        }
         // cache.t1.micro cannot take backups, but node_type refuses every
         // previous-generation type (they cannot encrypt), t1 among them.
     }
@@ -692,4 +699,14 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// ElastiCache's snapshot names: final and manual ones are letters, digits and hyphens;
+/// automatic ones add dots (`automatic.orders-2026-12-06-03-00`).
+fn is_snapshot_name(name: &str) -> bool {
+    name.len() <= 255
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
