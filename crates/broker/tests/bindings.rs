@@ -170,6 +170,20 @@ async fn data_plane_each_binding_is_its_own_user_and_unbinding_revokes_only_it()
     );
     assert_eq!(check(two).await, None, "the other binding still logs in");
 
+    // An update of the parameters keeps the bindings.
+    let update =
+        json!({ "service_id": SERVICE, "parameters": { "maxmemory_policy": "allkeys-lfu" } });
+    let patch = format!("/v2/service_instances/{instance}?accepts_incomplete=true");
+    let (status, started) = call(&app, Method::PATCH, &patch, Some(update)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    succeeds(
+        &app,
+        instance,
+        started["operation"].as_str().expect("an operation"),
+    )
+    .await;
+    assert_eq!(check(two).await, None, "still logs in after the update");
+
     let deprovision = format!(
         "/v2/service_instances/{instance}?service_id={SERVICE}&plan_id={PLAN}&accepts_incomplete=true"
     );
@@ -178,6 +192,19 @@ async fn data_plane_each_binding_is_its_own_user_and_unbinding_revokes_only_it()
     let operation = started["operation"].as_str().expect("an operation");
     let (status, _) = settle(&app, instance, operation).await;
     assert_eq!(status, StatusCode::GONE);
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
+    let snapshots = elasticache
+        .describe_snapshots()
+        .send()
+        .await
+        .expect("snapshots");
+    let prefix = format!("{}-final-", broker::instance::stack_name(instance));
+    let finals = snapshots
+        .snapshots()
+        .iter()
+        .filter(|s| s.snapshot_name().is_some_and(|n| n.starts_with(&prefix)))
+        .count();
+    assert_eq!(finals, 1, "deprovision took a final snapshot");
 }
 
 /// The users of the account whose name is `name`, and how each authenticates.

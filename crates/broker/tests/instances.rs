@@ -252,3 +252,61 @@ async fn an_update_goes_through_the_stacks_plan_and_refuses_a_replacement() {
         .and_then(|p| p.parameter_value());
     assert_eq!(policy, Some("noeviction"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_provision_runs_other_mutations_are_concurrency_errors() {
+    let account = Emulator::account("broker_concurrency").await;
+    // A provision that another replica runs: its record, in progress, and this broker
+    // is never polled, so it does not take the work over.
+    let instance = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a";
+    let stack = broker::instance::stack_name(instance);
+    let record = broker::record::Record {
+        instance_id: instance.to_owned(),
+        service_id: SERVICE.to_owned(),
+        plan_id: PLAN.to_owned(),
+        parameters: Value::Null,
+        maintenance_version: None,
+        tenancy: Default::default(),
+        restore_snapshot: None,
+        operation: broker::record::Operation::start(broker::record::Kind::Provision),
+    };
+    let records = broker::record::Records::new(aws_sdk_ssm::Client::new(&account.config));
+    assert!(records.create(&stack, &record).await.expect("writes"));
+    let app = app(&account).await;
+    let concurrency = |(status, body): (StatusCode, Value)| {
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("ConcurrencyError")),
+            "{body}"
+        );
+    };
+    let patch = format!("/v2/service_instances/{instance}?accepts_incomplete=true");
+    let update =
+        json!({ "service_id": SERVICE, "parameters": { "maxmemory_policy": "noeviction" } });
+    concurrency(call(&app, Method::PATCH, &patch, Some(update)).await);
+    let bind = json!({ "service_id": SERVICE, "plan_id": PLAN });
+    let binding =
+        format!("/v2/service_instances/{instance}/service_bindings/b1?accepts_incomplete=true");
+    concurrency(call(&app, Method::PUT, &binding, Some(bind)).await);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/v2/service_instances/{instance}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "not retrievable while provisioning"
+    );
+    let gone = format!(
+        "/v2/service_instances/{instance}/service_bindings/b1/last_operation?operation=bind-1"
+    );
+    let (status, _) = call(&app, Method::GET, &gone, None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no such binding: 404, not 410"
+    );
+}

@@ -104,7 +104,7 @@ pub async fn call(
 ) -> (StatusCode, Value) {
     let auth = base64::engine::general_purpose::STANDARD.encode("cf:pw");
     let request = Request::builder()
-        .method(method)
+        .method(method.clone())
         .uri(uri)
         .header("Authorization", format!("Basic {auth}"))
         .header("X-Broker-API-Version", "2.17")
@@ -119,10 +119,102 @@ pub async fn call(
         .await
         .expect("body")
         .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    assert_osb_shape(&method, uri, status, &body);
+    (status, body)
+}
+
+/// Every answer has the shape OSB v2.17 gives it: error bodies, `operation`s,
+/// `last_operation`, the catalog, instances and bindings.
+pub fn assert_osb_shape(method: &Method, uri: &str, status: StatusCode, body: &Value) {
+    let path = uri.split('?').next().unwrap_or(uri);
+    let is_str = |v: &Value| v.is_string();
+    let say = || format!("{method} {path} → {status}: {body}");
+    assert!(body.is_object(), "not a JSON object: {}", say());
+    if status == StatusCode::GONE {
+        // A delete of something absent, or the poll of a finished delete: `{}`.
+        assert!(body.as_object().is_some_and(|o| o.is_empty()), "{}", say());
+        return;
+    }
+    if status.is_client_error() || status.is_server_error() {
+        assert!(is_str(&body["description"]), "{}", say());
+        let codes = [
+            "AsyncRequired",
+            "ConcurrencyError",
+            "RequiresApp",
+            "MaintenanceInfoConflict",
+        ];
+        if let Some(code) = body.get("error") {
+            assert!(
+                code.as_str().is_some_and(|c| codes.contains(&c)),
+                "{}",
+                say()
+            );
+        }
+        for flag in ["instance_usable", "update_repeatable"] {
+            assert!(body.get(flag).is_none_or(Value::is_boolean), "{}", say());
+        }
+        return;
+    }
+    if status == StatusCode::ACCEPTED {
+        let operation = body["operation"].as_str().unwrap_or_default();
+        assert!(
+            !operation.is_empty() && operation.len() <= 10_000,
+            "{}",
+            say()
+        );
+        assert!(body.get("credentials").is_none(), "{}", say());
+        return;
+    }
+    let binding = path.contains("/service_bindings/");
+    match (method.as_str(), path.ends_with("/last_operation")) {
+        ("GET", true) if status == StatusCode::OK => {
+            let state = body["state"].as_str().unwrap_or_default();
+            assert!(
+                ["in progress", "succeeded", "failed"].contains(&state),
+                "{}",
+                say()
+            );
+            assert!(body.get("description").is_none_or(is_str), "{}", say());
+        }
+        ("GET", false) if path == "/v2/catalog" => {
+            for service in body["services"].as_array().expect("services") {
+                for field in ["id", "name", "description"] {
+                    assert!(is_str(&service[field]), "{}", say());
+                }
+                assert!(service["bindable"].is_boolean(), "{}", say());
+                let plans = service["plans"].as_array().expect("plans");
+                assert!(!plans.is_empty(), "{}", say());
+                for plan in plans {
+                    for field in ["id", "name", "description"] {
+                        assert!(is_str(&plan[field]), "{}", say());
+                    }
+                }
+            }
+        }
+        ("GET" | "PUT", false) if binding && status != StatusCode::GONE => {
+            assert!(body["credentials"].is_object(), "{}", say());
+            for endpoint in body["endpoints"].as_array().expect("endpoints") {
+                assert!(is_str(&endpoint["host"]), "{}", say());
+                let ports = endpoint["ports"].as_array().expect("ports");
+                assert!(ports.iter().all(is_str), "{}", say());
+                let protocol = endpoint
+                    .get("protocol")
+                    .and_then(Value::as_str)
+                    .unwrap_or("tcp");
+                assert!(["tcp", "udp", "all"].contains(&protocol), "{}", say());
+            }
+        }
+        ("GET", false) => {
+            assert!(
+                is_str(&body["service_id"]) && is_str(&body["plan_id"]),
+                "{}",
+                say()
+            );
+        }
+        // 200/201 to PUT, PATCH and DELETE of instances, 410: an object (checked above).
+        _ => {}
+    }
 }
 
 /// Polls `last_operation` until it is not in progress (or the instance is gone).
