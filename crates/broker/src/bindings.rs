@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::binding;
 use crate::http::{Broker, OsbError};
 use crate::instance;
-use crate::instances::{Params, accepted, body_json, field, operation_status};
+use crate::instances::{Params, absent, accepted, body_json, field, operation_status, require_ids};
 use crate::operations::record_spec;
 use crate::record::{BindingRecord, Kind, Operation, Record, State as OpState};
 
@@ -327,14 +327,7 @@ pub async fn unbind(
     Path((instance_id, binding_id)): Path<(String, String)>,
     Query(query): Params,
 ) -> Result<Response, OsbError> {
-    for required in ["service_id", "plan_id"] {
-        if !query.contains_key(required) {
-            return Err(OsbError::new(
-                StatusCode::BAD_REQUEST,
-                format!("`{required}` is required"),
-            ));
-        }
-    }
+    require_ids(&query)?;
     let stack = instance::stack_name(&instance_id);
     let key = binding::key(&binding_id);
     let records = broker.engine.records();
@@ -375,13 +368,7 @@ pub async fn last_operation(
     let stack = instance::stack_name(&instance_id);
     let key = binding::key(&binding_id);
     let Some(record) = broker.engine.records().binding(&stack, &key).await? else {
-        let unbound = query
-            .get("operation")
-            .is_some_and(|op| op.starts_with(Kind::Unbind.as_str()));
-        return Ok(match unbound {
-            true => (StatusCode::GONE, Json(json!({}))).into_response(),
-            false => OsbError::new(StatusCode::NOT_FOUND, "no such binding").into_response(),
-        });
+        return Ok(absent(&query, Kind::Unbind, "no such binding"));
     };
     if record.operation.state == OpState::InProgress {
         broker.engine.ensure_running(broker.config.clone(), stack);

@@ -39,6 +39,20 @@ pub(crate) fn require_async(query: &HashMap<String, String>) -> Result<(), OsbEr
     }
 }
 
+/// A DELETE's required `service_id` and `plan_id` (400 without them).
+pub(crate) fn require_ids(query: &HashMap<String, String>) -> Result<(), OsbError> {
+    match ["service_id", "plan_id"]
+        .into_iter()
+        .find(|id| !query.contains_key(*id))
+    {
+        Some(missing) => Err(OsbError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{missing}` is required"),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn body_json(body: &Bytes) -> Result<Value, OsbError> {
     serde_json::from_slice(body).map_err(|err| {
         OsbError::new(
@@ -207,14 +221,7 @@ pub async fn deprovision(
     Path(instance_id): Path<String>,
     Query(query): Params,
 ) -> Result<Response, OsbError> {
-    for required in ["service_id", "plan_id"] {
-        if !query.contains_key(required) {
-            return Err(OsbError::new(
-                StatusCode::BAD_REQUEST,
-                format!("`{required}` is required"),
-            ));
-        }
-    }
+    require_ids(&query)?;
     require_async(&query)?;
     let stack = instance::stack_name(&instance_id);
     let records = broker.engine.records();
@@ -252,13 +259,7 @@ pub async fn last_operation(
 ) -> Result<Response, OsbError> {
     let stack = instance::stack_name(&instance_id);
     let Some(record) = broker.engine.records().get(&stack).await? else {
-        let deprovisioned = query
-            .get("operation")
-            .is_some_and(|op| op.starts_with("deprovision"));
-        return Ok(match deprovisioned {
-            true => (StatusCode::GONE, Json(json!({}))).into_response(),
-            false => OsbError::new(StatusCode::NOT_FOUND, "no such instance").into_response(),
-        });
+        return Ok(absent(&query, Kind::Deprovision, "no such instance"));
     };
     if record.operation.state == OpState::InProgress {
         // Nobody may be running it (a restarted replica): resume. The stack's lock
@@ -266,6 +267,18 @@ pub async fn last_operation(
         broker.engine.ensure_running(broker.config.clone(), stack);
     }
     Ok(operation_status(&record.operation))
+}
+
+/// The `last_operation` answer when the record is gone: 410 to the poll of a delete
+/// (`kind`) that finished, else 404 (OSB allows 410 for nothing else).
+pub(crate) fn absent(query: &HashMap<String, String>, kind: Kind, what: &str) -> Response {
+    let deleted = query
+        .get("operation")
+        .is_some_and(|op| op.starts_with(kind.as_str()));
+    match deleted {
+        true => (StatusCode::GONE, Json(json!({}))).into_response(),
+        false => OsbError::new(StatusCode::NOT_FOUND, what).into_response(),
+    }
 }
 
 /// A `last_operation` answer: the state, a description, `Retry-After` while it runs,

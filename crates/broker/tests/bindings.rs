@@ -192,19 +192,11 @@ async fn data_plane_each_binding_is_its_own_user_and_unbinding_revokes_only_it()
     let operation = started["operation"].as_str().expect("an operation");
     let (status, _) = settle(&app, instance, operation).await;
     assert_eq!(status, StatusCode::GONE);
-    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
-    let snapshots = elasticache
-        .describe_snapshots()
-        .send()
-        .await
-        .expect("snapshots");
-    let prefix = format!("{}-final-", broker::instance::stack_name(instance));
-    let finals = snapshots
-        .snapshots()
-        .iter()
-        .filter(|s| s.snapshot_name().is_some_and(|n| n.starts_with(&prefix)))
-        .count();
-    assert_eq!(finals, 1, "deprovision took a final snapshot");
+    assert_eq!(
+        final_snapshots(&account, instance).await,
+        1,
+        "deprovision took a final snapshot"
+    );
 }
 
 /// The users of the account whose name is `name`, and how each authenticates.

@@ -103,14 +103,8 @@ async fn an_instance_is_provisioned_fetched_and_deprovisioned_idempotently() {
     )
     .await;
     assert_eq!(status, StatusCode::GONE);
-    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
-    let snapshots = elasticache
-        .describe_snapshots()
-        .send()
-        .await
-        .expect("lists snapshots");
     assert_eq!(
-        snapshots.snapshots().len(),
+        final_snapshots(&account, instance).await,
         1,
         "deprovision keeps a final snapshot"
     );
@@ -139,13 +133,12 @@ async fn two_replicas_given_the_same_provision_make_one_stack_and_one_operation(
     assert_eq!(replication_groups(&account).await, 1, "one stack");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
-    let account = Emulator::account("broker_restart").await;
-    let config = config(&account).await;
-    let instance = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-    // What a broker that stopped right after accepting the provision leaves: the
-    // record, and nothing else.
+/// The record of a provision accepted and never run here: all a broker that stopped
+/// right after accepting it leaves, or what a replica that runs it shows the others.
+async fn provision_left_in_progress(
+    account: &test_support::Account,
+    instance: &str,
+) -> broker::record::Record {
     let stack = broker::instance::stack_name(instance);
     let record = broker::record::Record {
         instance_id: instance.to_owned(),
@@ -159,6 +152,15 @@ async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
     };
     let records = broker::record::Records::new(aws_sdk_ssm::Client::new(&account.config));
     assert!(records.create(&stack, &record).await.expect("writes"));
+    record
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provision_left_by_a_stopped_broker_is_resumed_by_the_next_poll() {
+    let account = Emulator::account("broker_restart").await;
+    let config = config(&account).await;
+    let instance = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let record = provision_left_in_progress(&account, instance).await;
     let restarted = broker::router(Arc::new(Broker::new(
         config,
         BasicAuth::new("cf", "pw"),
@@ -259,19 +261,7 @@ async fn while_a_provision_runs_other_mutations_are_concurrency_errors() {
     // A provision that another replica runs: its record, in progress, and this broker
     // is never polled, so it does not take the work over.
     let instance = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a";
-    let stack = broker::instance::stack_name(instance);
-    let record = broker::record::Record {
-        instance_id: instance.to_owned(),
-        service_id: SERVICE.to_owned(),
-        plan_id: PLAN.to_owned(),
-        parameters: Value::Null,
-        maintenance_version: None,
-        tenancy: Default::default(),
-        restore_snapshot: None,
-        operation: broker::record::Operation::start(broker::record::Kind::Provision),
-    };
-    let records = broker::record::Records::new(aws_sdk_ssm::Client::new(&account.config));
-    assert!(records.create(&stack, &record).await.expect("writes"));
+    provision_left_in_progress(&account, instance).await;
     let app = app(&account).await;
     let concurrency = |(status, body): (StatusCode, Value)| {
         assert_eq!(

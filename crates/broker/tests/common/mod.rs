@@ -267,6 +267,19 @@ pub async fn provisioned_on(app: &axum::Router, instance: &str, plan: &str) {
     succeeds(app, instance, operation).await;
 }
 
+/// How many final snapshots the deprovisions of `instance` left.
+pub async fn final_snapshots(account: &Account, instance: &str) -> usize {
+    let elasticache = aws_sdk_elasticache::Client::new(&account.config);
+    let snapshots = elasticache.describe_snapshots().send().await;
+    let prefix = format!("{}-final-", broker::instance::stack_name(instance));
+    snapshots
+        .expect("lists snapshots")
+        .snapshots()
+        .iter()
+        .filter(|s| s.snapshot_name().is_some_and(|n| n.starts_with(&prefix)))
+        .count()
+}
+
 /// The URI of a binding.
 pub fn binding_uri(instance: &str, binding: &str) -> String {
     format!("/v2/service_instances/{instance}/service_bindings/{binding}")
