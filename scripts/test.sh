@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need and runs every test: Local ElastiCache's own tests
-# (pytest), then every test in the workspace (cargo test), against the local emulator.
+# Installs what the tests need and runs every test: the workflows' audit (zizmor,
+# scripts/lint-workflows.sh), Local ElastiCache's own tests (pytest), then every test in
+# the workspace (cargo test), against the local emulator.
 #
 #   scripts/test.sh                 # all tests
 #   scripts/test.sh -p network      # extra arguments go to `cargo test`
@@ -32,6 +33,7 @@ if ! have_redis; then
   cargo_skip=(--skip data_plane)
 fi
 
+scripts/lint-workflows.sh
 scripts/emulator.sh install
 (cd scripts && ../.venv/bin/python -m pytest -q -p no:cacheprovider local_elasticache/tests "${pytest_filter[@]}")
 

@@ -5,7 +5,8 @@
 #   1. ELASTICACHE_ACTION_ORCHESTRATOR, when set, is used as it is (a binary you built).
 #   2. Otherwise the release asset for this runner, from the release matching INPUT_VERSION
 #      or the action's ref (a major tag such as v1 means its newest v1.x.y release),
-#      checked against its .sha256.
+#      checked against its .sha256 and, where gh can, its build attestation
+#      (`gh attestation verify`; without one, a notice says the checksum alone vouches).
 #   3. Otherwise (a branch or commit ref, a fork without releases) it is built from the
 #      action's source with cargo.
 set -euo pipefail
@@ -52,8 +53,24 @@ download() {
     echo "::error::$asset from $tag does not match its published SHA-256; not using it"
     exit 1
   fi
+  verify_provenance "$dir/$asset"
   tar -xzf "$dir/$asset" -C "$dir"
   output "$dir/orchestrator"
+}
+
+# The release's build attestation, where GitHub has one and gh can check it; else the
+# SHA-256 (checked above) is what vouches for the binary, and a notice says so.
+verify_provenance() {
+  local file="$1" said
+  if ! command -v gh >/dev/null; then
+    echo "::notice::gh is not installed: $(basename "$file") checked against its SHA-256 only, not its build attestation"
+    return 0
+  fi
+  if said="$(gh attestation verify "$file" --repo "$repository" 2>&1)"; then
+    echo "$(basename "$file"): build attestation verified" >&2
+  else
+    echo "::notice::$(basename "$file"): no build attestation verified ($(echo "$said" | head -n 1)); checked against its SHA-256 only"
+  fi
 }
 
 if [ -n "$target" ] && [ -n "$repository" ]; then

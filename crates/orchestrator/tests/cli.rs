@@ -891,10 +891,21 @@ fn the_example_workflow_uses_only_what_the_action_declares() {
         assert!(outputs.contains_key(output));
         assert!(text.contains(&format!("steps.plan.outputs.{output}")));
     }
-    let permissions = &workflow["permissions"];
+    // Nothing by default; the plan job may comment, every job may sign in to AWS.
+    assert!(
+        workflow["permissions"]
+            .as_mapping()
+            .is_some_and(|p| p.is_empty())
+    );
+    let permissions = &workflow["jobs"]["plan"]["permissions"];
     assert_eq!(permissions["pull-requests"], "write");
     assert_eq!(permissions["id-token"], "write");
     assert_eq!(permissions["contents"], "read");
+    for job in ["apply", "drift"] {
+        let permissions = &workflow["jobs"][job]["permissions"];
+        assert_eq!(permissions["id-token"], "write", "{job}");
+        assert!(permissions.get("pull-requests").is_none(), "{job}");
+    }
 }
 
 #[tokio::test]
@@ -942,6 +953,43 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
         .respond_with(ResponseTemplate::new(200).set_body_bytes(archive))
         .mount(&server)
         .await;
+    // `gh` as the runner has it: `gh attestation verify` passing or failing.
+    let install_with_gh = |temp: &str, gh_exit: u8| {
+        let temp = work.join(temp);
+        let bin = temp.join("bin");
+        std::fs::create_dir_all(&bin).expect("temp");
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >\"$(dirname \"$0\")/args\"\necho 'no attestations found'\nexit {gh_exit}\n"
+        );
+        std::fs::write(bin.join("gh"), script).expect("gh");
+        std::fs::set_permissions(
+            bin.join("gh"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("executable");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let outputs = temp.join("outputs");
+        let status = Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/action/install.sh"))
+            .env_remove("ELASTICACHE_ACTION_ORCHESTRATOR")
+            .env("PATH", path)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("ACTION_REF", "v1")
+            .env("ACTION_REPOSITORY", "acme/elasticache-action")
+            .env("GITHUB_API_URL", server.uri())
+            .env("GITHUB_SERVER_URL", server.uri())
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GH_TOKEN", "t")
+            .output()
+            .expect("bash");
+        (status, std::fs::read_to_string(outputs).unwrap_or_default())
+    };
     let install = |temp: &str| {
         let temp = work.join(temp);
         std::fs::create_dir_all(&temp).expect("temp");
@@ -976,6 +1024,32 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
         .expect("the orchestrator output");
     let ran = Command::new(binary).output().expect("runs");
     assert_eq!(text(&ran.stdout), "released\n");
+
+    // Where gh verifies the release's build attestation, it says so; where it cannot
+    // (no attestation, offline), a notice says the checksum alone vouched.
+    for (temp, gh_exit, said) in [
+        ("attested", 0, "build attestation verified"),
+        ("unattested", 1, "::notice::"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("{download}.sha256")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(sum.stdout.clone()))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        let (run, outputs) = install_with_gh(temp, gh_exit);
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        let all = format!("{}{}", text(&run.stdout), text(&run.stderr));
+        assert!(all.contains(said), "{all}");
+        assert!(outputs.starts_with("orchestrator="), "{outputs}");
+        let args = std::fs::read_to_string(work.join(temp).join("bin/args")).expect("gh ran");
+        assert!(args.starts_with("attestation verify "), "{args}");
+        assert!(
+            args.contains(&format!("{asset} --repo acme/elasticache-action")),
+            "{args}"
+        );
+    }
 
     // The next download is tampered with: its checksum no longer matches.
     Mock::given(method("GET"))
