@@ -44,6 +44,11 @@ if [ "$command" = validate ]; then
   "$orchestrator" validate "${specs[@]}" || worst=$?
   exit "$worst"
 fi
+if [ "$command" = list ]; then
+  # The matrix of one job per stack; the orchestrator writes the `matrix` output.
+  "$orchestrator" list --matrix "${specs[@]}" || worst=$?
+  exit "$worst"
+fi
 
 for spec in "${specs[@]}"; do
   echo "::group::$command $spec"
@@ -64,7 +69,7 @@ for spec in "${specs[@]}"; do
       [ "${INPUT_REVOKE_DUE:-false}" = true ] && args+=(--revoke-due)
       [ -n "${INPUT_LOCK_TIMEOUT:-}" ] && args+=(--lock-timeout "$INPUT_LOCK_TIMEOUT")
       ;;
-    *) echo "::error::unknown command '$command' (validate, plan, apply, destroy or rotate)"; exit 1 ;;
+    *) echo "::error::unknown command '$command' (validate, list, plan, apply, destroy or rotate)"; exit 1 ;;
   esac
   code=0
   GITHUB_OUTPUT="$outputs" "$orchestrator" "${args[@]}" || code=$?

@@ -66,6 +66,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the stacks the specs describe, as a GitHub Actions job matrix: plan and apply
+    /// each in a job of its own, in parallel. Checks every spec (as validate does) and
+    /// that no stack is in two of them. Reads no AWS.
+    ///
+    /// Example (a workflow's first job):
+    ///   orchestrator list --matrix stacks/*.yaml
+    ///   {"include":[{"spec":"stacks/orders.yaml","stack":"orders","region":"eu-west-1"}]}
+    /// and in the next job: strategy: { matrix: ${{ fromJSON(needs.list.outputs.matrix) }} }
+    #[command(verbatim_doc_comment)]
+    List {
+        /// Spec files (the shell expands a glob such as stacks/*.yaml).
+        #[arg(value_name = "SPEC")]
+        specs: Vec<PathBuf>,
+        /// Print the matrix as one line of JSON (`{"include": [{spec, stack, region}]}`);
+        /// under GitHub Actions it is also the step output `matrix`.
+        #[arg(long)]
+        matrix: bool,
+    },
     /// Print the spec's JSON Schema, for editor autocompletion and validation.
     ///
     /// For VS Code with the YAML extension, save it and add to settings.json:

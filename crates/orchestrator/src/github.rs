@@ -42,6 +42,11 @@ pub fn publish(published: &Published<'_>) {
     }
 }
 
+/// Appends one step output to the GITHUB_OUTPUT file at `path`.
+pub fn append_output(path: &Path, name: &str, value: &str) -> std::io::Result<()> {
+    append(path, &output_line(name, value))
+}
+
 /// One output in GITHUB_OUTPUT's syntax; multi-line-safe with a delimiter that the
 /// value cannot contain.
 fn output_line(name: &str, value: &str) -> String {

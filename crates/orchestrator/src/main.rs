@@ -5,6 +5,7 @@ mod cli;
 mod connect;
 mod github;
 mod hint;
+mod list;
 mod progress;
 mod render;
 mod rotate;
@@ -116,6 +117,7 @@ fn init_tracing(verbose: u8) {
 async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
     match command {
         Command::Validate { specs, json } => validate(&specs, json),
+        Command::List { specs, matrix } => list(&specs, matrix),
         Command::Output { target } => output(&target, style).await,
         Command::Unlock { spec, lock_id } => unlock(&spec, &lock_id).await,
         Command::Rotate {
@@ -303,6 +305,31 @@ fn validate(paths: &[std::path::PathBuf], json: bool) -> anyhow::Result<ExitCode
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn list(paths: &[std::path::PathBuf], as_matrix: bool) -> anyhow::Result<ExitCode> {
+    let entries = match list::matrix(paths) {
+        Ok(entries) => entries,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("{problem}");
+            }
+            return Ok(ExitCode::from(EXIT_ERROR));
+        }
+    };
+    let json = list::matrix_json(&entries);
+    if let Some(outputs) = std::env::var_os("GITHUB_OUTPUT").filter(|_| as_matrix) {
+        github::append_output(std::path::Path::new(&outputs), "matrix", &json)?;
+    }
+    match as_matrix {
+        true => println!("{json}"),
+        false => {
+            for entry in &entries {
+                println!("{}\t{}\t{}", entry.spec, entry.stack, entry.region);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn load_stack(path: &Path) -> anyhow::Result<Stack> {

@@ -115,3 +115,53 @@ fn a_release_publishes_whatever_built_from_the_source_alone() {
         assert!(install.contains(target), "the install step knows {target}");
     }
 }
+
+#[test]
+fn the_action_lists_the_specs_as_a_matrix_output() {
+    let work = std::env::temp_dir().join(format!("list-action-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("a directory");
+    let outputs = work.join("outputs");
+    let _ = std::fs::remove_file(&outputs);
+    let run = std::process::Command::new("bash")
+        .arg(root().join("scripts/action/run.sh"))
+        .current_dir(root())
+        .env("ORCHESTRATOR", env!("CARGO_BIN_EXE_orchestrator"))
+        .env("INPUT_COMMAND", "list")
+        .env("INPUT_SPEC", "examples/quickstart.yaml examples/val*.yaml")
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .expect("bash");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let written = std::fs::read_to_string(&outputs).expect("outputs");
+    let json = written
+        .lines()
+        .nth(1)
+        .filter(|_| written.starts_with("matrix<<"))
+        .expect("the matrix output");
+    let matrix: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    let stacks: Vec<&str> = matrix["include"]
+        .as_array()
+        .expect("include")
+        .iter()
+        .filter_map(|entry| entry["stack"].as_str())
+        .collect();
+    assert_eq!(stacks, ["quickstart", "dev-cache"]);
+
+    // A stack in two specs is refused before any job would apply it twice.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_orchestrator"))
+        .args([
+            "list",
+            "--matrix",
+            "examples/quickstart.yaml",
+            "examples/quickstart.yaml",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("both describe stack quickstart"));
+}
