@@ -12,4 +12,4 @@ profile=(--profile dev)
 if [[ "${1:-}" == "--release" ]]; then
   profile=()
 fi
-scripts/with-emulator.sh cargo bench --locked -p stack --bench calls "${profile[@]}"
+scripts/with-emulator.sh cargo bench --locked -p elasticache-action-stack --bench calls "${profile[@]}"

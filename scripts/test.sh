@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test: the workflows' audit (zizmor,
-# scripts/lint-workflows.sh), Local ElastiCache's own tests (pytest), then every test in
+# scripts/lint-workflows.sh), the crates' packaging (docs and `cargo publish --dry-run`,
+# scripts/check-packaging.sh), Local ElastiCache's own tests (pytest), then every test in
 # the workspace (cargo test), against the local emulator.
 #
 #   scripts/test.sh                 # all tests
-#   scripts/test.sh -p network      # extra arguments go to `cargo test`
+#   scripts/test.sh -p elasticache-action-network  # extra arguments go to `cargo test`
 #
 # Needs: a Rust toolchain (rustup), python3 with venv, openssl, and redis-server with
 # redis-cli (Debian's redis-server package). Run as root, this script installs
@@ -34,6 +35,7 @@ if ! have_redis; then
 fi
 
 scripts/lint-workflows.sh
+scripts/check-packaging.sh
 scripts/emulator.sh install
 (cd scripts && ../.venv/bin/python -m pytest -q -p no:cacheprovider local_elasticache/tests "${pytest_filter[@]}")
 

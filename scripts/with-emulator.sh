@@ -3,7 +3,7 @@
 # stops it afterwards), points the tests' helpers at it, and makes sure nothing reaches a
 # real account by accident.
 #
-#   scripts/with-emulator.sh cargo test -p network
+#   scripts/with-emulator.sh cargo test -p elasticache-action-network
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -4,7 +4,7 @@
 //! ```text
 //! ELASTICACHE_ENDPOINT=master.orders-cache.abc123.euw1.cache.amazonaws.com:6379 \
 //! ELASTICACHE_REPLICATION_GROUP=orders-cache ELASTICACHE_USER=orders-app \
-//! AWS_REGION=eu-west-1 cargo run -p iam-auth --features redis --example iam_connect
+//! AWS_REGION=eu-west-1 cargo run -p elasticache-action-iam-auth --features redis --example iam_connect
 //! ```
 //!
 //! Credentials come from the AWS SDK's default chain (environment, profile, SSO, the

@@ -7,7 +7,7 @@
 //! next change to compare with.
 //!
 //!     scripts/bench.sh                      # starts the emulator, then runs this
-//!     BENCH_LATENCY_MS=0,50 BENCH_EXAMPLES=quickstart cargo bench -p stack --bench calls --profile dev
+//!     BENCH_LATENCY_MS=0,50 BENCH_EXAMPLES=quickstart cargo bench -p elasticache-action-stack --bench calls --profile dev
 //!
 //! `BENCH_CALLS=1` also prints each row's operations with the round trip each was made
 //! in. A plan, and its replay, run `BENCH_RUNS` times (default 7); the row shows the

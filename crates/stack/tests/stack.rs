@@ -168,7 +168,7 @@ async fn a_replacement_is_refused_without_the_flag_before_any_change() {
 }
 
 /// The same scenario against a real AWS account, for maintainers who have one:
-/// `ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --nocapture` with credentials
+/// `ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p elasticache-action-stack live -- --nocapture` with credentials
 /// in the environment (region from `ELASTICACHE_ACTION_LIVE_REGION`, default us-east-1).
 /// It creates a uniquely named stack (all eight steps; the replication group takes 10-20
 /// minutes), checks a second plan is empty, rotates the AUTH token (control-plane test)
@@ -176,7 +176,7 @@ async fn a_replacement_is_refused_without_the_flag_before_any_change() {
 /// with secrets deleted at once and log groups removed. Ignored by default, so CI never
 /// touches AWS and reports it as ignored, not passed.
 #[tokio::test]
-#[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --ignored"]
+#[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p elasticache-action-stack live -- --ignored"]
 async fn live_aws_apply_plan_destroy() {
     let (region, stamp) = live_region_and_stamp();
     let source = format!(
@@ -225,7 +225,7 @@ async fn live_aws_apply_plan_destroy() {
 /// zip `ELASTICACHE_ACTION_LIVE_PACKAGE` names (build it with `cargo lambda build
 /// --release --arm64 --output-format zip -p rotation-lambda`). Ignored by default.
 #[tokio::test]
-#[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p stack live -- --ignored"]
+#[ignore = "needs an AWS account: ELASTICACHE_ACTION_LIVE_AWS=1 cargo test -p elasticache-action-stack live -- --ignored"]
 async fn live_aws_secrets_manager_invokes_the_rotation_function() {
     let (region, stamp) = live_region_and_stamp();
     let package =
