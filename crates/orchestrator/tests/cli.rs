@@ -953,25 +953,25 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
         .respond_with(ResponseTemplate::new(200).set_body_bytes(archive))
         .mount(&server)
         .await;
-    // `gh` as the runner has it: `gh attestation verify` passing or failing.
-    let install_with_gh = |temp: &str, gh_exit: u8| {
+    // The install step in a runner's temp dir; with `gh_exit`, a `gh` on PATH whose
+    // `gh attestation verify` exits so (it records its arguments in bin/args).
+    let install_with_gh = |temp: &str, gh_exit: Option<u8>| {
         let temp = work.join(temp);
         let bin = temp.join("bin");
         std::fs::create_dir_all(&bin).expect("temp");
-        let script = format!(
-            "#!/bin/sh\necho \"$*\" >\"$(dirname \"$0\")/args\"\necho 'no attestations found'\nexit {gh_exit}\n"
-        );
-        std::fs::write(bin.join("gh"), script).expect("gh");
-        std::fs::set_permissions(
-            bin.join("gh"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("executable");
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let mut path = std::env::var("PATH").unwrap_or_default();
+        if let Some(gh_exit) = gh_exit {
+            let script = format!(
+                "#!/bin/sh\necho \"$*\" >\"$(dirname \"$0\")/args\"\necho 'no attestations found'\nexit {gh_exit}\n"
+            );
+            std::fs::write(bin.join("gh"), script).expect("gh");
+            std::fs::set_permissions(
+                bin.join("gh"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .expect("executable");
+            path = format!("{}:{path}", bin.display());
+        }
         let outputs = temp.join("outputs");
         let status = Command::new("bash")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/action/install.sh"))
@@ -990,26 +990,7 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
             .expect("bash");
         (status, std::fs::read_to_string(outputs).unwrap_or_default())
     };
-    let install = |temp: &str| {
-        let temp = work.join(temp);
-        std::fs::create_dir_all(&temp).expect("temp");
-        let outputs = temp.join("outputs");
-        let status = Command::new("bash")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/action/install.sh"))
-            .env_remove("ELASTICACHE_ACTION_ORCHESTRATOR")
-            .env("RUNNER_OS", "Linux")
-            .env("RUNNER_ARCH", "X64")
-            .env("ACTION_REF", "v1")
-            .env("ACTION_REPOSITORY", "acme/elasticache-action")
-            .env("GITHUB_API_URL", server.uri())
-            .env("GITHUB_SERVER_URL", server.uri())
-            .env("RUNNER_TEMP", &temp)
-            .env("GITHUB_OUTPUT", &outputs)
-            .env("GH_TOKEN", "t")
-            .output()
-            .expect("bash");
-        (status, std::fs::read_to_string(outputs).unwrap_or_default())
-    };
+    let install = |temp: &str| install_with_gh(temp, None);
     Mock::given(method("GET"))
         .and(path(format!("{download}.sha256")))
         .respond_with(ResponseTemplate::new(200).set_body_bytes(sum.stdout.clone()))
@@ -1028,8 +1009,8 @@ async fn the_install_step_takes_the_newest_release_of_its_major_tag_and_checks_i
     // Where gh verifies the release's build attestation, it says so; where it cannot
     // (no attestation, offline), a notice says the checksum alone vouched.
     for (temp, gh_exit, said) in [
-        ("attested", 0, "build attestation verified"),
-        ("unattested", 1, "::notice::"),
+        ("attested", Some(0), "build attestation verified"),
+        ("unattested", Some(1), "::notice::"),
     ] {
         Mock::given(method("GET"))
             .and(path(format!("{download}.sha256")))
