@@ -32,11 +32,8 @@ pub struct BindParameters {
 
 /// Reads a bind's `parameters`; every problem is one line.
 pub fn parameters(value: Option<&Value>) -> Result<BindParameters, Vec<String>> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
+    let Some(object) = crate::instance::parameter_object(value)? else {
         return Ok(BindParameters::default());
-    };
-    let Some(object) = value.as_object() else {
-        return Err(vec!["parameters must be a JSON object".to_owned()]);
     };
     let mut problems = Vec::new();
     let mut out = BindParameters::default();

@@ -90,6 +90,9 @@ pub struct Broker {
     pub auth: BasicAuth,
     /// The operations, and the records they keep in AWS.
     pub engine: Arc<Engine>,
+    /// `GET /v2/catalog`'s answer: built once, as it depends on the configuration alone
+    /// (each plan's spec is parsed for it).
+    catalog: serde_json::Value,
 }
 
 impl Broker {
@@ -97,6 +100,7 @@ impl Broker {
     /// and region).
     pub fn new(config: BrokerConfig, auth: BasicAuth, aws: aws_config::SdkConfig) -> Self {
         Broker {
+            catalog: catalog::catalog(&config),
             config: Arc::new(config),
             auth,
             engine: Arc::new(Engine::new(aws)),
@@ -195,7 +199,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
 }
 
 async fn catalog_handler(State(broker): State<Arc<Broker>>) -> Json<serde_json::Value> {
-    Json(catalog::catalog(&broker.config))
+    Json(broker.catalog.clone())
 }
 
 /// Echoes the platform's request identity, and logs each request in a span that

@@ -50,14 +50,23 @@ pub struct InstanceParameters {
     pub restore_snapshot: Option<String>,
 }
 
+/// A request's `parameters` as an object: `None` when absent or `null`, an error when
+/// it is anything but an object.
+pub(crate) fn parameter_object(
+    value: Option<&Value>,
+) -> Result<Option<&serde_json::Map<String, Value>>, Vec<String>> {
+    match value.filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(Value::Object(object)) => Ok(Some(object)),
+        Some(_) => Err(vec!["parameters must be a JSON object".to_owned()]),
+    }
+}
+
 /// Reads the request's `parameters`; every problem is one line (unknown names, wrong
 /// types, values out of the schema).
 pub fn parameters(value: Option<&Value>) -> Result<InstanceParameters, Vec<String>> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
+    let Some(object) = parameter_object(value)? else {
         return Ok(InstanceParameters::default());
-    };
-    let Some(object) = value.as_object() else {
-        return Err(vec!["parameters must be a JSON object".to_owned()]);
     };
     let mut problems = Vec::new();
     let mut out = InstanceParameters::default();

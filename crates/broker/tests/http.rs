@@ -1,13 +1,13 @@
 //! The broker's HTTP rules, request by request (no AWS needed yet: the catalog and the
 //! checks every request passes), and its configuration's errors.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 use broker::{BasicAuth, Broker};
 
@@ -40,17 +40,7 @@ fn basic(user: &str, password: &str) -> String {
 }
 
 async fn send(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let response = app().oneshot(request).await.expect("answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, headers, body)
+    common::answer(&app(), request).await
 }
 
 fn catalog(auth: Option<&str>, version: Option<&str>) -> Request<Body> {
@@ -149,8 +139,8 @@ async fn health_needs_no_credentials() {
     let request = Request::get("/healthz")
         .body(Body::empty())
         .expect("a request");
-    let response = app().oneshot(request).await.expect("answers");
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _, _) = send(request).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[test]

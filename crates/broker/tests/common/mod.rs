@@ -111,17 +111,30 @@ pub async fn call(
         .header("Content-Type", "application/json")
         .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
         .expect("a request");
+    let (status, _, body) = answer(app, request).await;
+    assert_osb_shape(&method, uri, status, &body);
+    (status, body)
+}
+
+/// `request` sent to `app`: the status, headers and JSON body (`null` when not JSON).
+pub async fn answer(
+    app: &axum::Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
     let response = app.clone().oneshot(request).await.expect("answers");
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
-    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    assert_osb_shape(&method, uri, status, &body);
-    (status, body)
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Every answer has the shape OSB v2.17 gives it: error bodies, `operation`s,
