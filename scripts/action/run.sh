@@ -57,10 +57,13 @@ for spec in "${specs[@]}"; do
   case "$command" in
     plan)
       [ -n "${INPUT_FAIL_ON:-}" ] && args+=(--fail-on "$INPUT_FAIL_ON")
+      [ -n "${INPUT_FAIL_ON_COST_INCREASE:-}" ] && args+=(--fail-on-cost-increase "$INPUT_FAIL_ON_COST_INCREASE")
+      [ "${INPUT_COST:-true}" = false ] && args+=(--no-cost)
       [ "$comment" = true ] && args+=(--github-comment)
       ;;
     apply | destroy)
       args+=(--auto-approve)
+      [ "${INPUT_COST:-true}" = false ] && args+=(--no-cost)
       [ -n "${INPUT_LOCK_TIMEOUT:-}" ] && args+=(--lock-timeout "$INPUT_LOCK_TIMEOUT")
       ;;
     rotate)

@@ -5,8 +5,8 @@ Owns: the extra ElastiCache actions and behaviour (models.py, responses.py), the
 servers (servers.py), the family parameter tables (parameters.py), and loading all of
 it into moto's server (`install`), and the one Secrets Manager fix credential rotation
 depends on (secretsmanager.py: each version's own CreatedDate, enabling rotation
-without running the function), and matching group rules without their descriptions
-(ec2.py). Does not own moto
+without running the function), matching group rules without their descriptions
+(ec2.py), and the Price List's GetProducts from recorded prices (pricing.py). Does not own moto
 itself (pinned below; an upgrade is a conscious step), the TLS files
 (scripts/emulator.sh makes them), or the rest of any other AWS service.
 
@@ -33,13 +33,14 @@ def install() -> None:
         )
     from moto.elasticache import models as moto_models
 
-    from . import ec2, secretsmanager
+    from . import ec2, pricing, secretsmanager
     from .models import LocalElastiCacheBackend
 
     # moto then serves ElastiCache from our backend and, beside it, our urls.py.
     moto_models.elasticache_backends.backend = LocalElastiCacheBackend
     secretsmanager.install()
     ec2.install()
+    pricing.install()
 
 
 def stop_all_servers() -> None:

@@ -18,6 +18,9 @@ class Settings:
     # The redis-server binary; None when it is not installed (groups then have no
     # data plane, and say so in the log).
     redis_server: str | None
+    # Where the Price List's recorded answers are (one JSON file per region); the same
+    # files the cost crate's tests read.
+    prices_dir: Path
 
     @property
     def tls_dir(self) -> Path:
@@ -52,6 +55,12 @@ class Settings:
             state_dir=Path(os.environ.get("LOCAL_ELASTICACHE_STATE", ".moto")).resolve(),
             redis_server=os.environ.get("LOCAL_ELASTICACHE_REDIS_SERVER")
             or shutil.which("redis-server"),
+            prices_dir=Path(
+                os.environ.get(
+                    "LOCAL_ELASTICACHE_PRICES",
+                    Path(__file__).resolve().parents[2] / "crates/cost/fixtures/price-list",
+                )
+            ),
         )
 
 

@@ -117,18 +117,86 @@ impl Estimate {
 
     /// What the totals leave out: unpriced lines, named.
     pub fn gaps(&self) -> Vec<String> {
-        let mut gaps: Vec<String> = Vec::new();
-        for line in self.before.unpriced().chain(self.after.unpriced()) {
-            let gap = format!(
-                "{}: {}",
-                line.resource,
-                line.note.as_deref().unwrap_or("no price")
-            );
-            if !gaps.contains(&gap) {
-                gaps.push(gap);
-            }
+        described(self.before.unpriced().chain(self.after.unpriced()))
+    }
+}
+
+/// `resource: note` for each line, each once (`no price` for an unpriced line without
+/// a note).
+fn described<'a>(lines: impl Iterator<Item = &'a Line>) -> Vec<String> {
+    let mut described: Vec<String> = Vec::new();
+    for line in lines {
+        let text = format!(
+            "{}: {}",
+            line.resource,
+            line.note.as_deref().unwrap_or("no price")
+        );
+        if !described.contains(&text) {
+            described.push(text);
         }
-        gaps
+    }
+    described
+}
+
+/// One resource's line as every front end shows it: amounts written out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The resource, `backup storage`.
+    pub resource: &'static str,
+    /// How much of it after the plan (or now, if the plan removes it).
+    pub quantity: String,
+    /// Whether the amount is an estimate.
+    pub estimate: bool,
+    /// `$12.00`, or `—` for a side without the resource, `?` for a side without a price.
+    pub before: String,
+    /// As `before`, after the plan.
+    pub after: String,
+    /// `+$12.00`.
+    pub change: String,
+}
+
+impl Estimate {
+    /// Every resource's row, in the bills' order.
+    pub fn rows(&self) -> Vec<Row> {
+        let side = |line: Option<&Line>| match line {
+            None => "—".to_owned(),
+            Some(Line { monthly: None, .. }) => "?".to_owned(),
+            Some(Line {
+                monthly: Some(m), ..
+            }) => dollars(*m),
+        };
+        self.changes()
+            .iter()
+            .map(|c| {
+                let shown = c.after.or(c.before);
+                Row {
+                    resource: c.resource,
+                    quantity: shown.map(|l| l.quantity.clone()).unwrap_or_default(),
+                    estimate: shown.is_some_and(|l| l.estimate),
+                    before: side(c.before),
+                    after: side(c.after),
+                    change: signed_dollars(c.change()),
+                }
+            })
+            .collect()
+    }
+
+    /// Every line's note (an assumption, or why it has no price), as
+    /// `resource: note`, each once.
+    pub fn notes(&self) -> Vec<String> {
+        let lines = self.before.lines.iter().chain(&self.after.lines);
+        described(lines.filter(|l| l.note.is_some()))
+    }
+
+    /// When the prices took effect: the latest effective date of any price used.
+    pub fn effective(&self) -> Option<&str> {
+        self.before
+            .lines
+            .iter()
+            .chain(&self.after.lines)
+            .flat_map(|l| &l.prices)
+            .map(|p| p.effective_date.as_str())
+            .max()
     }
 }
 
@@ -211,7 +279,7 @@ pub fn dollars(amount: f64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -294,6 +362,15 @@ mod tests {
         let names: Vec<_> = changes.iter().map(|c| c.resource).collect();
         assert_eq!(names, ["cache nodes", "KMS key", "secrets"]);
         assert_eq!(changes[1].change(), -1.0);
+        let rows = estimate.rows();
+        assert_eq!(
+            (rows[0].before.as_str(), rows[0].after.as_str()),
+            ("$100.00", "?")
+        );
+        assert_eq!(
+            (rows[2].before.as_str(), rows[2].change.as_str()),
+            ("—", "+$0.40")
+        );
         assert_eq!(
             estimate.gaps(),
             ["cache nodes: no price for cache.x1 in xx-1"]

@@ -27,7 +27,7 @@ pub mod rules;
 #[cfg(feature = "price-list")]
 mod price_list;
 
-pub use estimate::{Bill, CostReport, Estimate, Line, LineChange};
+pub use estimate::{Bill, CostReport, Estimate, Line, LineChange, Row};
 pub use footprint::{Engine, Footprint, Nodes, RotationFunction};
 pub use price::{Price, PriceListError};
 pub use product::{Product, Query, Select};

@@ -2,7 +2,7 @@
 //! the client's lifetime (one run).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -49,12 +49,14 @@ impl Default for PriceListConfig {
     }
 }
 
-/// Prices from the AWS Price List API.
-#[derive(Debug)]
+/// Answers by region and product; `None`: the Price List has no such product.
+type Answers = BTreeMap<(String, Product), Option<Price>>;
+
+/// Prices from the AWS Price List API. Clones share what was asked.
+#[derive(Debug, Clone)]
 pub struct PriceList {
     client: aws_sdk_pricing::Client,
-    /// Answers by region and product; `None`: the Price List has no such product.
-    answers: Mutex<BTreeMap<(String, Product), Option<Price>>>,
+    answers: Arc<Mutex<Answers>>,
 }
 
 impl PriceList {
@@ -78,7 +80,7 @@ impl PriceList {
     pub fn from_client(client: aws_sdk_pricing::Client) -> PriceList {
         PriceList {
             client,
-            answers: Mutex::new(BTreeMap::new()),
+            answers: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
 

@@ -183,7 +183,7 @@ pub fn backup_line(
     let gb = memory_gib * GB_PER_GIB * f64::from(nodes.shards) * f64::from(billed_snapshots);
     line.monthly = Some(gb * price.per_unit);
     line.note = Some(format!(
-        "estimate: {billed_snapshots} snapshot(s) × {} shard(s) × {memory_gib} GiB, nodes full ({gb:.1} GB)",
+        "{billed_snapshots} billed snapshot(s) × {} shard(s) × {memory_gib} GiB, as if the nodes were full ({gb:.1} GB)",
         nodes.shards
     ));
     line
@@ -329,7 +329,7 @@ mod tests {
         assert!(
             line.note
                 .as_deref()
-                .is_some_and(|n| n.starts_with("estimate: 13 snapshot(s) × 3 shard(s)"))
+                .is_some_and(|n| n.starts_with("13 billed snapshot(s) × 3 shard(s)"))
         );
         let free = backup_line(&nodes(1, 1, 1), Some(&node), Some(&gb_month), &missing);
         assert_eq!(free.monthly, Some(0.0));

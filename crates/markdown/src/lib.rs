@@ -39,6 +39,8 @@ pub struct Report<'a> {
     pub commit: Option<&'a str>,
     /// Where the full plan can be read when the comment is truncated.
     pub full_plan_at: &'a str,
+    /// The monthly cost, when it was asked for.
+    pub cost: Option<&'a cost::CostReport>,
 }
 
 /// The hidden HTML marker that identifies a stack's comment.
@@ -84,6 +86,9 @@ fn render_with(report: &Report<'_>, detail: Detail) -> String {
         report.region,
         report.spec_path
     );
+    if let Some(report) = report.cost {
+        cost_section(&mut out, report, detail != Detail::Summary);
+    }
     destructive(&mut out, plan);
     let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.is_change()).collect();
     if !changes.is_empty() && detail != Detail::Summary {
@@ -97,6 +102,51 @@ fn render_with(report: &Report<'_>, detail: Detail) -> String {
     }
     findings_section(&mut out, report.findings);
     out + &footer(report, detail != Detail::Full)
+}
+
+/// The cost line under the count and, unless the comment is cut to its summary, the
+/// table per resource.
+fn cost_section(out: &mut String, report: &cost::CostReport, table: bool) {
+    let estimate = match report {
+        cost::CostReport::Unavailable(reason) => {
+            let _ = writeln!(out, "**Cost unavailable:** {}\n", escape(reason));
+            return;
+        }
+        cost::CostReport::Estimated(estimate) => estimate,
+    };
+    let _ = writeln!(out, "**{}**\n", estimate.headline());
+    if !table {
+        return;
+    }
+    let effective = estimate
+        .effective()
+        .map(|date| format!(", effective {}", date.get(..10).unwrap_or(date)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<details><summary>Monthly cost per resource (USD, on-demand list prices in {}{effective})</summary>\n",
+        estimate.region
+    );
+    let _ = writeln!(
+        out,
+        "| resource | quantity | now | after | change |\n|---|---|--:|--:|--:|"
+    );
+    for row in estimate.rows() {
+        let mark = if row.estimate { " (estimate)" } else { "" };
+        let _ = writeln!(
+            out,
+            "| {}{mark} | {} | {} | {} | {} |",
+            row.resource,
+            escape(&row.quantity),
+            row.before,
+            row.after,
+            row.change
+        );
+    }
+    for note in estimate.notes() {
+        let _ = writeln!(out, "\n- {}", escape(&note));
+    }
+    out.push_str("\n</details>\n\n");
 }
 
 fn destructive(out: &mut String, plan: &Plan) {

@@ -12,7 +12,52 @@ fn report<'a>(plan: &'a Plan, findings: &'a [Finding]) -> Report<'a> {
         spec_path: "stacks/orders.yaml",
         commit: Some("0123456789abcdef0123"),
         full_plan_at: "the job summary",
+        cost: None,
     }
+}
+
+fn price(usage_type: &str, per_unit: f64) -> cost::Price {
+    cost::Price {
+        sku: "EAFX0123456789AB".into(),
+        usage_type: usage_type.into(),
+        unit: "Hrs".into(),
+        per_unit,
+        effective_date: "2026-11-01T00:00:00Z".into(),
+        description: String::new(),
+        memory_gib: Some(13.07),
+    }
+}
+
+fn line(resource: &'static str, quantity: &str, monthly: f64, estimate: bool) -> cost::Line {
+    cost::Line {
+        resource,
+        quantity: quantity.into(),
+        monthly: Some(monthly),
+        estimate,
+        note: estimate.then(|| "13 billed snapshot(s) × 1 shard(s) × 13.07 GiB, as if the nodes were full (182.4 GB)".into()),
+        prices: vec![price("EU-NodeUsage:cache.r7g.large", 0.1944)],
+    }
+}
+
+/// A new stack of three Valkey nodes with backups, a key and a secret.
+fn new_stack_cost() -> cost::CostReport {
+    cost::CostReport::Estimated(cost::Estimate {
+        region: "eu-west-1".into(),
+        before: cost::Bill::default(),
+        after: cost::Bill {
+            lines: vec![
+                line("cache nodes", "3 × cache.r7g.large (Valkey)", 425.74, false),
+                line(
+                    "backup storage",
+                    "14 daily snapshots, one free",
+                    15.50,
+                    true,
+                ),
+                line("KMS key", "1", 1.0, false),
+                line("secrets", "1", 0.4, false),
+            ],
+        },
+    })
 }
 
 fn create_everything() -> Plan {
@@ -61,7 +106,61 @@ fn failing_finding() -> Vec<Finding> {
 #[test]
 fn a_create_everything_plan() {
     let plan = create_everything();
-    insta::assert_snapshot!(render(&report(&plan, &failing_finding()), COMMENT_LIMIT));
+    let cost = new_stack_cost();
+    let findings = failing_finding();
+    let report = Report {
+        cost: Some(&cost),
+        ..report(&plan, &findings)
+    };
+    let text = render(&report, COMMENT_LIMIT);
+    assert!(
+        text.contains("**+$442.64/month (from $0.00 to $442.64)**"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_plan_without_pricing_access_says_why_and_nothing_else_changes() {
+    let plan = create_everything();
+    let cost = cost::CostReport::Unavailable(
+        "GetProducts failed: AccessDeniedException: not authorized to perform: pricing:GetProducts"
+            .into(),
+    );
+    let with = render(
+        &Report {
+            cost: Some(&cost),
+            ..report(&plan, &[])
+        },
+        COMMENT_LIMIT,
+    );
+    let without = render(&report(&plan, &[]), COMMENT_LIMIT);
+    let line = "**Cost unavailable:** GetProducts failed: AccessDeniedException: not authorized to perform: pricing:GetProducts\n\n";
+    assert_eq!(with.replacen(line, "", 1), without);
+}
+
+#[test]
+fn a_smaller_node_type_shows_the_saving_per_resource() {
+    let plan = Plan::new("orders");
+    let cost::CostReport::Estimated(before) = new_stack_cost() else {
+        unreachable!("estimated")
+    };
+    let mut after = before.after.clone();
+    after.lines[0] = line("cache nodes", "3 × cache.t4g.small (Valkey)", 63.07, false);
+    after.lines.remove(2);
+    let cost = cost::CostReport::Estimated(cost::Estimate {
+        region: "eu-west-1".into(),
+        before: before.after,
+        after,
+    });
+    let text = render(
+        &Report {
+            cost: Some(&cost),
+            ..report(&plan, &[])
+        },
+        COMMENT_LIMIT,
+    );
+    insta::assert_snapshot!(text);
 }
 
 #[test]

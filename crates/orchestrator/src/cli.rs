@@ -116,6 +116,13 @@ pub enum Command {
         /// GITHUB_EVENT_PATH and GITHUB_API_URL; a GitHub failure is a warning.
         #[arg(long)]
         github_comment: bool,
+        /// Exit 3 when the plan raises the stack's monthly cost by more than AMOUNT US
+        /// dollars (e.g. 100 or 99.50). Not checked, with a warning, when the cost is
+        /// unavailable.
+        #[arg(long, value_name = "AMOUNT", value_parser = dollars, conflicts_with = "no_cost")]
+        fail_on_cost_increase: Option<f64>,
+        #[command(flatten)]
+        cost: CostArgs,
     },
     /// Make AWS match the spec: show the plan, ask for confirmation, apply it.
     /// Running it again changes nothing.
@@ -137,6 +144,8 @@ pub enum Command {
         lock_timeout: std::time::Duration,
         #[command(flatten)]
         wait: Wait,
+        #[command(flatten)]
+        cost: CostArgs,
     },
     /// Delete everything the stack created, keeping data recoverable: the replication
     /// group leaves a final snapshot (<stack>-final-<UTC time>) and the KMS key that
@@ -165,6 +174,8 @@ pub enum Command {
         /// failing at once with who holds it.
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
         lock_timeout: std::time::Duration,
+        #[command(flatten)]
+        cost: CostArgs,
     },
     /// Reach the applied stack the way an application would, with the stack's own
     /// credential: the AUTH token from its secret, an RBAC user's password from the
@@ -357,6 +368,27 @@ pub struct Target {
     /// Print one JSON document on stdout instead of text (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Whether to price the plan.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Do not price the plan. Otherwise it shows the stack's monthly cost now and after,
+    /// per resource: on-demand list prices in USD from the AWS Price List API (needs
+    /// pricing:GetProducts; without it, or offline, the plan says why cost is missing
+    /// and is otherwise the same).
+    #[arg(long)]
+    pub no_cost: bool,
+}
+
+/// An amount of US dollars: `100`, `99.50`, `$100`.
+fn dollars(text: &str) -> Result<f64, String> {
+    text.trim()
+        .trim_start_matches('$')
+        .parse::<f64>()
+        .ok()
+        .filter(|amount| amount.is_finite() && *amount >= 0.0)
+        .ok_or_else(|| format!("`{text}` is not an amount of dollars: write it like 100 or 99.50"))
 }
 
 /// A duration as people write it (`90s`, `45m`, `2h`, `1h 30m`).

@@ -176,6 +176,8 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             fail_on,
             markdown,
             github_comment,
+            fail_on_cost_increase,
+            cost,
         } => {
             let output = if markdown {
                 PlanOutput::Markdown
@@ -187,6 +189,8 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
                 fail_on: fail_on.as_deref(),
                 output,
                 github_comment,
+                cost: !cost.no_cost,
+                fail_on_cost_increase,
             };
             plan(&target, options, style).await
         }
@@ -196,6 +200,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             allow_replacement,
             lock_timeout,
             wait,
+            cost,
         } => {
             let wait = WaitOptions {
                 wait: !wait.no_wait,
@@ -210,6 +215,7 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
                     wait,
                     lock_timeout,
                 },
+                !cost.no_cost,
                 style,
             )
             .await
@@ -221,10 +227,12 @@ async fn run(command: Command, style: Style) -> anyhow::Result<ExitCode> {
             skip_final_snapshot,
             timeout,
             lock_timeout,
+            cost,
         } => {
             destroy(
                 &target,
                 auto_approve,
+                !cost.no_cost,
                 DestroyOptions {
                     force_delete_secrets,
                     skip_final_snapshot,
@@ -353,6 +361,9 @@ struct PlanOptions<'a> {
     fail_on: Option<&'a str>,
     output: PlanOutput,
     github_comment: bool,
+    /// Price the plan.
+    cost: bool,
+    fail_on_cost_increase: Option<f64>,
 }
 
 async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow::Result<ExitCode> {
@@ -361,6 +372,8 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
         fail_on,
         output,
         github_comment,
+        cost,
+        fail_on_cost_increase,
     } = options;
     let threshold: Option<findings::Severity> = fail_on
         .map(str::parse)
@@ -373,7 +386,13 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
     }
     let planned = stack.plan().await?;
     let (plan, identity) = (planned.plan(), planned.identity());
-    let document = serde_json::to_value(StackReport::new(plan, identity, Some(findings.clone())))?;
+    let cost = match cost {
+        true => Some(stack.cost(&planned).await),
+        false => None,
+    };
+    let document = serde_json::to_value(
+        StackReport::new(plan, identity, Some(findings.clone())).with_cost(cost.clone()),
+    )?;
     let spec_path = target.spec.display().to_string();
     let commit = std::env::var("GITHUB_SHA").ok();
     let report = markdown::Report {
@@ -384,6 +403,7 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
         spec_path: &spec_path,
         commit: commit.as_deref(),
         full_plan_at: "the workflow run's job summary",
+        cost: cost.as_ref(),
     };
     if target.json {
         print_json(&document)?;
@@ -391,6 +411,7 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
         print!("{}", markdown::render(&report, markdown::COMMENT_LIMIT));
     } else {
         print!("{}", render::plan_text(plan, identity, style));
+        print!("{}", render::cost_text(cost.as_ref(), style));
         print!("{}", render::rotations_text(&planned.outputs()));
         print!("\n{}", render::findings_text(&findings, style));
     }
@@ -404,11 +425,35 @@ async fn plan(target: &Target, options: PlanOptions<'_>, style: Style) -> anyhow
     if threshold.is_some_and(|t| findings::exceeds(&findings, t)) {
         return Ok(ExitCode::from(EXIT_POLICY));
     }
+    if let Some(limit) = fail_on_cost_increase
+        && cost_exceeds(cost.as_ref(), limit)
+    {
+        return Ok(ExitCode::from(EXIT_POLICY));
+    }
     Ok(if detailed_exitcode && plan.has_changes() {
         ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the plan raises the monthly cost by more than `limit` dollars; says so, or
+/// that it cannot tell, on stderr.
+fn cost_exceeds(cost: Option<&cost::CostReport>, limit: f64) -> bool {
+    let Some(estimate) = cost.and_then(cost::CostReport::estimate) else {
+        eprintln!("warning: --fail-on-cost-increase: the cost is unavailable; not checked");
+        return false;
+    };
+    let change = estimate.change();
+    let exceeds = change > limit + 0.005;
+    if exceeds {
+        eprintln!(
+            "error: the plan raises the monthly cost by {}, more than --fail-on-cost-increase {}",
+            cost::estimate::dollars(change),
+            cost::estimate::dollars(limit)
+        );
+    }
+    exceeds
 }
 
 /// Posts or updates the stack's pull-request comment; any failure is a warning.
@@ -448,13 +493,20 @@ async fn apply(
     target: &Target,
     auto_approve: bool,
     options: ApplyOptions,
+    cost: bool,
     style: Style,
 ) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
     let planned = stack.plan().await?;
     let (plan, identity) = (planned.plan(), planned.identity());
+    // Priced only when it changes something: a converged apply asks nothing.
+    let cost = match cost && plan.has_changes() {
+        true => Some(stack.cost(&planned).await),
+        false => None,
+    };
     if !target.json {
         print!("{}", render::plan_text(plan, identity, style));
+        print!("{}", render::cost_text(cost.as_ref(), style));
     }
     if plan.has_changes() {
         // Refuse before asking: the answer would not matter.
@@ -473,7 +525,7 @@ async fn apply(
     let outputs = outputs?;
     if target.json {
         print_json(&serde_json::json!({
-            "plan": StackReport::new(plan, identity, None),
+            "plan": StackReport::new(plan, identity, None).with_cost(cost),
             "applied": plan.has_changes(),
             "outputs": render::outputs_json(&outputs),
         }))?;
@@ -496,14 +548,20 @@ async fn apply(
 async fn destroy(
     target: &Target,
     auto_approve: bool,
+    cost: bool,
     options: DestroyOptions,
     style: Style,
 ) -> anyhow::Result<ExitCode> {
     let stack = load_stack(&target.spec).await?;
     let planned = stack.plan_destroy(options).await?;
     let (plan, identity) = (planned.plan(), planned.identity());
+    let cost = match cost && plan.has_changes() {
+        true => Some(stack.destroy_cost(&planned).await),
+        false => None,
+    };
     if !target.json {
         print!("{}", render::plan_text(plan, identity, style));
+        print!("{}", render::cost_text(cost.as_ref(), style));
     }
     if plan.has_changes() {
         confirm(
@@ -529,7 +587,7 @@ async fn destroy(
     }
     if target.json {
         print_json(&serde_json::json!({
-            "plan": StackReport::new(plan, identity, None),
+            "plan": StackReport::new(plan, identity, None).with_cost(cost),
             "destroyed": plan.has_changes(),
         }))?;
     }

@@ -12,7 +12,7 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
+    pub fn paint(self, code: &str, text: &str) -> String {
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -62,6 +62,61 @@ pub fn plan_text(plan: &Plan, identity: &Identity, style: Style) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", style.bold(&plan.summary().to_string()));
+    out
+}
+
+/// The monthly cost under the plan's count: the change, then one row per resource and
+/// the notes; nothing when not asked for.
+pub fn cost_text(cost: Option<&cost::CostReport>, style: Style) -> String {
+    let mut out = String::new();
+    let estimate = match cost {
+        None => return out,
+        Some(cost::CostReport::Unavailable(reason)) => {
+            let _ = writeln!(
+                out,
+                "{} {reason} (the plan is complete without it; --no-cost skips pricing)",
+                style.paint("33", "Cost unavailable:")
+            );
+            return out;
+        }
+        Some(cost::CostReport::Estimated(estimate)) => estimate,
+    };
+    let effective = estimate
+        .effective()
+        .map(|date| format!(", effective {}", date.get(..10).unwrap_or(date)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{} {}  (USD, on-demand list prices in {}{effective})",
+        style.bold("Cost:"),
+        style.bold(&estimate.headline()),
+        estimate.region
+    );
+    let rows = estimate.rows();
+    let label = |row: &cost::Row| match row.estimate {
+        true => format!("{} (estimate)", row.resource),
+        false => row.resource.to_owned(),
+    };
+    let width = rows.iter().map(|r| label(r).len()).max().unwrap_or(0);
+    let quantity_width = rows
+        .iter()
+        .map(|r| r.quantity.chars().count())
+        .max()
+        .unwrap_or(0);
+    for row in &rows {
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:quantity_width$}  {:>10} → {:>10}  {:>11}",
+            label(row),
+            row.quantity,
+            row.before,
+            row.after,
+            row.change
+        );
+    }
+    for note in estimate.notes() {
+        let _ = writeln!(out, "  {note}");
+    }
     out
 }
 

@@ -609,6 +609,10 @@ async fn plan_renders_the_pull_request_comment_as_markdown() {
         markdown.contains("| `+` | `vpc quickstart` | create |"),
         "{markdown}"
     );
+    assert!(
+        markdown.contains("\n\n**+$20.36/month (from $0.00 to $20.36)**\n\n<details><summary>Monthly cost per resource"),
+        "the cost line under the count:\n{markdown}"
+    );
     assert!(markdown.contains("+ value = (sensitive)"), "{markdown}");
     assert!(
         markdown.contains("Planned by elasticache-action for `feedfacecafe`"),
@@ -617,6 +621,97 @@ async fn plan_renders_the_pull_request_comment_as_markdown() {
     assert!(
         markdown.ends_with("<!-- elasticache-action:stack=quickstart -->\n"),
         "{markdown}"
+    );
+}
+
+/// Prices come from the emulator's Price List (`crates/cost/fixtures/price-list`, whose
+/// `source` says where they came from): eu-west-1, Valkey, cache.r7g.large at $0.1944.
+#[tokio::test]
+async fn plan_shows_the_monthly_cost_and_its_change() {
+    let account = Emulator::account("cli_cost").await;
+    create_example_roles(&account).await;
+    let production = examples().join("production.yaml").display().to_string();
+    let plan = orchestrator(Some(&account), &["plan", &production]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let out = text(&plan.stdout);
+    assert!(
+        out.contains("Cost: +$1,325.53/month (from $0.00 to $1,325.53)  (USD, on-demand list prices in eu-west-1, effective 2026-11-01)"),
+        "{out}"
+    );
+    for row in [
+        "9 × cache.r7g.large (Valkey), 3 shards",
+        "backup storage (estimate)  14 daily snapshots, one free",
+        "KMS key",
+        "secrets ",
+    ] {
+        assert!(out.contains(row), "{row} missing:\n{out}");
+    }
+
+    let json = orchestrator(Some(&account), &["plan", &production, "--json"]);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let cost = &document["cost"];
+    assert_eq!(cost["available"], true, "{cost}");
+    assert_eq!(cost["currency"], "USD");
+    assert_eq!(cost["monthly_before"], 0.0);
+    assert_eq!(cost["monthly_after"], 1325.53);
+    assert_eq!(cost["monthly_change"], 1325.53);
+    let nodes = &cost["resources"][0];
+    assert_eq!(nodes["resource"], "cache nodes");
+    assert_eq!(nodes["before"], serde_json::Value::Null);
+    let price = &nodes["after"]["prices"][0];
+    assert_eq!(price["usage_type"], "EU-NodeUsage:cache.r7g.large");
+    assert_eq!(price["per_unit"], 0.1944);
+    assert_eq!(price["effective_date"], "2026-11-01T00:00:00Z");
+    assert!(price["sku"].as_str().is_some_and(|sku| !sku.is_empty()));
+
+    let strict = orchestrator(
+        Some(&account),
+        &["plan", &production, "--fail-on-cost-increase", "1000"],
+    );
+    assert_eq!(strict.status.code(), Some(3), "{}", text(&strict.stderr));
+    assert!(
+        text(&strict.stderr).contains("error: the plan raises the monthly cost by $1,325.53, more than --fail-on-cost-increase $1,000.00"),
+        "{}",
+        text(&strict.stderr)
+    );
+    let lenient = orchestrator(
+        Some(&account),
+        &["plan", &production, "--fail-on-cost-increase", "$2000"],
+    );
+    assert_eq!(lenient.status.code(), Some(0), "{}", text(&lenient.stderr));
+
+    let unpriced = orchestrator(
+        Some(&account),
+        &["plan", &production, "--no-cost", "--json"],
+    );
+    let document: serde_json::Value = serde_json::from_slice(&unpriced.stdout).expect("JSON");
+    assert!(document.get("cost").is_none(), "--no-cost asks nothing");
+}
+
+#[tokio::test]
+async fn a_plan_without_pricing_access_succeeds_and_says_why() {
+    let account = Emulator::account("cli_no_pricing").await;
+    // Nothing listens on port 9: the Price List cannot be reached, everything else can.
+    let offline = [("AWS_ENDPOINT_URL_PRICING", "http://127.0.0.1:9")];
+    let args = ["plan", &quickstart(), "--fail-on-cost-increase", "0"];
+    let plan = orchestrator_with(Some(&account), &offline, &args);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let out = text(&plan.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Cost unavailable: GetProducts failed: could not connect"))
+        .unwrap_or_else(|| panic!("no reason given:\n{out}"));
+    assert!(
+        text(&plan.stderr)
+            .contains("warning: --fail-on-cost-increase: the cost is unavailable; not checked"),
+        "{}",
+        text(&plan.stderr)
+    );
+    let without = orchestrator(Some(&account), &["plan", &quickstart(), "--no-cost"]);
+    assert_eq!(
+        out.replacen(&format!("{line}\n"), "", 1),
+        text(&without.stdout),
+        "nothing else changes"
     );
 }
 
@@ -839,6 +934,31 @@ async fn the_action_steps_plan_on_a_pull_request_with_summary_outputs_and_commen
     assert!(
         run.summary
             .contains("<!-- elasticache-action:stack=quickstart -->")
+    );
+    let comments: Vec<String> = github
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    let comment = |stack: &str| {
+        comments
+            .iter()
+            .find(|c| c.contains(&format!("stack={stack} -->")))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert!(
+        comment("quickstart").contains("**+$20.36/month (from $0.00 to $20.36)**"),
+        "{comments:?}"
+    );
+    // valkey.yaml is in us-west-2, where the emulator has no recorded prices.
+    assert!(
+        comment("dev-cache")
+            .contains("cache nodes: no price for cache.t4g.micro (Valkey) node-hour in us-west-2"),
+        "{comments:?}"
     );
     // Dropped here, `expect(2)` checks that each stack posted its comment.
     drop(github);

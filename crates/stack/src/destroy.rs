@@ -18,6 +18,8 @@ pub struct DestroyPlan {
     steps: DestroySteps,
     /// The stack's serial when the plan was made (see the `lock` module).
     serial: Option<String>,
+    /// What exists, as far as it is billed (for [`Stack::destroy_cost`]).
+    pub(crate) footprint: cost::Footprint,
 }
 
 impl DestroyPlan {
@@ -34,6 +36,11 @@ impl DestroyPlan {
     /// Whether destroying would delete anything.
     pub fn has_changes(&self) -> bool {
         self.plan.has_changes()
+    }
+
+    /// Whether the stack's key stays (it encrypts the final snapshots).
+    pub(crate) fn keeps_key(&self) -> bool {
+        self.steps.kms.is_none() && self.plan.warnings.iter().any(|w| w == KEY_KEPT)
     }
 }
 
@@ -89,6 +96,15 @@ impl Stack {
         kms_observed.duplicate_keys = self.kms.duplicate_keys(&names.kms, &kms_observed).await?;
         let kms = kms::diff_destroy(&names.kms, &kms_observed);
         let key_kept = cluster.keeps_snapshots() && count_changes(&kms.changes) > 0;
+        let footprint = crate::estimate::existing(
+            &self.spec,
+            crate::estimate::Observed {
+                cluster: &cluster_observed,
+                kms: &kms_observed,
+                secrets: &observed.secrets,
+                runner: &observed.runner,
+            },
+        );
         let steps = DestroySteps {
             runner: rotation_runner::diff_destroy(&names.runner, &observed.runner),
             policies: policies::diff_destroy(&names.policies, &observed.policies),
@@ -134,6 +150,7 @@ impl Stack {
             plan,
             steps,
             serial: lock.serial,
+            footprint,
         })
     }
 

@@ -46,6 +46,7 @@ mod destroy;
 mod diagnose;
 mod driver;
 mod error;
+mod estimate;
 mod lock;
 mod outputs;
 mod preflight;
@@ -209,6 +210,8 @@ pub struct Stack {
     /// The caller's ARN, for the lock to record.
     caller: OnceLock<String>,
     ssm: aws_sdk_ssm::Client,
+    /// Prices, asked once per product for the stack's lifetime (one run).
+    prices: cost::PriceList,
 }
 
 impl Stack {
@@ -236,6 +239,7 @@ impl Stack {
                 secrets_client.clone(),
             ),
             ssm: aws_sdk_ssm::Client::new(config),
+            prices: cost::PriceList::new(config, &cost::PriceListConfig::default()),
             caller: OnceLock::new(),
             config: config.clone(),
             spec,

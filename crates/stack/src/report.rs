@@ -33,6 +33,10 @@ pub struct StackReport {
     /// (destroy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<findings::Finding>>,
+    /// The monthly cost before and after, per resource (`available: false` with the
+    /// reason when the Price List could not be read); absent when not asked (`--no-cost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::CostReport>,
 }
 
 impl StackReport {
@@ -53,7 +57,13 @@ impl StackReport {
                 .collect(),
             warnings: plan.warnings.clone(),
             findings,
+            cost: None,
         }
+    }
+
+    /// The report with its cost.
+    pub fn with_cost(self, cost: Option<cost::CostReport>) -> Self {
+        StackReport { cost, ..self }
     }
 }
 
