@@ -101,14 +101,25 @@ impl Estimate {
         self.after.total() - self.before.total()
     }
 
-    /// `+$412.34/month (from $0.00 to $412.34)`; `no change ($412.34/month)`.
+    /// `+$412.34/month (from $0.00 to $412.34)`; `no change ($412.34/month)`; either
+    /// followed by `, without cache nodes (no price)` when a line has no price.
     pub fn headline(&self) -> String {
         let (before, after) = (self.before.total(), self.after.total());
+        let mut unpriced: Vec<&str> = Vec::new();
+        for line in self.before.unpriced().chain(self.after.unpriced()) {
+            if !unpriced.contains(&line.resource) {
+                unpriced.push(line.resource);
+            }
+        }
+        let gaps = match unpriced.is_empty() {
+            true => String::new(),
+            false => format!(", without {} (no price)", unpriced.join(", ")),
+        };
         if cents(after - before) == 0 {
-            return format!("no change ({}/month)", dollars(after));
+            return format!("no change ({}/month){gaps}", dollars(after));
         }
         format!(
-            "{}/month (from {} to {})",
+            "{}/month (from {} to {}){gaps}",
             signed_dollars(after - before),
             dollars(before),
             dollars(after)

@@ -105,6 +105,11 @@ impl PriceList {
                 Err(err) => return CostReport::Unavailable(err.to_string()),
             };
         }
+        if !prices.is_empty() && prices.values().all(Option::is_none) {
+            return CostReport::Unavailable(format!(
+                "the Price List has none of this stack's prices in {region}"
+            ));
+        }
         let price = |product: &Product| prices.get(product).cloned().flatten();
         CostReport::Estimated(Estimate {
             region: region.to_owned(),

@@ -228,7 +228,27 @@ async fn a_node_type_without_a_price_is_a_gap_named_in_the_estimate() {
         estimate.gaps(),
         ["cache nodes: no price for cache.t4g.micro (Valkey) node-hour in eu-west-1"]
     );
-    assert_eq!(estimate.headline(), "+$0.40/month (from $0.00 to $0.40)");
+    assert_eq!(
+        estimate.headline(),
+        "+$0.40/month (from $0.00 to $0.40), without cache nodes (no price)"
+    );
+}
+
+#[tokio::test]
+async fn a_region_without_any_price_is_unavailable_not_free() {
+    let (_, prices) = serving_fixtures();
+    let after = Footprint {
+        nodes: Some(nodes(Engine::Valkey, "cache.t4g.micro", 1, 0, 0)),
+        secrets: 1,
+        ..Footprint::default()
+    };
+    let report = prices
+        .estimate("us-west-2", &Footprint::default(), &after)
+        .await;
+    assert_eq!(
+        report.headline(),
+        "cost unavailable: the Price List has none of this stack's prices in us-west-2"
+    );
 }
 
 const DENIED: &str = "User: arn:aws:sts::123456789012:assumed-role/ci/run is not authorized to perform: pricing:GetProducts";

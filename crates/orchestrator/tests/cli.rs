@@ -956,8 +956,9 @@ async fn the_action_steps_plan_on_a_pull_request_with_summary_outputs_and_commen
     );
     // valkey.yaml is in us-west-2, where the emulator has no recorded prices.
     assert!(
-        comment("dev-cache")
-            .contains("cache nodes: no price for cache.t4g.micro (Valkey) node-hour in us-west-2"),
+        comment("dev-cache").contains(
+            "**Cost unavailable:** the Price List has none of this stack's prices in us-west-2"
+        ),
         "{comments:?}"
     );
     // Dropped here, `expect(2)` checks that each stack posted its comment.
@@ -1539,7 +1540,32 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
             "{spec}: {}",
             text(&planned.stdout)
         );
-        assert!(text(&planned.stdout).contains("No changes."), "{spec}");
+        let (applied, planned) = (text(&applied.stdout), text(&planned.stdout));
+        assert!(planned.contains("No changes."), "{spec}");
+        // Priced before (nothing) and after; then what exists is priced as what is
+        // wanted. The emulator has prices for us-east-1 and eu-west-1 only.
+        let region = ["us-west-2", "eu-central-1"]
+            .into_iter()
+            .find(|r| applied.contains(&format!(" · {r}\n")));
+        match region {
+            None => {
+                assert!(applied.contains("Cost: +$"), "{spec}: {applied}");
+                assert!(planned.contains("Cost: no change ("), "{spec}: {planned}");
+            }
+            Some(region) => {
+                let unavailable = format!(
+                    "Cost unavailable: the Price List has none of this stack's prices in {region}"
+                );
+                assert!(planned.contains(&unavailable), "{spec}: {planned}");
+            }
+        }
+        if spec.ends_with("rotation-lambda.yaml") {
+            assert!(planned.contains("  interface endpoints  "), "{planned}");
+            assert!(
+                planned.contains("  rotation function (estimate)  "),
+                "{planned}"
+            );
+        }
         spec
     };
     let applied: Vec<String> = std::thread::scope(|scope| {
@@ -1576,6 +1602,12 @@ async fn data_plane_every_example_applies_converges_logs_in_and_destroys() {
             Some(0),
             "{spec}: {}",
             text(&destroyed.stderr)
+        );
+        let destroyed = text(&destroyed.stdout);
+        assert!(
+            destroyed.contains("Cost: -$")
+                || destroyed.contains("Cost unavailable: the Price List has none"),
+            "{spec}: {destroyed}"
         );
         let after = orchestrator(Some(&account), &["plan", spec, "--json"]);
         let document: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
