@@ -31,9 +31,13 @@ Every plan ends with policy findings: the Checkov rules teams already run
 (EA_001 cache port open to 0.0.0.0/0). Waive one in the spec with a reason:
   waivers: [{ rule: CKV2_AWS_50, reason: \"dev stack, no replica\" }]
 
+Every plan also shows the stack's monthly cost now and after, per resource, from the
+AWS Price List (pricing:GetProducts; --no-cost skips it):
+  Cost: +$412.34/month (from $0.00 to $412.34)
+
 Exit codes: 0 success (and, with --detailed-exitcode, no changes); 1 error;
 2 success with changes (plan --detailed-exitcode only); 3 a policy finding at or
-above --fail-on (plan only).";
+above --fail-on, or a cost increase above --fail-on-cost-increase (plan only).";
 
 /// The orchestrator's arguments.
 #[derive(Debug, Parser)]
