@@ -199,6 +199,19 @@ impl Estimate {
         described(lines.filter(|l| l.note.is_some()))
     }
 
+    /// What the amounts are: `USD, on-demand list prices in eu-west-1, effective
+    /// 2026-11-01` (the latest effective date of the prices used).
+    pub fn basis(&self) -> String {
+        let effective = self
+            .effective()
+            .map(|date| format!(", effective {}", date.get(..10).unwrap_or(date)))
+            .unwrap_or_default();
+        format!(
+            "{CURRENCY}, on-demand list prices in {}{effective}",
+            self.region
+        )
+    }
+
     /// When the prices took effect: the latest effective date of any price used.
     pub fn effective(&self) -> Option<&str> {
         self.before

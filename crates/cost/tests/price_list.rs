@@ -78,6 +78,11 @@ fn estimate(report: CostReport) -> Estimate {
     }
 }
 
+/// The estimate of a stack that does not exist yet.
+async fn from_nothing(prices: &PriceList, region: &str, after: &Footprint) -> Estimate {
+    estimate(prices.estimate(region, &Footprint::default(), after).await)
+}
+
 fn close(actual: Option<f64>, expected: f64) {
     let actual = actual.expect("priced");
     assert!((actual - expected).abs() < 1e-6, "{actual} != {expected}");
@@ -92,11 +97,7 @@ async fn production_valkey_in_eu_west_1_from_nothing() {
         secrets: 2,
         ..Footprint::default()
     };
-    let estimate = estimate(
-        prices
-            .estimate("eu-west-1", &Footprint::default(), &after)
-            .await,
-    );
+    let estimate = from_nothing(&prices, "eu-west-1", &after).await;
     let lines = &estimate.after.lines;
     let names: Vec<_> = lines.iter().map(|l| l.resource).collect();
     assert_eq!(
@@ -135,7 +136,7 @@ async fn valkey_and_redis_oss_prices_in_both_regions() {
                 nodes: Some(nodes(engine, "cache.r7g.large", 1, 1, 0)),
                 ..Footprint::default()
             };
-            let estimate = estimate(prices.estimate(region, &Footprint::default(), &after).await);
+            let estimate = from_nothing(&prices, region, &after).await;
             close(estimate.after.lines[0].monthly, 2.0 * hourly * 730.0);
         }
     }
@@ -178,11 +179,7 @@ async fn the_rotation_runner_adds_endpoints_and_the_function() {
         }),
         ..Footprint::default()
     };
-    let estimate = estimate(
-        prices
-            .estimate("eu-west-1", &Footprint::default(), &after)
-            .await,
-    );
+    let estimate = from_nothing(&prices, "eu-west-1", &after).await;
     close(estimate.after.lines[0].monthly, 6.0 * 0.011 * 730.0);
     let function = &estimate.after.lines[1];
     close(
@@ -203,11 +200,7 @@ async fn each_product_is_asked_once_per_run() {
     };
     estimate(prices.estimate("eu-west-1", &footprint, &footprint).await);
     assert_eq!(rule.num_calls(), 4, "node, backup, key, secret");
-    estimate(
-        prices
-            .estimate("eu-west-1", &Footprint::default(), &footprint)
-            .await,
-    );
+    from_nothing(&prices, "eu-west-1", &footprint).await;
     assert_eq!(rule.num_calls(), 4, "answers are kept for the run");
 }
 
@@ -219,11 +212,7 @@ async fn a_node_type_without_a_price_is_a_gap_named_in_the_estimate() {
         secrets: 1,
         ..Footprint::default()
     };
-    let estimate = estimate(
-        prices
-            .estimate("eu-west-1", &Footprint::default(), &after)
-            .await,
-    );
+    let estimate = from_nothing(&prices, "eu-west-1", &after).await;
     assert_eq!(
         estimate.gaps(),
         ["cache nodes: no price for cache.t4g.micro (Valkey) node-hour in eu-west-1"]

@@ -118,14 +118,10 @@ fn cost_section(out: &mut String, report: &cost::CostReport, table: bool) {
     if !table {
         return;
     }
-    let effective = estimate
-        .effective()
-        .map(|date| format!(", effective {}", date.get(..10).unwrap_or(date)))
-        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<details><summary>Monthly cost per resource (USD, on-demand list prices in {}{effective})</summary>\n",
-        estimate.region
+        "<details><summary>Monthly cost per resource ({})</summary>\n",
+        estimate.basis()
     );
     let _ = writeln!(
         out,

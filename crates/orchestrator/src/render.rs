@@ -81,16 +81,12 @@ pub fn cost_text(cost: Option<&cost::CostReport>, style: Style) -> String {
         }
         Some(cost::CostReport::Estimated(estimate)) => estimate,
     };
-    let effective = estimate
-        .effective()
-        .map(|date| format!(", effective {}", date.get(..10).unwrap_or(date)))
-        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} {}  (USD, on-demand list prices in {}{effective})",
+        "{} {}  ({})",
         style.bold("Cost:"),
         style.bold(&estimate.headline()),
-        estimate.region
+        estimate.basis()
     );
     let rows = estimate.rows();
     let label = |row: &cost::Row| match row.estimate {
