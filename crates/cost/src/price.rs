@@ -113,8 +113,9 @@ fn matches(price: &Price, select: &Select) -> bool {
     }
 }
 
-/// `usage_type` is `wanted`, or `wanted` behind a region prefix such as `EU-` or
-/// `USE1-` — and not behind another meter's name (`USE1-SyncDurability-NodeUsage:…`,
+/// `usage_type` is `wanted`, or `wanted` behind a region prefix — a billing code such as
+/// `EU-` or `USE1-`, or the region's name (`us-east-1-KMS-Keys`, as KMS writes it) —
+/// and not behind another meter's name (`USE1-SyncDurability-NodeUsage:…`,
 /// `ExtendedSupportYr3-NodeUsage:…`).
 pub fn usage_type_is(usage_type: &str, wanted: &str) -> bool {
     if usage_type == wanted {
@@ -123,12 +124,27 @@ pub fn usage_type_is(usage_type: &str, wanted: &str) -> bool {
     usage_type
         .strip_suffix(wanted)
         .and_then(|prefix| prefix.strip_suffix('-'))
-        .is_some_and(|region| {
-            !region.is_empty()
-                && region
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        })
+        .is_some_and(|region| billing_code(region) || region_name(region))
+}
+
+/// `USE1`, `EU`, `APN1`.
+fn billing_code(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// `us-east-1`, `us-gov-west-1`: lowercase words and a number, joined by hyphens.
+fn region_name(prefix: &str) -> bool {
+    let parts: Vec<&str> = prefix.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 /// The item's on-demand price: the first tier (`beginRange` 0) of its one on-demand
@@ -195,8 +211,14 @@ mod tests {
             wanted
         ));
         assert!(!usage_type_is("NodeUsage:cache.r7g.xlarge", wanted));
-        assert!(usage_type_is("KMS-Keys", "KMS-Keys"));
-        assert!(usage_type_is("EU-KMS-Keys", "KMS-Keys"));
+        assert!(usage_type_is("us-east-1-KMS-Keys", "KMS-Keys"));
+        assert!(usage_type_is("us-gov-west-1-KMS-Keys", "KMS-Keys"));
+        assert!(usage_type_is(
+            "USE1-AWSSecretsManager-Secrets",
+            "AWSSecretsManager-Secrets"
+        ));
+        assert!(!usage_type_is("us-east-1-Other-KMS-Keys", "KMS-Keys"));
+        assert!(!usage_type_is("Yr1-Yr2-NodeUsage:cache.r7g.large", wanted));
     }
 
     #[test]
