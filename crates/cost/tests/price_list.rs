@@ -315,9 +315,9 @@ async fn record() {
                     .map(|e| serde_json::from_str::<Value>(e).expect("JSON")),
             );
         }
-        let date = humantime_date();
+        let when = unix_seconds_now();
         let document = serde_json::json!({
-            "source": format!("Recorded from the AWS Price List API (GetProducts) on {date} by this test's `record`."),
+            "source": format!("Recorded from the AWS Price List API (GetProducts) on {when} by this test's `record`."),
             "region": region,
             "entries": recorded,
         });
@@ -360,7 +360,7 @@ fn product_of(entry: &Value) -> Option<Product> {
     })
 }
 
-fn humantime_date() -> String {
+fn unix_seconds_now() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -38,9 +38,10 @@ impl DestroyPlan {
         self.plan.has_changes()
     }
 
-    /// Whether the stack's key stays (it encrypts the final snapshots).
+    /// Whether the stack's key stays (it encrypts the final snapshots): then destroy has
+    /// no key step.
     pub(crate) fn keeps_key(&self) -> bool {
-        self.steps.kms.is_none() && self.plan.warnings.iter().any(|w| w == KEY_KEPT)
+        self.steps.kms.is_none()
     }
 }
 
