@@ -492,13 +492,16 @@ pub fn refuse_replacements(changes: &[Change], options: ApplyOptions) -> Result<
 fn operations_are_spawnable(stack: Stack, plan: StackPlan, destroy: DestroyPlan) {
     fn spawnable<T>(_: impl Future<Output = T> + Send + 'static) {}
     let (first, second, third) = (stack.clone(), stack.clone(), stack.clone());
+    let (sixth, priced) = (stack.clone(), plan.clone());
     let (fourth, fifth) = (stack.clone(), stack);
     spawnable(async move { first.plan().await });
+    spawnable(async move { sixth.cost(&priced).await });
     spawnable(async move { second.outputs().await });
     spawnable(async move { third.apply(&plan, ApplyOptions::default(), &|_| {}).await });
     spawnable(async move { fifth.rotate(&RotateOptions::default(), &|_| {}).await });
     spawnable(async move {
         let planned = fourth.plan_destroy(DestroyOptions::default()).await?;
+        fourth.destroy_cost(&planned).await;
         fourth.destroy(&planned, &|_| {}).await?;
         fourth.destroy(&destroy, &|_| {}).await
     });
