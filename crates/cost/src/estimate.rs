@@ -48,7 +48,7 @@ impl Bill {
 }
 
 /// One resource's line before and after.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LineChange<'a> {
     /// The resource.
     pub resource: &'static str,

@@ -57,32 +57,22 @@ pub fn bill(
             ));
         }
     }
-    let per_month = |resource, count: u32, product: Product, hourly: bool| {
-        let hours = if hourly { HOURS_PER_MONTH } else { 1.0 };
+    // `hours`: 1 for what is priced per month, 730 for what is priced per hour.
+    let counted = |resource, count: u32, product: Product, hours: f64| {
         count_line(resource, count, price(&product), hours, &missing(&product))
     };
     if footprint.kms_keys > 0 {
-        lines.push(per_month(
-            "KMS key",
-            footprint.kms_keys,
-            Product::KmsKey,
-            false,
-        ));
+        lines.push(counted("KMS key", footprint.kms_keys, Product::KmsKey, 1.0));
     }
     if footprint.secrets > 0 {
-        lines.push(per_month(
-            "secrets",
-            footprint.secrets,
-            Product::Secret,
-            false,
-        ));
+        lines.push(counted("secrets", footprint.secrets, Product::Secret, 1.0));
     }
     if footprint.endpoint_interfaces > 0 {
-        let mut line = per_month(
+        let mut line = counted(
             "interface endpoints",
             footprint.endpoint_interfaces,
             Product::EndpointHour,
-            true,
+            HOURS_PER_MONTH,
         );
         line.quantity = format!("{} endpoint-AZs", footprint.endpoint_interfaces);
         lines.push(line);

@@ -16,6 +16,11 @@ const SECONDS_PER_ROTATION_STEP: f64 = 2.0;
 const RUNNER_ENDPOINTS: u32 = 2;
 
 impl Stack {
+    fn prices(&self) -> &cost::PriceList {
+        self.prices
+            .get_or_init(|| cost::PriceList::new(&self.config, &cost::PriceListConfig::default()))
+    }
+
     /// The monthly cost of what exists and of what `plan` leaves, per resource. Never
     /// an error: without access to the Price List the report says why.
     pub async fn cost(&self, plan: &StackPlan) -> CostReport {
@@ -30,7 +35,7 @@ impl Stack {
             },
         );
         let after = desired(&self.spec, walk.secrets.outputs.secrets.len());
-        self.prices
+        self.prices()
             .estimate(&self.spec.region, &before, &after)
             .await
     }
@@ -42,7 +47,7 @@ impl Stack {
             kms_keys: u32::from(plan.keeps_key()),
             ..Footprint::default()
         };
-        self.prices
+        self.prices()
             .estimate(&self.spec.region, &plan.footprint, &after)
             .await
     }

@@ -210,8 +210,9 @@ pub struct Stack {
     /// The caller's ARN, for the lock to record.
     caller: OnceLock<String>,
     ssm: aws_sdk_ssm::Client,
-    /// Prices, asked once per product for the stack's lifetime (one run).
-    prices: cost::PriceList,
+    /// Prices, asked once per product for the stack's lifetime (one run); the client
+    /// is made by the first front end that prices, not by every `Stack::new`.
+    prices: OnceLock<cost::PriceList>,
 }
 
 impl Stack {
@@ -239,7 +240,7 @@ impl Stack {
                 secrets_client.clone(),
             ),
             ssm: aws_sdk_ssm::Client::new(config),
-            prices: cost::PriceList::new(config, &cost::PriceListConfig::default()),
+            prices: OnceLock::new(),
             caller: OnceLock::new(),
             config: config.clone(),
             spec,
